@@ -326,13 +326,13 @@ export function errCodeToJSON(object: ErrCode): string {
 /** Resources on one node. GRES keys are "name" or "name:type". */
 export interface ResourceSpec {
   cpu: number;
-  memoryBytes: bigint;
-  gres: { [key: string]: bigint };
+  memoryBytes: number;
+  gres: { [key: string]: number };
 }
 
 export interface ResourceSpec_GresEntry {
   key: string;
-  value: bigint;
+  value: number;
 }
 
 export interface PortMapping {
@@ -440,10 +440,10 @@ export interface JobSpec {
   ntasksPerNode: number;
   cpusPerTask: number;
   /** bytes, 0 = partition default */
-  memPerNode: bigint;
-  gresPerNode: { [key: string]: bigint };
+  memPerNode: number;
+  gresPerNode: { [key: string]: number };
   /** 0 = unlimited */
-  timeLimitSeconds: bigint;
+  timeLimitSeconds: number;
   nodelist: string[];
   excludes: string[];
   hold: boolean;
@@ -462,14 +462,14 @@ export interface JobSpec {
   containerMeta: ContainerMeta | undefined;
   getUserEnv: boolean;
   extraAttr: string;
-  memPerCpu: bigint;
+  memPerCpu: number;
   /** For interactive (crun) jobs: the command the primary step runs. */
   argv: string[];
 }
 
 export interface JobSpec_GresPerNodeEntry {
   key: string;
-  value: bigint;
+  value: number;
 }
 
 export interface JobSpec_EnvEntry {
@@ -490,11 +490,11 @@ export interface StepSpec {
   /** 0 = inherit */
   cpusPerTask: number;
   /** 0 = inherit */
-  memPerNode: bigint;
-  gresPerNode: { [key: string]: bigint };
+  memPerNode: number;
+  gresPerNode: { [key: string]: number };
   nodelist: string[];
   excludes: string[];
-  timeLimitSeconds: bigint;
+  timeLimitSeconds: number;
   cwd: string;
   env: { [key: string]: string };
   cmdLine: string;
@@ -506,7 +506,7 @@ export interface StepSpec {
 
 export interface StepSpec_GresPerNodeEntry {
   key: string;
-  value: bigint;
+  value: number;
 }
 
 export interface StepSpec_EnvEntry {
@@ -525,10 +525,10 @@ export interface StepInfo {
     | ResourceSpec
     | undefined;
   /** unix ms */
-  submitTime: bigint;
-  startTime: bigint;
-  endTime: bigint;
-  timeLimitSeconds: bigint;
+  submitTime: number;
+  startTime: number;
+  endTime: number;
+  timeLimitSeconds: number;
   exitCode: number;
   reason: string;
   cmdLine: string;
@@ -566,10 +566,10 @@ export interface JobInfo {
   ntasks: number;
   ntasksPerNode: number;
   cpusPerTask: number;
-  timeLimitSeconds: bigint;
-  submitTime: bigint;
-  startTime: bigint;
-  endTime: bigint;
+  timeLimitSeconds: number;
+  submitTime: number;
+  startTime: number;
+  endTime: number;
   held: boolean;
   priority: number;
   cwd: string;
@@ -668,7 +668,7 @@ export interface NodeInfo {
   partitions: string[];
   address: string;
   reason: string;
-  lastSeen: bigint;
+  lastSeen: number;
 }
 
 export interface PartitionInfo {
@@ -676,7 +676,7 @@ export interface PartitionInfo {
   nodes: string[];
   up: boolean;
   priority: number;
-  maxTimeSeconds: bigint;
+  maxTimeSeconds: number;
   isDefault: boolean;
 }
 
@@ -699,12 +699,14 @@ export interface StepLogRequest {
   follow: boolean;
   /** < 0 = all */
   tail: number;
-  sinceNs: bigint;
-  untilNs: bigint;
+  /** 0 = no bound */
+  sinceMs: number;
+  untilMs: number;
 }
 
 export interface LogLine {
-  timeNs: bigint;
+  /** RFC3339Nano, as the runtime wrote it */
+  time: string;
   /** stdout | stderr */
   stream: string;
   partial: boolean;
@@ -785,7 +787,7 @@ export interface StepStatusChangeRequest {
   exitCode: number;
   reason: string;
   /** unix ms */
-  timestamp: bigint;
+  timestamp: number;
   containerId: string;
 }
 
@@ -813,7 +815,7 @@ export interface StepToD {
   ntasks: number;
   ntasksPerNode: number;
   cpusPerTask: number;
-  timeLimitSeconds: bigint;
+  timeLimitSeconds: number;
   cwd: string;
   submitDir: string;
   submitHost: string;
@@ -827,7 +829,7 @@ export interface StepToD {
   isBatchPrimary: boolean;
   account: string;
   qos: string;
-  startTime: bigint;
+  startTime: number;
   /** Device files of the GRES allocated on this node, e.g. /dev/nvidia0. */
   deviceFiles: string[];
 }
@@ -874,7 +876,7 @@ export interface NodeStreamReply {
 }
 
 function createBaseResourceSpec(): ResourceSpec {
-  return { cpu: 0, memoryBytes: 0n, gres: {} };
+  return { cpu: 0, memoryBytes: 0, gres: {} };
 }
 
 export const ResourceSpec: MessageFns<ResourceSpec> = {
@@ -882,13 +884,10 @@ export const ResourceSpec: MessageFns<ResourceSpec> = {
     if (message.cpu !== 0) {
       writer.uint32(9).double(message.cpu);
     }
-    if (message.memoryBytes !== 0n) {
-      if (BigInt.asUintN(64, message.memoryBytes) !== message.memoryBytes) {
-        throw new globalThis.Error("value provided for field message.memoryBytes of type uint64 too large");
-      }
+    if (message.memoryBytes !== 0) {
       writer.uint32(16).uint64(message.memoryBytes);
     }
-    globalThis.Object.entries(message.gres).forEach(([key, value]: [string, bigint]) => {
+    globalThis.Object.entries(message.gres).forEach(([key, value]: [string, number]) => {
       ResourceSpec_GresEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
@@ -920,7 +919,7 @@ export const ResourceSpec: MessageFns<ResourceSpec> = {
               break;
             }
 
-            message.memoryBytes = reader.uint64() as bigint;
+            message.memoryBytes = longToNumber(reader.uint64());
             continue;
           }
           case 3: {
@@ -950,15 +949,15 @@ export const ResourceSpec: MessageFns<ResourceSpec> = {
     return {
       cpu: isSet(object.cpu) ? globalThis.Number(object.cpu) : 0,
       memoryBytes: isSet(object.memoryBytes)
-        ? BigInt(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
         : isSet(object.memory_bytes)
-        ? BigInt(object.memory_bytes)
-        : 0n,
+        ? globalThis.Number(object.memory_bytes)
+        : 0,
       gres: isObject(object.gres)
         ? (globalThis.Object.entries(object.gres) as [string, any][]).reduce(
-          (acc: { [key: string]: bigint }, [key, value]: [string, any]) => {
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
             globalThis.Object.defineProperty(acc, key, {
-              value: BigInt(value as string | number | bigint | boolean),
+              value: globalThis.Number(value),
               enumerable: true,
               configurable: true,
               writable: true,
@@ -976,34 +975,32 @@ export const ResourceSpec: MessageFns<ResourceSpec> = {
     if (message.cpu !== 0) {
       obj.cpu = floatToJson(message.cpu);
     }
-    if (message.memoryBytes !== 0n) {
-      obj.memoryBytes = message.memoryBytes.toString();
+    if (message.memoryBytes !== 0) {
+      obj.memoryBytes = Math.round(message.memoryBytes);
     }
     if (message.gres) {
-      const entries = globalThis.Object.entries(message.gres) as [string, bigint][];
+      const entries = globalThis.Object.entries(message.gres) as [string, number][];
       if (entries.length > 0) {
         obj.gres = {};
         entries.forEach(([k, v]) => {
-          obj.gres[k] = v.toString();
+          obj.gres[k] = Math.round(v);
         });
       }
     }
     return obj;
   },
 
-  create(base?: DeepPartial<ResourceSpec>): ResourceSpec {
-    return ResourceSpec.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<ResourceSpec>, I>>(base?: I): ResourceSpec {
+    return ResourceSpec.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<ResourceSpec>): ResourceSpec {
+  fromPartial<I extends Exact<DeepPartial<ResourceSpec>, I>>(object: I): ResourceSpec {
     const message = createBaseResourceSpec();
     message.cpu = object.cpu ?? 0;
-    message.memoryBytes = (object.memoryBytes !== undefined && object.memoryBytes !== null)
-      ? BigInt(object.memoryBytes)
-      : 0n;
-    message.gres = (globalThis.Object.entries(object.gres ?? {}) as [string, bigint][]).reduce(
-      (acc: { [key: string]: bigint }, [key, value]: [string, bigint]) => {
+    message.memoryBytes = object.memoryBytes ?? 0;
+    message.gres = (globalThis.Object.entries(object.gres ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
         if (value !== undefined) {
-          acc[key] = BigInt(value as string | number | bigint | boolean);
+          acc[key] = globalThis.Number(value);
         }
         return acc;
       },
@@ -1014,7 +1011,7 @@ export const ResourceSpec: MessageFns<ResourceSpec> = {
 };
 
 function createBaseResourceSpec_GresEntry(): ResourceSpec_GresEntry {
-  return { key: "", value: 0n };
+  return { key: "", value: 0 };
 }
 
 export const ResourceSpec_GresEntry: MessageFns<ResourceSpec_GresEntry> = {
@@ -1022,10 +1019,7 @@ export const ResourceSpec_GresEntry: MessageFns<ResourceSpec_GresEntry> = {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
-    if (message.value !== 0n) {
-      if (BigInt.asUintN(64, message.value) !== message.value) {
-        throw new globalThis.Error("value provided for field message.value of type uint64 too large");
-      }
+    if (message.value !== 0) {
       writer.uint32(16).uint64(message.value);
     }
     return writer;
@@ -1057,7 +1051,7 @@ export const ResourceSpec_GresEntry: MessageFns<ResourceSpec_GresEntry> = {
               break;
             }
 
-            message.value = reader.uint64() as bigint;
+            message.value = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -1075,7 +1069,7 @@ export const ResourceSpec_GresEntry: MessageFns<ResourceSpec_GresEntry> = {
   fromJSON(object: any): ResourceSpec_GresEntry {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? BigInt(object.value) : 0n,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
     };
   },
 
@@ -1084,19 +1078,19 @@ export const ResourceSpec_GresEntry: MessageFns<ResourceSpec_GresEntry> = {
     if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.value !== 0n) {
-      obj.value = message.value.toString();
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
     }
     return obj;
   },
 
-  create(base?: DeepPartial<ResourceSpec_GresEntry>): ResourceSpec_GresEntry {
-    return ResourceSpec_GresEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<ResourceSpec_GresEntry>, I>>(base?: I): ResourceSpec_GresEntry {
+    return ResourceSpec_GresEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<ResourceSpec_GresEntry>): ResourceSpec_GresEntry {
+  fromPartial<I extends Exact<DeepPartial<ResourceSpec_GresEntry>, I>>(object: I): ResourceSpec_GresEntry {
     const message = createBaseResourceSpec_GresEntry();
     message.key = object.key ?? "";
-    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -1217,10 +1211,10 @@ export const PortMapping: MessageFns<PortMapping> = {
     return obj;
   },
 
-  create(base?: DeepPartial<PortMapping>): PortMapping {
-    return PortMapping.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<PortMapping>, I>>(base?: I): PortMapping {
+    return PortMapping.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<PortMapping>): PortMapping {
+  fromPartial<I extends Exact<DeepPartial<PortMapping>, I>>(object: I): PortMapping {
     const message = createBasePortMapping();
     message.hostPort = object.hostPort ?? 0;
     message.containerPort = object.containerPort ?? 0;
@@ -1399,10 +1393,10 @@ export const PodMeta: MessageFns<PodMeta> = {
     return obj;
   },
 
-  create(base?: DeepPartial<PodMeta>): PodMeta {
-    return PodMeta.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<PodMeta>, I>>(base?: I): PodMeta {
+    return PodMeta.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<PodMeta>): PodMeta {
+  fromPartial<I extends Exact<DeepPartial<PodMeta>, I>>(object: I): PodMeta {
     const message = createBasePodMeta();
     message.name = object.name ?? "";
     message.network = object.network ?? 0;
@@ -1542,10 +1536,10 @@ export const ImageSpec: MessageFns<ImageSpec> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ImageSpec>): ImageSpec {
-    return ImageSpec.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<ImageSpec>, I>>(base?: I): ImageSpec {
+    return ImageSpec.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<ImageSpec>): ImageSpec {
+  fromPartial<I extends Exact<DeepPartial<ImageSpec>, I>>(object: I): ImageSpec {
     const message = createBaseImageSpec();
     message.image = object.image ?? "";
     message.pullPolicy = object.pullPolicy ?? "";
@@ -1653,10 +1647,10 @@ export const Mount: MessageFns<Mount> = {
     return obj;
   },
 
-  create(base?: DeepPartial<Mount>): Mount {
-    return Mount.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<Mount>, I>>(base?: I): Mount {
+    return Mount.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<Mount>): Mount {
+  fromPartial<I extends Exact<DeepPartial<Mount>, I>>(object: I): Mount {
     const message = createBaseMount();
     message.hostPath = object.hostPath ?? "";
     message.containerPath = object.containerPath ?? "";
@@ -1912,10 +1906,10 @@ export const ContainerMeta: MessageFns<ContainerMeta> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ContainerMeta>): ContainerMeta {
-    return ContainerMeta.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<ContainerMeta>, I>>(base?: I): ContainerMeta {
+    return ContainerMeta.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<ContainerMeta>): ContainerMeta {
+  fromPartial<I extends Exact<DeepPartial<ContainerMeta>, I>>(object: I): ContainerMeta {
     const message = createBaseContainerMeta();
     message.image = (object.image !== undefined && object.image !== null)
       ? ImageSpec.fromPartial(object.image)
@@ -2016,10 +2010,10 @@ export const ContainerMeta_EnvEntry: MessageFns<ContainerMeta_EnvEntry> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ContainerMeta_EnvEntry>): ContainerMeta_EnvEntry {
-    return ContainerMeta_EnvEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<ContainerMeta_EnvEntry>, I>>(base?: I): ContainerMeta_EnvEntry {
+    return ContainerMeta_EnvEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<ContainerMeta_EnvEntry>): ContainerMeta_EnvEntry {
+  fromPartial<I extends Exact<DeepPartial<ContainerMeta_EnvEntry>, I>>(object: I): ContainerMeta_EnvEntry {
     const message = createBaseContainerMeta_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -2147,10 +2141,10 @@ export const IoMeta: MessageFns<IoMeta> = {
     return obj;
   },
 
-  create(base?: DeepPartial<IoMeta>): IoMeta {
-    return IoMeta.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<IoMeta>, I>>(base?: I): IoMeta {
+    return IoMeta.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<IoMeta>): IoMeta {
+  fromPartial<I extends Exact<DeepPartial<IoMeta>, I>>(object: I): IoMeta {
     const message = createBaseIoMeta();
     message.outputPattern = object.outputPattern ?? "";
     message.errorPattern = object.errorPattern ?? "";
@@ -2171,9 +2165,9 @@ function createBaseJobSpec(): JobSpec {
     ntasks: 0,
     ntasksPerNode: 0,
     cpusPerTask: 0,
-    memPerNode: 0n,
+    memPerNode: 0,
     gresPerNode: {},
-    timeLimitSeconds: 0n,
+    timeLimitSeconds: 0,
     nodelist: [],
     excludes: [],
     hold: false,
@@ -2192,7 +2186,7 @@ function createBaseJobSpec(): JobSpec {
     containerMeta: undefined,
     getUserEnv: false,
     extraAttr: "",
-    memPerCpu: 0n,
+    memPerCpu: 0,
     argv: [],
   };
 }
@@ -2226,19 +2220,13 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.cpusPerTask !== 0) {
       writer.uint32(73).double(message.cpusPerTask);
     }
-    if (message.memPerNode !== 0n) {
-      if (BigInt.asUintN(64, message.memPerNode) !== message.memPerNode) {
-        throw new globalThis.Error("value provided for field message.memPerNode of type uint64 too large");
-      }
+    if (message.memPerNode !== 0) {
       writer.uint32(80).uint64(message.memPerNode);
     }
-    globalThis.Object.entries(message.gresPerNode).forEach(([key, value]: [string, bigint]) => {
+    globalThis.Object.entries(message.gresPerNode).forEach(([key, value]: [string, number]) => {
       JobSpec_GresPerNodeEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
     });
-    if (message.timeLimitSeconds !== 0n) {
-      if (BigInt.asUintN(64, message.timeLimitSeconds) !== message.timeLimitSeconds) {
-        throw new globalThis.Error("value provided for field message.timeLimitSeconds of type uint64 too large");
-      }
+    if (message.timeLimitSeconds !== 0) {
       writer.uint32(96).uint64(message.timeLimitSeconds);
     }
     for (const v of message.nodelist) {
@@ -2295,10 +2283,7 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.extraAttr !== "") {
       writer.uint32(242).string(message.extraAttr);
     }
-    if (message.memPerCpu !== 0n) {
-      if (BigInt.asUintN(64, message.memPerCpu) !== message.memPerCpu) {
-        throw new globalThis.Error("value provided for field message.memPerCpu of type uint64 too large");
-      }
+    if (message.memPerCpu !== 0) {
       writer.uint32(248).uint64(message.memPerCpu);
     }
     for (const v of message.argv) {
@@ -2397,7 +2382,7 @@ export const JobSpec: MessageFns<JobSpec> = {
               break;
             }
 
-            message.memPerNode = reader.uint64() as bigint;
+            message.memPerNode = longToNumber(reader.uint64());
             continue;
           }
           case 11: {
@@ -2416,7 +2401,7 @@ export const JobSpec: MessageFns<JobSpec> = {
               break;
             }
 
-            message.timeLimitSeconds = reader.uint64() as bigint;
+            message.timeLimitSeconds = longToNumber(reader.uint64());
             continue;
           }
           case 13: {
@@ -2571,7 +2556,7 @@ export const JobSpec: MessageFns<JobSpec> = {
               break;
             }
 
-            message.memPerCpu = reader.uint64() as bigint;
+            message.memPerCpu = longToNumber(reader.uint64());
             continue;
           }
           case 32: {
@@ -2618,15 +2603,15 @@ export const JobSpec: MessageFns<JobSpec> = {
         ? globalThis.Number(object.cpus_per_task)
         : 0,
       memPerNode: isSet(object.memPerNode)
-        ? BigInt(object.memPerNode)
+        ? globalThis.Number(object.memPerNode)
         : isSet(object.mem_per_node)
-        ? BigInt(object.mem_per_node)
-        : 0n,
+        ? globalThis.Number(object.mem_per_node)
+        : 0,
       gresPerNode: isObject(object.gresPerNode)
         ? (globalThis.Object.entries(object.gresPerNode) as [string, any][]).reduce(
-          (acc: { [key: string]: bigint }, [key, value]: [string, any]) => {
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
             globalThis.Object.defineProperty(acc, key, {
-              value: BigInt(value as string | number | bigint | boolean),
+              value: globalThis.Number(value),
               enumerable: true,
               configurable: true,
               writable: true,
@@ -2637,9 +2622,9 @@ export const JobSpec: MessageFns<JobSpec> = {
         )
         : isObject(object.gres_per_node)
         ? (globalThis.Object.entries(object.gres_per_node) as [string, any][]).reduce(
-          (acc: { [key: string]: bigint }, [key, value]: [string, any]) => {
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
             globalThis.Object.defineProperty(acc, key, {
-              value: BigInt(value as string | number | bigint | boolean),
+              value: globalThis.Number(value),
               enumerable: true,
               configurable: true,
               writable: true,
@@ -2650,10 +2635,10 @@ export const JobSpec: MessageFns<JobSpec> = {
         )
         : {},
       timeLimitSeconds: isSet(object.timeLimitSeconds)
-        ? BigInt(object.timeLimitSeconds)
+        ? globalThis.Number(object.timeLimitSeconds)
         : isSet(object.time_limit_seconds)
-        ? BigInt(object.time_limit_seconds)
-        : 0n,
+        ? globalThis.Number(object.time_limit_seconds)
+        : 0,
       nodelist: globalThis.Array.isArray(object?.nodelist)
         ? object.nodelist.map((e: any) => globalThis.String(e))
         : [],
@@ -2722,10 +2707,10 @@ export const JobSpec: MessageFns<JobSpec> = {
         ? globalThis.String(object.extra_attr)
         : "",
       memPerCpu: isSet(object.memPerCpu)
-        ? BigInt(object.memPerCpu)
+        ? globalThis.Number(object.memPerCpu)
         : isSet(object.mem_per_cpu)
-        ? BigInt(object.mem_per_cpu)
-        : 0n,
+        ? globalThis.Number(object.mem_per_cpu)
+        : 0,
       argv: globalThis.Array.isArray(object?.argv)
         ? object.argv.map((e: any) => globalThis.String(e))
         : [],
@@ -2761,20 +2746,20 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.cpusPerTask !== 0) {
       obj.cpusPerTask = floatToJson(message.cpusPerTask);
     }
-    if (message.memPerNode !== 0n) {
-      obj.memPerNode = message.memPerNode.toString();
+    if (message.memPerNode !== 0) {
+      obj.memPerNode = Math.round(message.memPerNode);
     }
     if (message.gresPerNode) {
-      const entries = globalThis.Object.entries(message.gresPerNode) as [string, bigint][];
+      const entries = globalThis.Object.entries(message.gresPerNode) as [string, number][];
       if (entries.length > 0) {
         obj.gresPerNode = {};
         entries.forEach(([k, v]) => {
-          obj.gresPerNode[k] = v.toString();
+          obj.gresPerNode[k] = Math.round(v);
         });
       }
     }
-    if (message.timeLimitSeconds !== 0n) {
-      obj.timeLimitSeconds = message.timeLimitSeconds.toString();
+    if (message.timeLimitSeconds !== 0) {
+      obj.timeLimitSeconds = Math.round(message.timeLimitSeconds);
     }
     if (message.nodelist?.length) {
       obj.nodelist = message.nodelist;
@@ -2836,8 +2821,8 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.extraAttr !== "") {
       obj.extraAttr = message.extraAttr;
     }
-    if (message.memPerCpu !== 0n) {
-      obj.memPerCpu = message.memPerCpu.toString();
+    if (message.memPerCpu !== 0) {
+      obj.memPerCpu = Math.round(message.memPerCpu);
     }
     if (message.argv?.length) {
       obj.argv = message.argv;
@@ -2845,10 +2830,10 @@ export const JobSpec: MessageFns<JobSpec> = {
     return obj;
   },
 
-  create(base?: DeepPartial<JobSpec>): JobSpec {
-    return JobSpec.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<JobSpec>, I>>(base?: I): JobSpec {
+    return JobSpec.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<JobSpec>): JobSpec {
+  fromPartial<I extends Exact<DeepPartial<JobSpec>, I>>(object: I): JobSpec {
     const message = createBaseJobSpec();
     message.name = object.name ?? "";
     message.type = object.type ?? 0;
@@ -2859,21 +2844,17 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.ntasks = object.ntasks ?? 0;
     message.ntasksPerNode = object.ntasksPerNode ?? 0;
     message.cpusPerTask = object.cpusPerTask ?? 0;
-    message.memPerNode = (object.memPerNode !== undefined && object.memPerNode !== null)
-      ? BigInt(object.memPerNode)
-      : 0n;
-    message.gresPerNode = (globalThis.Object.entries(object.gresPerNode ?? {}) as [string, bigint][]).reduce(
-      (acc: { [key: string]: bigint }, [key, value]: [string, bigint]) => {
+    message.memPerNode = object.memPerNode ?? 0;
+    message.gresPerNode = (globalThis.Object.entries(object.gresPerNode ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
         if (value !== undefined) {
-          acc[key] = BigInt(value as string | number | bigint | boolean);
+          acc[key] = globalThis.Number(value);
         }
         return acc;
       },
       {},
     );
-    message.timeLimitSeconds = (object.timeLimitSeconds !== undefined && object.timeLimitSeconds !== null)
-      ? BigInt(object.timeLimitSeconds)
-      : 0n;
+    message.timeLimitSeconds = object.timeLimitSeconds ?? 0;
     message.nodelist = object.nodelist?.map((e) => e) || [];
     message.excludes = object.excludes?.map((e) => e) || [];
     message.hold = object.hold ?? false;
@@ -2904,14 +2885,14 @@ export const JobSpec: MessageFns<JobSpec> = {
       : undefined;
     message.getUserEnv = object.getUserEnv ?? false;
     message.extraAttr = object.extraAttr ?? "";
-    message.memPerCpu = (object.memPerCpu !== undefined && object.memPerCpu !== null) ? BigInt(object.memPerCpu) : 0n;
+    message.memPerCpu = object.memPerCpu ?? 0;
     message.argv = object.argv?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseJobSpec_GresPerNodeEntry(): JobSpec_GresPerNodeEntry {
-  return { key: "", value: 0n };
+  return { key: "", value: 0 };
 }
 
 export const JobSpec_GresPerNodeEntry: MessageFns<JobSpec_GresPerNodeEntry> = {
@@ -2919,10 +2900,7 @@ export const JobSpec_GresPerNodeEntry: MessageFns<JobSpec_GresPerNodeEntry> = {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
-    if (message.value !== 0n) {
-      if (BigInt.asUintN(64, message.value) !== message.value) {
-        throw new globalThis.Error("value provided for field message.value of type uint64 too large");
-      }
+    if (message.value !== 0) {
       writer.uint32(16).uint64(message.value);
     }
     return writer;
@@ -2954,7 +2932,7 @@ export const JobSpec_GresPerNodeEntry: MessageFns<JobSpec_GresPerNodeEntry> = {
               break;
             }
 
-            message.value = reader.uint64() as bigint;
+            message.value = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -2972,7 +2950,7 @@ export const JobSpec_GresPerNodeEntry: MessageFns<JobSpec_GresPerNodeEntry> = {
   fromJSON(object: any): JobSpec_GresPerNodeEntry {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? BigInt(object.value) : 0n,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
     };
   },
 
@@ -2981,19 +2959,19 @@ export const JobSpec_GresPerNodeEntry: MessageFns<JobSpec_GresPerNodeEntry> = {
     if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.value !== 0n) {
-      obj.value = message.value.toString();
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
     }
     return obj;
   },
 
-  create(base?: DeepPartial<JobSpec_GresPerNodeEntry>): JobSpec_GresPerNodeEntry {
-    return JobSpec_GresPerNodeEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<JobSpec_GresPerNodeEntry>, I>>(base?: I): JobSpec_GresPerNodeEntry {
+    return JobSpec_GresPerNodeEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<JobSpec_GresPerNodeEntry>): JobSpec_GresPerNodeEntry {
+  fromPartial<I extends Exact<DeepPartial<JobSpec_GresPerNodeEntry>, I>>(object: I): JobSpec_GresPerNodeEntry {
     const message = createBaseJobSpec_GresPerNodeEntry();
     message.key = object.key ?? "";
-    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -3072,10 +3050,10 @@ export const JobSpec_EnvEntry: MessageFns<JobSpec_EnvEntry> = {
     return obj;
   },
 
-  create(base?: DeepPartial<JobSpec_EnvEntry>): JobSpec_EnvEntry {
-    return JobSpec_EnvEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<JobSpec_EnvEntry>, I>>(base?: I): JobSpec_EnvEntry {
+    return JobSpec_EnvEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<JobSpec_EnvEntry>): JobSpec_EnvEntry {
+  fromPartial<I extends Exact<DeepPartial<JobSpec_EnvEntry>, I>>(object: I): JobSpec_EnvEntry {
     const message = createBaseJobSpec_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -3093,11 +3071,11 @@ function createBaseStepSpec(): StepSpec {
     ntasks: 0,
     ntasksPerNode: 0,
     cpusPerTask: 0,
-    memPerNode: 0n,
+    memPerNode: 0,
     gresPerNode: {},
     nodelist: [],
     excludes: [],
-    timeLimitSeconds: 0n,
+    timeLimitSeconds: 0,
     cwd: "",
     env: {},
     cmdLine: "",
@@ -3134,13 +3112,10 @@ export const StepSpec: MessageFns<StepSpec> = {
     if (message.cpusPerTask !== 0) {
       writer.uint32(65).double(message.cpusPerTask);
     }
-    if (message.memPerNode !== 0n) {
-      if (BigInt.asUintN(64, message.memPerNode) !== message.memPerNode) {
-        throw new globalThis.Error("value provided for field message.memPerNode of type uint64 too large");
-      }
+    if (message.memPerNode !== 0) {
       writer.uint32(72).uint64(message.memPerNode);
     }
-    globalThis.Object.entries(message.gresPerNode).forEach(([key, value]: [string, bigint]) => {
+    globalThis.Object.entries(message.gresPerNode).forEach(([key, value]: [string, number]) => {
       StepSpec_GresPerNodeEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
     });
     for (const v of message.nodelist) {
@@ -3149,10 +3124,7 @@ export const StepSpec: MessageFns<StepSpec> = {
     for (const v of message.excludes) {
       writer.uint32(98).string(v!);
     }
-    if (message.timeLimitSeconds !== 0n) {
-      if (BigInt.asUintN(64, message.timeLimitSeconds) !== message.timeLimitSeconds) {
-        throw new globalThis.Error("value provided for field message.timeLimitSeconds of type uint64 too large");
-      }
+    if (message.timeLimitSeconds !== 0) {
       writer.uint32(104).uint64(message.timeLimitSeconds);
     }
     if (message.cwd !== "") {
@@ -3261,7 +3233,7 @@ export const StepSpec: MessageFns<StepSpec> = {
               break;
             }
 
-            message.memPerNode = reader.uint64() as bigint;
+            message.memPerNode = longToNumber(reader.uint64());
             continue;
           }
           case 10: {
@@ -3296,7 +3268,7 @@ export const StepSpec: MessageFns<StepSpec> = {
               break;
             }
 
-            message.timeLimitSeconds = reader.uint64() as bigint;
+            message.timeLimitSeconds = longToNumber(reader.uint64());
             continue;
           }
           case 14: {
@@ -3397,15 +3369,15 @@ export const StepSpec: MessageFns<StepSpec> = {
         ? globalThis.Number(object.cpus_per_task)
         : 0,
       memPerNode: isSet(object.memPerNode)
-        ? BigInt(object.memPerNode)
+        ? globalThis.Number(object.memPerNode)
         : isSet(object.mem_per_node)
-        ? BigInt(object.mem_per_node)
-        : 0n,
+        ? globalThis.Number(object.mem_per_node)
+        : 0,
       gresPerNode: isObject(object.gresPerNode)
         ? (globalThis.Object.entries(object.gresPerNode) as [string, any][]).reduce(
-          (acc: { [key: string]: bigint }, [key, value]: [string, any]) => {
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
             globalThis.Object.defineProperty(acc, key, {
-              value: BigInt(value as string | number | bigint | boolean),
+              value: globalThis.Number(value),
               enumerable: true,
               configurable: true,
               writable: true,
@@ -3416,9 +3388,9 @@ export const StepSpec: MessageFns<StepSpec> = {
         )
         : isObject(object.gres_per_node)
         ? (globalThis.Object.entries(object.gres_per_node) as [string, any][]).reduce(
-          (acc: { [key: string]: bigint }, [key, value]: [string, any]) => {
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
             globalThis.Object.defineProperty(acc, key, {
-              value: BigInt(value as string | number | bigint | boolean),
+              value: globalThis.Number(value),
               enumerable: true,
               configurable: true,
               writable: true,
@@ -3435,10 +3407,10 @@ export const StepSpec: MessageFns<StepSpec> = {
         ? object.excludes.map((e: any) => globalThis.String(e))
         : [],
       timeLimitSeconds: isSet(object.timeLimitSeconds)
-        ? BigInt(object.timeLimitSeconds)
+        ? globalThis.Number(object.timeLimitSeconds)
         : isSet(object.time_limit_seconds)
-        ? BigInt(object.time_limit_seconds)
-        : 0n,
+        ? globalThis.Number(object.time_limit_seconds)
+        : 0,
       cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
       env: isObject(object.env)
         ? (globalThis.Object.entries(object.env) as [string, any][]).reduce(
@@ -3502,15 +3474,15 @@ export const StepSpec: MessageFns<StepSpec> = {
     if (message.cpusPerTask !== 0) {
       obj.cpusPerTask = floatToJson(message.cpusPerTask);
     }
-    if (message.memPerNode !== 0n) {
-      obj.memPerNode = message.memPerNode.toString();
+    if (message.memPerNode !== 0) {
+      obj.memPerNode = Math.round(message.memPerNode);
     }
     if (message.gresPerNode) {
-      const entries = globalThis.Object.entries(message.gresPerNode) as [string, bigint][];
+      const entries = globalThis.Object.entries(message.gresPerNode) as [string, number][];
       if (entries.length > 0) {
         obj.gresPerNode = {};
         entries.forEach(([k, v]) => {
-          obj.gresPerNode[k] = v.toString();
+          obj.gresPerNode[k] = Math.round(v);
         });
       }
     }
@@ -3520,8 +3492,8 @@ export const StepSpec: MessageFns<StepSpec> = {
     if (message.excludes?.length) {
       obj.excludes = message.excludes;
     }
-    if (message.timeLimitSeconds !== 0n) {
-      obj.timeLimitSeconds = message.timeLimitSeconds.toString();
+    if (message.timeLimitSeconds !== 0) {
+      obj.timeLimitSeconds = Math.round(message.timeLimitSeconds);
     }
     if (message.cwd !== "") {
       obj.cwd = message.cwd;
@@ -3553,10 +3525,10 @@ export const StepSpec: MessageFns<StepSpec> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepSpec>): StepSpec {
-    return StepSpec.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepSpec>, I>>(base?: I): StepSpec {
+    return StepSpec.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepSpec>): StepSpec {
+  fromPartial<I extends Exact<DeepPartial<StepSpec>, I>>(object: I): StepSpec {
     const message = createBaseStepSpec();
     message.jobId = object.jobId ?? 0;
     message.type = object.type ?? 0;
@@ -3566,13 +3538,11 @@ export const StepSpec: MessageFns<StepSpec> = {
     message.ntasks = object.ntasks ?? 0;
     message.ntasksPerNode = object.ntasksPerNode ?? 0;
     message.cpusPerTask = object.cpusPerTask ?? 0;
-    message.memPerNode = (object.memPerNode !== undefined && object.memPerNode !== null)
-      ? BigInt(object.memPerNode)
-      : 0n;
-    message.gresPerNode = (globalThis.Object.entries(object.gresPerNode ?? {}) as [string, bigint][]).reduce(
-      (acc: { [key: string]: bigint }, [key, value]: [string, bigint]) => {
+    message.memPerNode = object.memPerNode ?? 0;
+    message.gresPerNode = (globalThis.Object.entries(object.gresPerNode ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
         if (value !== undefined) {
-          acc[key] = BigInt(value as string | number | bigint | boolean);
+          acc[key] = globalThis.Number(value);
         }
         return acc;
       },
@@ -3580,9 +3550,7 @@ export const StepSpec: MessageFns<StepSpec> = {
     );
     message.nodelist = object.nodelist?.map((e) => e) || [];
     message.excludes = object.excludes?.map((e) => e) || [];
-    message.timeLimitSeconds = (object.timeLimitSeconds !== undefined && object.timeLimitSeconds !== null)
-      ? BigInt(object.timeLimitSeconds)
-      : 0n;
+    message.timeLimitSeconds = object.timeLimitSeconds ?? 0;
     message.cwd = object.cwd ?? "";
     message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
       (acc: { [key: string]: string }, [key, value]: [string, string]) => {
@@ -3605,7 +3573,7 @@ export const StepSpec: MessageFns<StepSpec> = {
 };
 
 function createBaseStepSpec_GresPerNodeEntry(): StepSpec_GresPerNodeEntry {
-  return { key: "", value: 0n };
+  return { key: "", value: 0 };
 }
 
 export const StepSpec_GresPerNodeEntry: MessageFns<StepSpec_GresPerNodeEntry> = {
@@ -3613,10 +3581,7 @@ export const StepSpec_GresPerNodeEntry: MessageFns<StepSpec_GresPerNodeEntry> = 
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
-    if (message.value !== 0n) {
-      if (BigInt.asUintN(64, message.value) !== message.value) {
-        throw new globalThis.Error("value provided for field message.value of type uint64 too large");
-      }
+    if (message.value !== 0) {
       writer.uint32(16).uint64(message.value);
     }
     return writer;
@@ -3648,7 +3613,7 @@ export const StepSpec_GresPerNodeEntry: MessageFns<StepSpec_GresPerNodeEntry> = 
               break;
             }
 
-            message.value = reader.uint64() as bigint;
+            message.value = longToNumber(reader.uint64());
             continue;
           }
         }
@@ -3666,7 +3631,7 @@ export const StepSpec_GresPerNodeEntry: MessageFns<StepSpec_GresPerNodeEntry> = 
   fromJSON(object: any): StepSpec_GresPerNodeEntry {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
-      value: isSet(object.value) ? BigInt(object.value) : 0n,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
     };
   },
 
@@ -3675,19 +3640,19 @@ export const StepSpec_GresPerNodeEntry: MessageFns<StepSpec_GresPerNodeEntry> = 
     if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.value !== 0n) {
-      obj.value = message.value.toString();
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
     }
     return obj;
   },
 
-  create(base?: DeepPartial<StepSpec_GresPerNodeEntry>): StepSpec_GresPerNodeEntry {
-    return StepSpec_GresPerNodeEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepSpec_GresPerNodeEntry>, I>>(base?: I): StepSpec_GresPerNodeEntry {
+    return StepSpec_GresPerNodeEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepSpec_GresPerNodeEntry>): StepSpec_GresPerNodeEntry {
+  fromPartial<I extends Exact<DeepPartial<StepSpec_GresPerNodeEntry>, I>>(object: I): StepSpec_GresPerNodeEntry {
     const message = createBaseStepSpec_GresPerNodeEntry();
     message.key = object.key ?? "";
-    message.value = (object.value !== undefined && object.value !== null) ? BigInt(object.value) : 0n;
+    message.value = object.value ?? 0;
     return message;
   },
 };
@@ -3766,10 +3731,10 @@ export const StepSpec_EnvEntry: MessageFns<StepSpec_EnvEntry> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepSpec_EnvEntry>): StepSpec_EnvEntry {
-    return StepSpec_EnvEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepSpec_EnvEntry>, I>>(base?: I): StepSpec_EnvEntry {
+    return StepSpec_EnvEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepSpec_EnvEntry>): StepSpec_EnvEntry {
+  fromPartial<I extends Exact<DeepPartial<StepSpec_EnvEntry>, I>>(object: I): StepSpec_EnvEntry {
     const message = createBaseStepSpec_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -3786,10 +3751,10 @@ function createBaseStepInfo(): StepInfo {
     type: 0,
     nodes: [],
     resPerNode: undefined,
-    submitTime: 0n,
-    startTime: 0n,
-    endTime: 0n,
-    timeLimitSeconds: 0n,
+    submitTime: 0,
+    startTime: 0,
+    endTime: 0,
+    timeLimitSeconds: 0,
     exitCode: 0,
     reason: "",
     cmdLine: "",
@@ -3824,28 +3789,16 @@ export const StepInfo: MessageFns<StepInfo> = {
     if (message.resPerNode !== undefined) {
       ResourceSpec.encode(message.resPerNode, writer.uint32(58).fork()).join();
     }
-    if (message.submitTime !== 0n) {
-      if (BigInt.asIntN(64, message.submitTime) !== message.submitTime) {
-        throw new globalThis.Error("value provided for field message.submitTime of type int64 too large");
-      }
+    if (message.submitTime !== 0) {
       writer.uint32(64).int64(message.submitTime);
     }
-    if (message.startTime !== 0n) {
-      if (BigInt.asIntN(64, message.startTime) !== message.startTime) {
-        throw new globalThis.Error("value provided for field message.startTime of type int64 too large");
-      }
+    if (message.startTime !== 0) {
       writer.uint32(72).int64(message.startTime);
     }
-    if (message.endTime !== 0n) {
-      if (BigInt.asIntN(64, message.endTime) !== message.endTime) {
-        throw new globalThis.Error("value provided for field message.endTime of type int64 too large");
-      }
+    if (message.endTime !== 0) {
       writer.uint32(80).int64(message.endTime);
     }
-    if (message.timeLimitSeconds !== 0n) {
-      if (BigInt.asUintN(64, message.timeLimitSeconds) !== message.timeLimitSeconds) {
-        throw new globalThis.Error("value provided for field message.timeLimitSeconds of type uint64 too large");
-      }
+    if (message.timeLimitSeconds !== 0) {
       writer.uint32(88).uint64(message.timeLimitSeconds);
     }
     if (message.exitCode !== 0) {
@@ -3949,7 +3902,7 @@ export const StepInfo: MessageFns<StepInfo> = {
               break;
             }
 
-            message.submitTime = reader.int64() as bigint;
+            message.submitTime = longToNumber(reader.int64());
             continue;
           }
           case 9: {
@@ -3957,7 +3910,7 @@ export const StepInfo: MessageFns<StepInfo> = {
               break;
             }
 
-            message.startTime = reader.int64() as bigint;
+            message.startTime = longToNumber(reader.int64());
             continue;
           }
           case 10: {
@@ -3965,7 +3918,7 @@ export const StepInfo: MessageFns<StepInfo> = {
               break;
             }
 
-            message.endTime = reader.int64() as bigint;
+            message.endTime = longToNumber(reader.int64());
             continue;
           }
           case 11: {
@@ -3973,7 +3926,7 @@ export const StepInfo: MessageFns<StepInfo> = {
               break;
             }
 
-            message.timeLimitSeconds = reader.uint64() as bigint;
+            message.timeLimitSeconds = longToNumber(reader.uint64());
             continue;
           }
           case 12: {
@@ -4077,21 +4030,25 @@ export const StepInfo: MessageFns<StepInfo> = {
         ? ResourceSpec.fromJSON(object.res_per_node)
         : undefined,
       submitTime: isSet(object.submitTime)
-        ? BigInt(object.submitTime)
+        ? globalThis.Number(object.submitTime)
         : isSet(object.submit_time)
-        ? BigInt(object.submit_time)
-        : 0n,
+        ? globalThis.Number(object.submit_time)
+        : 0,
       startTime: isSet(object.startTime)
-        ? BigInt(object.startTime)
+        ? globalThis.Number(object.startTime)
         : isSet(object.start_time)
-        ? BigInt(object.start_time)
-        : 0n,
-      endTime: isSet(object.endTime) ? BigInt(object.endTime) : isSet(object.end_time) ? BigInt(object.end_time) : 0n,
+        ? globalThis.Number(object.start_time)
+        : 0,
+      endTime: isSet(object.endTime)
+        ? globalThis.Number(object.endTime)
+        : isSet(object.end_time)
+        ? globalThis.Number(object.end_time)
+        : 0,
       timeLimitSeconds: isSet(object.timeLimitSeconds)
-        ? BigInt(object.timeLimitSeconds)
+        ? globalThis.Number(object.timeLimitSeconds)
         : isSet(object.time_limit_seconds)
-        ? BigInt(object.time_limit_seconds)
-        : 0n,
+        ? globalThis.Number(object.time_limit_seconds)
+        : 0,
       exitCode: isSet(object.exitCode)
         ? globalThis.Number(object.exitCode)
         : isSet(object.exit_code)
@@ -4166,17 +4123,17 @@ export const StepInfo: MessageFns<StepInfo> = {
     if (message.resPerNode !== undefined) {
       obj.resPerNode = ResourceSpec.toJSON(message.resPerNode);
     }
-    if (message.submitTime !== 0n) {
-      obj.submitTime = message.submitTime.toString();
+    if (message.submitTime !== 0) {
+      obj.submitTime = Math.round(message.submitTime);
     }
-    if (message.startTime !== 0n) {
-      obj.startTime = message.startTime.toString();
+    if (message.startTime !== 0) {
+      obj.startTime = Math.round(message.startTime);
     }
-    if (message.endTime !== 0n) {
-      obj.endTime = message.endTime.toString();
+    if (message.endTime !== 0) {
+      obj.endTime = Math.round(message.endTime);
     }
-    if (message.timeLimitSeconds !== 0n) {
-      obj.timeLimitSeconds = message.timeLimitSeconds.toString();
+    if (message.timeLimitSeconds !== 0) {
+      obj.timeLimitSeconds = Math.round(message.timeLimitSeconds);
     }
     if (message.exitCode !== 0) {
       obj.exitCode = Math.round(message.exitCode);
@@ -4211,10 +4168,10 @@ export const StepInfo: MessageFns<StepInfo> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepInfo>): StepInfo {
-    return StepInfo.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepInfo>, I>>(base?: I): StepInfo {
+    return StepInfo.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepInfo>): StepInfo {
+  fromPartial<I extends Exact<DeepPartial<StepInfo>, I>>(object: I): StepInfo {
     const message = createBaseStepInfo();
     message.jobId = object.jobId ?? 0;
     message.stepId = object.stepId ?? 0;
@@ -4225,14 +4182,10 @@ export const StepInfo: MessageFns<StepInfo> = {
     message.resPerNode = (object.resPerNode !== undefined && object.resPerNode !== null)
       ? ResourceSpec.fromPartial(object.resPerNode)
       : undefined;
-    message.submitTime = (object.submitTime !== undefined && object.submitTime !== null)
-      ? BigInt(object.submitTime)
-      : 0n;
-    message.startTime = (object.startTime !== undefined && object.startTime !== null) ? BigInt(object.startTime) : 0n;
-    message.endTime = (object.endTime !== undefined && object.endTime !== null) ? BigInt(object.endTime) : 0n;
-    message.timeLimitSeconds = (object.timeLimitSeconds !== undefined && object.timeLimitSeconds !== null)
-      ? BigInt(object.timeLimitSeconds)
-      : 0n;
+    message.submitTime = object.submitTime ?? 0;
+    message.startTime = object.startTime ?? 0;
+    message.endTime = object.endTime ?? 0;
+    message.timeLimitSeconds = object.timeLimitSeconds ?? 0;
     message.exitCode = object.exitCode ?? 0;
     message.reason = object.reason ?? "";
     message.cmdLine = object.cmdLine ?? "";
@@ -4329,10 +4282,10 @@ export const StepInfo_ContainerIdsEntry: MessageFns<StepInfo_ContainerIdsEntry> 
     return obj;
   },
 
-  create(base?: DeepPartial<StepInfo_ContainerIdsEntry>): StepInfo_ContainerIdsEntry {
-    return StepInfo_ContainerIdsEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepInfo_ContainerIdsEntry>, I>>(base?: I): StepInfo_ContainerIdsEntry {
+    return StepInfo_ContainerIdsEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepInfo_ContainerIdsEntry>): StepInfo_ContainerIdsEntry {
+  fromPartial<I extends Exact<DeepPartial<StepInfo_ContainerIdsEntry>, I>>(object: I): StepInfo_ContainerIdsEntry {
     const message = createBaseStepInfo_ContainerIdsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -4362,10 +4315,10 @@ function createBaseJobInfo(): JobInfo {
     ntasks: 0,
     ntasksPerNode: 0,
     cpusPerTask: 0,
-    timeLimitSeconds: 0n,
-    submitTime: 0n,
-    startTime: 0n,
-    endTime: 0n,
+    timeLimitSeconds: 0,
+    submitTime: 0,
+    startTime: 0,
+    endTime: 0,
     held: false,
     priority: 0,
     cwd: "",
@@ -4440,28 +4393,16 @@ export const JobInfo: MessageFns<JobInfo> = {
     if (message.cpusPerTask !== 0) {
       writer.uint32(161).double(message.cpusPerTask);
     }
-    if (message.timeLimitSeconds !== 0n) {
-      if (BigInt.asUintN(64, message.timeLimitSeconds) !== message.timeLimitSeconds) {
-        throw new globalThis.Error("value provided for field message.timeLimitSeconds of type uint64 too large");
-      }
+    if (message.timeLimitSeconds !== 0) {
       writer.uint32(168).uint64(message.timeLimitSeconds);
     }
-    if (message.submitTime !== 0n) {
-      if (BigInt.asIntN(64, message.submitTime) !== message.submitTime) {
-        throw new globalThis.Error("value provided for field message.submitTime of type int64 too large");
-      }
+    if (message.submitTime !== 0) {
       writer.uint32(176).int64(message.submitTime);
     }
-    if (message.startTime !== 0n) {
-      if (BigInt.asIntN(64, message.startTime) !== message.startTime) {
-        throw new globalThis.Error("value provided for field message.startTime of type int64 too large");
-      }
+    if (message.startTime !== 0) {
       writer.uint32(184).int64(message.startTime);
     }
-    if (message.endTime !== 0n) {
-      if (BigInt.asIntN(64, message.endTime) !== message.endTime) {
-        throw new globalThis.Error("value provided for field message.endTime of type int64 too large");
-      }
+    if (message.endTime !== 0) {
       writer.uint32(192).int64(message.endTime);
     }
     if (message.held !== false) {
@@ -4672,7 +4613,7 @@ export const JobInfo: MessageFns<JobInfo> = {
               break;
             }
 
-            message.timeLimitSeconds = reader.uint64() as bigint;
+            message.timeLimitSeconds = longToNumber(reader.uint64());
             continue;
           }
           case 22: {
@@ -4680,7 +4621,7 @@ export const JobInfo: MessageFns<JobInfo> = {
               break;
             }
 
-            message.submitTime = reader.int64() as bigint;
+            message.submitTime = longToNumber(reader.int64());
             continue;
           }
           case 23: {
@@ -4688,7 +4629,7 @@ export const JobInfo: MessageFns<JobInfo> = {
               break;
             }
 
-            message.startTime = reader.int64() as bigint;
+            message.startTime = longToNumber(reader.int64());
             continue;
           }
           case 24: {
@@ -4696,7 +4637,7 @@ export const JobInfo: MessageFns<JobInfo> = {
               break;
             }
 
-            message.endTime = reader.int64() as bigint;
+            message.endTime = longToNumber(reader.int64());
             continue;
           }
           case 25: {
@@ -4840,21 +4781,25 @@ export const JobInfo: MessageFns<JobInfo> = {
         ? globalThis.Number(object.cpus_per_task)
         : 0,
       timeLimitSeconds: isSet(object.timeLimitSeconds)
-        ? BigInt(object.timeLimitSeconds)
+        ? globalThis.Number(object.timeLimitSeconds)
         : isSet(object.time_limit_seconds)
-        ? BigInt(object.time_limit_seconds)
-        : 0n,
+        ? globalThis.Number(object.time_limit_seconds)
+        : 0,
       submitTime: isSet(object.submitTime)
-        ? BigInt(object.submitTime)
+        ? globalThis.Number(object.submitTime)
         : isSet(object.submit_time)
-        ? BigInt(object.submit_time)
-        : 0n,
+        ? globalThis.Number(object.submit_time)
+        : 0,
       startTime: isSet(object.startTime)
-        ? BigInt(object.startTime)
+        ? globalThis.Number(object.startTime)
         : isSet(object.start_time)
-        ? BigInt(object.start_time)
-        : 0n,
-      endTime: isSet(object.endTime) ? BigInt(object.endTime) : isSet(object.end_time) ? BigInt(object.end_time) : 0n,
+        ? globalThis.Number(object.start_time)
+        : 0,
+      endTime: isSet(object.endTime)
+        ? globalThis.Number(object.endTime)
+        : isSet(object.end_time)
+        ? globalThis.Number(object.end_time)
+        : 0,
       held: isSet(object.held) ? globalThis.Boolean(object.held) : false,
       priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
       cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
@@ -4947,17 +4892,17 @@ export const JobInfo: MessageFns<JobInfo> = {
     if (message.cpusPerTask !== 0) {
       obj.cpusPerTask = floatToJson(message.cpusPerTask);
     }
-    if (message.timeLimitSeconds !== 0n) {
-      obj.timeLimitSeconds = message.timeLimitSeconds.toString();
+    if (message.timeLimitSeconds !== 0) {
+      obj.timeLimitSeconds = Math.round(message.timeLimitSeconds);
     }
-    if (message.submitTime !== 0n) {
-      obj.submitTime = message.submitTime.toString();
+    if (message.submitTime !== 0) {
+      obj.submitTime = Math.round(message.submitTime);
     }
-    if (message.startTime !== 0n) {
-      obj.startTime = message.startTime.toString();
+    if (message.startTime !== 0) {
+      obj.startTime = Math.round(message.startTime);
     }
-    if (message.endTime !== 0n) {
-      obj.endTime = message.endTime.toString();
+    if (message.endTime !== 0) {
+      obj.endTime = Math.round(message.endTime);
     }
     if (message.held !== false) {
       obj.held = message.held;
@@ -4989,10 +4934,10 @@ export const JobInfo: MessageFns<JobInfo> = {
     return obj;
   },
 
-  create(base?: DeepPartial<JobInfo>): JobInfo {
-    return JobInfo.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<JobInfo>, I>>(base?: I): JobInfo {
+    return JobInfo.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<JobInfo>): JobInfo {
+  fromPartial<I extends Exact<DeepPartial<JobInfo>, I>>(object: I): JobInfo {
     const message = createBaseJobInfo();
     message.jobId = object.jobId ?? 0;
     message.name = object.name ?? "";
@@ -5018,14 +4963,10 @@ export const JobInfo: MessageFns<JobInfo> = {
     message.ntasks = object.ntasks ?? 0;
     message.ntasksPerNode = object.ntasksPerNode ?? 0;
     message.cpusPerTask = object.cpusPerTask ?? 0;
-    message.timeLimitSeconds = (object.timeLimitSeconds !== undefined && object.timeLimitSeconds !== null)
-      ? BigInt(object.timeLimitSeconds)
-      : 0n;
-    message.submitTime = (object.submitTime !== undefined && object.submitTime !== null)
-      ? BigInt(object.submitTime)
-      : 0n;
-    message.startTime = (object.startTime !== undefined && object.startTime !== null) ? BigInt(object.startTime) : 0n;
-    message.endTime = (object.endTime !== undefined && object.endTime !== null) ? BigInt(object.endTime) : 0n;
+    message.timeLimitSeconds = object.timeLimitSeconds ?? 0;
+    message.submitTime = object.submitTime ?? 0;
+    message.startTime = object.startTime ?? 0;
+    message.endTime = object.endTime ?? 0;
     message.held = object.held ?? false;
     message.priority = object.priority ?? 0;
     message.cwd = object.cwd ?? "";
@@ -5098,10 +5039,10 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<SubmitJobRequest>): SubmitJobRequest {
-    return SubmitJobRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<SubmitJobRequest>, I>>(base?: I): SubmitJobRequest {
+    return SubmitJobRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<SubmitJobRequest>): SubmitJobRequest {
+  fromPartial<I extends Exact<DeepPartial<SubmitJobRequest>, I>>(object: I): SubmitJobRequest {
     const message = createBaseSubmitJobRequest();
     message.job = (object.job !== undefined && object.job !== null) ? JobSpec.fromPartial(object.job) : undefined;
     return message;
@@ -5216,10 +5157,10 @@ export const SubmitJobReply: MessageFns<SubmitJobReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<SubmitJobReply>): SubmitJobReply {
-    return SubmitJobReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<SubmitJobReply>, I>>(base?: I): SubmitJobReply {
+    return SubmitJobReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<SubmitJobReply>): SubmitJobReply {
+  fromPartial<I extends Exact<DeepPartial<SubmitJobReply>, I>>(object: I): SubmitJobReply {
     const message = createBaseSubmitJobReply();
     message.ok = object.ok ?? false;
     message.jobId = object.jobId ?? 0;
@@ -5303,10 +5244,10 @@ export const SubmitJobsRequest: MessageFns<SubmitJobsRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<SubmitJobsRequest>): SubmitJobsRequest {
-    return SubmitJobsRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<SubmitJobsRequest>, I>>(base?: I): SubmitJobsRequest {
+    return SubmitJobsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<SubmitJobsRequest>): SubmitJobsRequest {
+  fromPartial<I extends Exact<DeepPartial<SubmitJobsRequest>, I>>(object: I): SubmitJobsRequest {
     const message = createBaseSubmitJobsRequest();
     message.job = (object.job !== undefined && object.job !== null) ? JobSpec.fromPartial(object.job) : undefined;
     message.count = object.count ?? 0;
@@ -5435,10 +5376,10 @@ export const SubmitJobsReply: MessageFns<SubmitJobsReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<SubmitJobsReply>): SubmitJobsReply {
-    return SubmitJobsReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<SubmitJobsReply>, I>>(base?: I): SubmitJobsReply {
+    return SubmitJobsReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<SubmitJobsReply>): SubmitJobsReply {
+  fromPartial<I extends Exact<DeepPartial<SubmitJobsReply>, I>>(object: I): SubmitJobsReply {
     const message = createBaseSubmitJobsReply();
     message.jobIds = object.jobIds?.map((e) => e) || [];
     message.codes = object.codes?.map((e) => e) || [];
@@ -5504,10 +5445,10 @@ export const SubmitStepRequest: MessageFns<SubmitStepRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<SubmitStepRequest>): SubmitStepRequest {
-    return SubmitStepRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<SubmitStepRequest>, I>>(base?: I): SubmitStepRequest {
+    return SubmitStepRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<SubmitStepRequest>): SubmitStepRequest {
+  fromPartial<I extends Exact<DeepPartial<SubmitStepRequest>, I>>(object: I): SubmitStepRequest {
     const message = createBaseSubmitStepRequest();
     message.step = (object.step !== undefined && object.step !== null) ? StepSpec.fromPartial(object.step) : undefined;
     return message;
@@ -5641,10 +5582,10 @@ export const SubmitStepReply: MessageFns<SubmitStepReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<SubmitStepReply>): SubmitStepReply {
-    return SubmitStepReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<SubmitStepReply>, I>>(base?: I): SubmitStepReply {
+    return SubmitStepReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<SubmitStepReply>): SubmitStepReply {
+  fromPartial<I extends Exact<DeepPartial<SubmitStepReply>, I>>(object: I): SubmitStepReply {
     const message = createBaseSubmitStepReply();
     message.ok = object.ok ?? false;
     message.jobId = object.jobId ?? 0;
@@ -5751,10 +5692,10 @@ export const JobStepSelector: MessageFns<JobStepSelector> = {
     return obj;
   },
 
-  create(base?: DeepPartial<JobStepSelector>): JobStepSelector {
-    return JobStepSelector.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<JobStepSelector>, I>>(base?: I): JobStepSelector {
+    return JobStepSelector.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<JobStepSelector>): JobStepSelector {
+  fromPartial<I extends Exact<DeepPartial<JobStepSelector>, I>>(object: I): JobStepSelector {
     const message = createBaseJobStepSelector();
     message.jobId = object.jobId ?? 0;
     message.stepIds = object.stepIds?.map((e) => e) || [];
@@ -5989,10 +5930,10 @@ export const QueryJobsRequest: MessageFns<QueryJobsRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<QueryJobsRequest>): QueryJobsRequest {
-    return QueryJobsRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<QueryJobsRequest>, I>>(base?: I): QueryJobsRequest {
+    return QueryJobsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<QueryJobsRequest>): QueryJobsRequest {
+  fromPartial<I extends Exact<DeepPartial<QueryJobsRequest>, I>>(object: I): QueryJobsRequest {
     const message = createBaseQueryJobsRequest();
     message.jobIds = object.jobIds?.map((e) => JobStepSelector.fromPartial(e)) || [];
     message.states = object.states?.map((e) => e) || [];
@@ -6081,10 +6022,10 @@ export const QueryJobsReply: MessageFns<QueryJobsReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<QueryJobsReply>): QueryJobsReply {
-    return QueryJobsReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<QueryJobsReply>, I>>(base?: I): QueryJobsReply {
+    return QueryJobsReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<QueryJobsReply>): QueryJobsReply {
+  fromPartial<I extends Exact<DeepPartial<QueryJobsReply>, I>>(object: I): QueryJobsReply {
     const message = createBaseQueryJobsReply();
     message.ok = object.ok ?? false;
     message.jobs = object.jobs?.map((e) => JobInfo.fromPartial(e)) || [];
@@ -6245,10 +6186,10 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<CancelJobRequest>): CancelJobRequest {
-    return CancelJobRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<CancelJobRequest>, I>>(base?: I): CancelJobRequest {
+    return CancelJobRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<CancelJobRequest>): CancelJobRequest {
+  fromPartial<I extends Exact<DeepPartial<CancelJobRequest>, I>>(object: I): CancelJobRequest {
     const message = createBaseCancelJobRequest();
     message.jobIds = object.jobIds?.map((e) => JobStepSelector.fromPartial(e)) || [];
     message.partition = object.partition ?? "";
@@ -6358,10 +6299,10 @@ export const CancelFailure: MessageFns<CancelFailure> = {
     return obj;
   },
 
-  create(base?: DeepPartial<CancelFailure>): CancelFailure {
-    return CancelFailure.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<CancelFailure>, I>>(base?: I): CancelFailure {
+    return CancelFailure.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<CancelFailure>): CancelFailure {
+  fromPartial<I extends Exact<DeepPartial<CancelFailure>, I>>(object: I): CancelFailure {
     const message = createBaseCancelFailure();
     message.jobId = object.jobId ?? 0;
     message.stepId = object.stepId ?? 0;
@@ -6450,10 +6391,10 @@ export const CancelJobReply: MessageFns<CancelJobReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<CancelJobReply>): CancelJobReply {
-    return CancelJobReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<CancelJobReply>, I>>(base?: I): CancelJobReply {
+    return CancelJobReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<CancelJobReply>): CancelJobReply {
+  fromPartial<I extends Exact<DeepPartial<CancelJobReply>, I>>(object: I): CancelJobReply {
     const message = createBaseCancelJobReply();
     message.cancelled = object.cancelled?.map((e) => JobStepSelector.fromPartial(e)) || [];
     message.notCancelled = object.notCancelled?.map((e) => CancelFailure.fromPartial(e)) || [];
@@ -6470,7 +6411,7 @@ function createBaseNodeInfo(): NodeInfo {
     partitions: [],
     address: "",
     reason: "",
-    lastSeen: 0n,
+    lastSeen: 0,
   };
 }
 
@@ -6497,10 +6438,7 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     if (message.reason !== "") {
       writer.uint32(58).string(message.reason);
     }
-    if (message.lastSeen !== 0n) {
-      if (BigInt.asIntN(64, message.lastSeen) !== message.lastSeen) {
-        throw new globalThis.Error("value provided for field message.lastSeen of type int64 too large");
-      }
+    if (message.lastSeen !== 0) {
       writer.uint32(64).int64(message.lastSeen);
     }
     return writer;
@@ -6580,7 +6518,7 @@ export const NodeInfo: MessageFns<NodeInfo> = {
               break;
             }
 
-            message.lastSeen = reader.int64() as bigint;
+            message.lastSeen = longToNumber(reader.int64());
             continue;
           }
         }
@@ -6607,10 +6545,10 @@ export const NodeInfo: MessageFns<NodeInfo> = {
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       lastSeen: isSet(object.lastSeen)
-        ? BigInt(object.lastSeen)
+        ? globalThis.Number(object.lastSeen)
         : isSet(object.last_seen)
-        ? BigInt(object.last_seen)
-        : 0n,
+        ? globalThis.Number(object.last_seen)
+        : 0,
     };
   },
 
@@ -6637,16 +6575,16 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
-    if (message.lastSeen !== 0n) {
-      obj.lastSeen = message.lastSeen.toString();
+    if (message.lastSeen !== 0) {
+      obj.lastSeen = Math.round(message.lastSeen);
     }
     return obj;
   },
 
-  create(base?: DeepPartial<NodeInfo>): NodeInfo {
-    return NodeInfo.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<NodeInfo>, I>>(base?: I): NodeInfo {
+    return NodeInfo.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<NodeInfo>): NodeInfo {
+  fromPartial<I extends Exact<DeepPartial<NodeInfo>, I>>(object: I): NodeInfo {
     const message = createBaseNodeInfo();
     message.name = object.name ?? "";
     message.state = object.state ?? "";
@@ -6659,13 +6597,13 @@ export const NodeInfo: MessageFns<NodeInfo> = {
     message.partitions = object.partitions?.map((e) => e) || [];
     message.address = object.address ?? "";
     message.reason = object.reason ?? "";
-    message.lastSeen = (object.lastSeen !== undefined && object.lastSeen !== null) ? BigInt(object.lastSeen) : 0n;
+    message.lastSeen = object.lastSeen ?? 0;
     return message;
   },
 };
 
 function createBasePartitionInfo(): PartitionInfo {
-  return { name: "", nodes: [], up: false, priority: 0, maxTimeSeconds: 0n, isDefault: false };
+  return { name: "", nodes: [], up: false, priority: 0, maxTimeSeconds: 0, isDefault: false };
 }
 
 export const PartitionInfo: MessageFns<PartitionInfo> = {
@@ -6682,10 +6620,7 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
     if (message.priority !== 0) {
       writer.uint32(32).uint32(message.priority);
     }
-    if (message.maxTimeSeconds !== 0n) {
-      if (BigInt.asUintN(64, message.maxTimeSeconds) !== message.maxTimeSeconds) {
-        throw new globalThis.Error("value provided for field message.maxTimeSeconds of type uint64 too large");
-      }
+    if (message.maxTimeSeconds !== 0) {
       writer.uint32(40).uint64(message.maxTimeSeconds);
     }
     if (message.isDefault !== false) {
@@ -6744,7 +6679,7 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
               break;
             }
 
-            message.maxTimeSeconds = reader.uint64() as bigint;
+            message.maxTimeSeconds = longToNumber(reader.uint64());
             continue;
           }
           case 6: {
@@ -6774,10 +6709,10 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
       up: isSet(object.up) ? globalThis.Boolean(object.up) : false,
       priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
       maxTimeSeconds: isSet(object.maxTimeSeconds)
-        ? BigInt(object.maxTimeSeconds)
+        ? globalThis.Number(object.maxTimeSeconds)
         : isSet(object.max_time_seconds)
-        ? BigInt(object.max_time_seconds)
-        : 0n,
+        ? globalThis.Number(object.max_time_seconds)
+        : 0,
       isDefault: isSet(object.isDefault)
         ? globalThis.Boolean(object.isDefault)
         : isSet(object.is_default)
@@ -6800,8 +6735,8 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
     if (message.priority !== 0) {
       obj.priority = Math.round(message.priority);
     }
-    if (message.maxTimeSeconds !== 0n) {
-      obj.maxTimeSeconds = message.maxTimeSeconds.toString();
+    if (message.maxTimeSeconds !== 0) {
+      obj.maxTimeSeconds = Math.round(message.maxTimeSeconds);
     }
     if (message.isDefault !== false) {
       obj.isDefault = message.isDefault;
@@ -6809,18 +6744,16 @@ export const PartitionInfo: MessageFns<PartitionInfo> = {
     return obj;
   },
 
-  create(base?: DeepPartial<PartitionInfo>): PartitionInfo {
-    return PartitionInfo.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<PartitionInfo>, I>>(base?: I): PartitionInfo {
+    return PartitionInfo.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<PartitionInfo>): PartitionInfo {
+  fromPartial<I extends Exact<DeepPartial<PartitionInfo>, I>>(object: I): PartitionInfo {
     const message = createBasePartitionInfo();
     message.name = object.name ?? "";
     message.nodes = object.nodes?.map((e) => e) || [];
     message.up = object.up ?? false;
     message.priority = object.priority ?? 0;
-    message.maxTimeSeconds = (object.maxTimeSeconds !== undefined && object.maxTimeSeconds !== null)
-      ? BigInt(object.maxTimeSeconds)
-      : 0n;
+    message.maxTimeSeconds = object.maxTimeSeconds ?? 0;
     message.isDefault = object.isDefault ?? false;
     return message;
   },
@@ -6917,10 +6850,10 @@ export const QueryClusterRequest: MessageFns<QueryClusterRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<QueryClusterRequest>): QueryClusterRequest {
-    return QueryClusterRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<QueryClusterRequest>, I>>(base?: I): QueryClusterRequest {
+    return QueryClusterRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<QueryClusterRequest>): QueryClusterRequest {
+  fromPartial<I extends Exact<DeepPartial<QueryClusterRequest>, I>>(object: I): QueryClusterRequest {
     const message = createBaseQueryClusterRequest();
     message.partitions = object.partitions?.map((e) => e) || [];
     message.nodes = object.nodes?.map((e) => e) || [];
@@ -7005,10 +6938,10 @@ export const QueryClusterReply: MessageFns<QueryClusterReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<QueryClusterReply>): QueryClusterReply {
-    return QueryClusterReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<QueryClusterReply>, I>>(base?: I): QueryClusterReply {
+    return QueryClusterReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<QueryClusterReply>): QueryClusterReply {
+  fromPartial<I extends Exact<DeepPartial<QueryClusterReply>, I>>(object: I): QueryClusterReply {
     const message = createBaseQueryClusterReply();
     message.partitions = object.partitions?.map((e) => PartitionInfo.fromPartial(e)) || [];
     message.nodes = object.nodes?.map((e) => NodeInfo.fromPartial(e)) || [];
@@ -7017,7 +6950,7 @@ export const QueryClusterReply: MessageFns<QueryClusterReply> = {
 };
 
 function createBaseStepLogRequest(): StepLogRequest {
-  return { jobId: 0, stepId: 0, node: "", follow: false, tail: 0, sinceNs: 0n, untilNs: 0n };
+  return { jobId: 0, stepId: 0, node: "", follow: false, tail: 0, sinceMs: 0, untilMs: 0 };
 }
 
 export const StepLogRequest: MessageFns<StepLogRequest> = {
@@ -7037,17 +6970,11 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     if (message.tail !== 0) {
       writer.uint32(40).int32(message.tail);
     }
-    if (message.sinceNs !== 0n) {
-      if (BigInt.asIntN(64, message.sinceNs) !== message.sinceNs) {
-        throw new globalThis.Error("value provided for field message.sinceNs of type int64 too large");
-      }
-      writer.uint32(48).int64(message.sinceNs);
+    if (message.sinceMs !== 0) {
+      writer.uint32(48).int64(message.sinceMs);
     }
-    if (message.untilNs !== 0n) {
-      if (BigInt.asIntN(64, message.untilNs) !== message.untilNs) {
-        throw new globalThis.Error("value provided for field message.untilNs of type int64 too large");
-      }
-      writer.uint32(56).int64(message.untilNs);
+    if (message.untilMs !== 0) {
+      writer.uint32(56).int64(message.untilMs);
     }
     return writer;
   },
@@ -7110,7 +7037,7 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
               break;
             }
 
-            message.sinceNs = reader.int64() as bigint;
+            message.sinceMs = longToNumber(reader.int64());
             continue;
           }
           case 7: {
@@ -7118,7 +7045,7 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
               break;
             }
 
-            message.untilNs = reader.int64() as bigint;
+            message.untilMs = longToNumber(reader.int64());
             continue;
           }
         }
@@ -7148,8 +7075,16 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
       node: isSet(object.node) ? globalThis.String(object.node) : "",
       follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
       tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
-      sinceNs: isSet(object.sinceNs) ? BigInt(object.sinceNs) : isSet(object.since_ns) ? BigInt(object.since_ns) : 0n,
-      untilNs: isSet(object.untilNs) ? BigInt(object.untilNs) : isSet(object.until_ns) ? BigInt(object.until_ns) : 0n,
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
     };
   },
 
@@ -7170,42 +7105,39 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     if (message.tail !== 0) {
       obj.tail = Math.round(message.tail);
     }
-    if (message.sinceNs !== 0n) {
-      obj.sinceNs = message.sinceNs.toString();
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
     }
-    if (message.untilNs !== 0n) {
-      obj.untilNs = message.untilNs.toString();
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
     }
     return obj;
   },
 
-  create(base?: DeepPartial<StepLogRequest>): StepLogRequest {
-    return StepLogRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepLogRequest>, I>>(base?: I): StepLogRequest {
+    return StepLogRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepLogRequest>): StepLogRequest {
+  fromPartial<I extends Exact<DeepPartial<StepLogRequest>, I>>(object: I): StepLogRequest {
     const message = createBaseStepLogRequest();
     message.jobId = object.jobId ?? 0;
     message.stepId = object.stepId ?? 0;
     message.node = object.node ?? "";
     message.follow = object.follow ?? false;
     message.tail = object.tail ?? 0;
-    message.sinceNs = (object.sinceNs !== undefined && object.sinceNs !== null) ? BigInt(object.sinceNs) : 0n;
-    message.untilNs = (object.untilNs !== undefined && object.untilNs !== null) ? BigInt(object.untilNs) : 0n;
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
     return message;
   },
 };
 
 function createBaseLogLine(): LogLine {
-  return { timeNs: 0n, stream: "", partial: false, data: Buffer.alloc(0), node: "" };
+  return { time: "", stream: "", partial: false, data: Buffer.alloc(0), node: "" };
 }
 
 export const LogLine: MessageFns<LogLine> = {
   encode(message: LogLine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.timeNs !== 0n) {
-      if (BigInt.asIntN(64, message.timeNs) !== message.timeNs) {
-        throw new globalThis.Error("value provided for field message.timeNs of type int64 too large");
-      }
-      writer.uint32(8).int64(message.timeNs);
+    if (message.time !== "") {
+      writer.uint32(10).string(message.time);
     }
     if (message.stream !== "") {
       writer.uint32(18).string(message.stream);
@@ -7236,11 +7168,11 @@ export const LogLine: MessageFns<LogLine> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 8) {
+            if (tag !== 10) {
               break;
             }
 
-            message.timeNs = reader.int64() as bigint;
+            message.time = reader.string();
             continue;
           }
           case 2: {
@@ -7289,7 +7221,7 @@ export const LogLine: MessageFns<LogLine> = {
 
   fromJSON(object: any): LogLine {
     return {
-      timeNs: isSet(object.timeNs) ? BigInt(object.timeNs) : isSet(object.time_ns) ? BigInt(object.time_ns) : 0n,
+      time: isSet(object.time) ? globalThis.String(object.time) : "",
       stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
       partial: isSet(object.partial) ? globalThis.Boolean(object.partial) : false,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
@@ -7299,8 +7231,8 @@ export const LogLine: MessageFns<LogLine> = {
 
   toJSON(message: LogLine): unknown {
     const obj: any = {};
-    if (message.timeNs !== 0n) {
-      obj.timeNs = message.timeNs.toString();
+    if (message.time !== "") {
+      obj.time = message.time;
     }
     if (message.stream !== "") {
       obj.stream = message.stream;
@@ -7317,12 +7249,12 @@ export const LogLine: MessageFns<LogLine> = {
     return obj;
   },
 
-  create(base?: DeepPartial<LogLine>): LogLine {
-    return LogLine.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<LogLine>, I>>(base?: I): LogLine {
+    return LogLine.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<LogLine>): LogLine {
+  fromPartial<I extends Exact<DeepPartial<LogLine>, I>>(object: I): LogLine {
     const message = createBaseLogLine();
-    message.timeNs = (object.timeNs !== undefined && object.timeNs !== null) ? BigInt(object.timeNs) : 0n;
+    message.time = object.time ?? "";
     message.stream = object.stream ?? "";
     message.partial = object.partial ?? false;
     message.data = object.data ?? Buffer.alloc(0);
@@ -7439,10 +7371,10 @@ export const StepLogChunk: MessageFns<StepLogChunk> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepLogChunk>): StepLogChunk {
-    return StepLogChunk.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepLogChunk>, I>>(base?: I): StepLogChunk {
+    return StepLogChunk.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepLogChunk>): StepLogChunk {
+  fromPartial<I extends Exact<DeepPartial<StepLogChunk>, I>>(object: I): StepLogChunk {
     const message = createBaseStepLogChunk();
     message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
     message.eof = object.eof ?? false;
@@ -7649,10 +7581,10 @@ export const StreamRequest: MessageFns<StreamRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StreamRequest>): StreamRequest {
-    return StreamRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StreamRequest>, I>>(base?: I): StreamRequest {
+    return StreamRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StreamRequest>): StreamRequest {
+  fromPartial<I extends Exact<DeepPartial<StreamRequest>, I>>(object: I): StreamRequest {
     const message = createBaseStreamRequest();
     message.jobId = object.jobId ?? 0;
     message.stepId = object.stepId ?? 0;
@@ -7786,10 +7718,10 @@ export const StreamReply: MessageFns<StreamReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StreamReply>): StreamReply {
-    return StreamReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StreamReply>, I>>(base?: I): StreamReply {
+    return StreamReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StreamReply>): StreamReply {
+  fromPartial<I extends Exact<DeepPartial<StreamReply>, I>>(object: I): StreamReply {
     const message = createBaseStreamReply();
     message.ok = object.ok ?? false;
     message.code = object.code ?? 0;
@@ -7897,10 +7829,10 @@ export const StepRef: MessageFns<StepRef> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepRef>): StepRef {
-    return StepRef.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepRef>, I>>(base?: I): StepRef {
+    return StepRef.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepRef>): StepRef {
+  fromPartial<I extends Exact<DeepPartial<StepRef>, I>>(object: I): StepRef {
     const message = createBaseStepRef();
     message.jobId = object.jobId ?? 0;
     message.stepId = object.stepId ?? 0;
@@ -8047,10 +7979,10 @@ export const CranedRegisterRequest: MessageFns<CranedRegisterRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<CranedRegisterRequest>): CranedRegisterRequest {
-    return CranedRegisterRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<CranedRegisterRequest>, I>>(base?: I): CranedRegisterRequest {
+    return CranedRegisterRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<CranedRegisterRequest>): CranedRegisterRequest {
+  fromPartial<I extends Exact<DeepPartial<CranedRegisterRequest>, I>>(object: I): CranedRegisterRequest {
     const message = createBaseCranedRegisterRequest();
     message.node = object.node ?? "";
     message.address = object.address ?? "";
@@ -8157,10 +8089,10 @@ export const CranedRegisterReply: MessageFns<CranedRegisterReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<CranedRegisterReply>): CranedRegisterReply {
-    return CranedRegisterReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<CranedRegisterReply>, I>>(base?: I): CranedRegisterReply {
+    return CranedRegisterReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<CranedRegisterReply>): CranedRegisterReply {
+  fromPartial<I extends Exact<DeepPartial<CranedRegisterReply>, I>>(object: I): CranedRegisterReply {
     const message = createBaseCranedRegisterReply();
     message.ok = object.ok ?? false;
     message.reason = object.reason ?? "";
@@ -8226,10 +8158,10 @@ export const CranedPingRequest: MessageFns<CranedPingRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<CranedPingRequest>): CranedPingRequest {
-    return CranedPingRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<CranedPingRequest>, I>>(base?: I): CranedPingRequest {
+    return CranedPingRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<CranedPingRequest>): CranedPingRequest {
+  fromPartial<I extends Exact<DeepPartial<CranedPingRequest>, I>>(object: I): CranedPingRequest {
     const message = createBaseCranedPingRequest();
     message.node = object.node ?? "";
     return message;
@@ -8310,10 +8242,10 @@ export const CranedPingReply: MessageFns<CranedPingReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<CranedPingReply>): CranedPingReply {
-    return CranedPingReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<CranedPingReply>, I>>(base?: I): CranedPingReply {
+    return CranedPingReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<CranedPingReply>): CranedPingReply {
+  fromPartial<I extends Exact<DeepPartial<CranedPingReply>, I>>(object: I): CranedPingReply {
     const message = createBaseCranedPingReply();
     message.ok = object.ok ?? false;
     message.reregister = object.reregister ?? false;
@@ -8322,7 +8254,7 @@ export const CranedPingReply: MessageFns<CranedPingReply> = {
 };
 
 function createBaseStepStatusChangeRequest(): StepStatusChangeRequest {
-  return { node: "", jobId: 0, stepId: 0, status: 0, exitCode: 0, reason: "", timestamp: 0n, containerId: "" };
+  return { node: "", jobId: 0, stepId: 0, status: 0, exitCode: 0, reason: "", timestamp: 0, containerId: "" };
 }
 
 export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
@@ -8345,10 +8277,7 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
     if (message.reason !== "") {
       writer.uint32(50).string(message.reason);
     }
-    if (message.timestamp !== 0n) {
-      if (BigInt.asIntN(64, message.timestamp) !== message.timestamp) {
-        throw new globalThis.Error("value provided for field message.timestamp of type int64 too large");
-      }
+    if (message.timestamp !== 0) {
       writer.uint32(56).int64(message.timestamp);
     }
     if (message.containerId !== "") {
@@ -8423,7 +8352,7 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
               break;
             }
 
-            message.timestamp = reader.int64() as bigint;
+            message.timestamp = longToNumber(reader.int64());
             continue;
           }
           case 8: {
@@ -8466,7 +8395,7 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
         ? globalThis.Number(object.exit_code)
         : 0,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
-      timestamp: isSet(object.timestamp) ? BigInt(object.timestamp) : 0n,
+      timestamp: isSet(object.timestamp) ? globalThis.Number(object.timestamp) : 0,
       containerId: isSet(object.containerId)
         ? globalThis.String(object.containerId)
         : isSet(object.container_id)
@@ -8495,8 +8424,8 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
-    if (message.timestamp !== 0n) {
-      obj.timestamp = message.timestamp.toString();
+    if (message.timestamp !== 0) {
+      obj.timestamp = Math.round(message.timestamp);
     }
     if (message.containerId !== "") {
       obj.containerId = message.containerId;
@@ -8504,10 +8433,10 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepStatusChangeRequest>): StepStatusChangeRequest {
-    return StepStatusChangeRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepStatusChangeRequest>, I>>(base?: I): StepStatusChangeRequest {
+    return StepStatusChangeRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepStatusChangeRequest>): StepStatusChangeRequest {
+  fromPartial<I extends Exact<DeepPartial<StepStatusChangeRequest>, I>>(object: I): StepStatusChangeRequest {
     const message = createBaseStepStatusChangeRequest();
     message.node = object.node ?? "";
     message.jobId = object.jobId ?? 0;
@@ -8515,7 +8444,7 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
     message.status = object.status ?? 0;
     message.exitCode = object.exitCode ?? 0;
     message.reason = object.reason ?? "";
-    message.timestamp = (object.timestamp !== undefined && object.timestamp !== null) ? BigInt(object.timestamp) : 0n;
+    message.timestamp = object.timestamp ?? 0;
     message.containerId = object.containerId ?? "";
     return message;
   },
@@ -8578,10 +8507,10 @@ export const StepStatusChangeReply: MessageFns<StepStatusChangeReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepStatusChangeReply>): StepStatusChangeReply {
-    return StepStatusChangeReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepStatusChangeReply>, I>>(base?: I): StepStatusChangeReply {
+    return StepStatusChangeReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepStatusChangeReply>): StepStatusChangeReply {
+  fromPartial<I extends Exact<DeepPartial<StepStatusChangeReply>, I>>(object: I): StepStatusChangeReply {
     const message = createBaseStepStatusChangeReply();
     message.ok = object.ok ?? false;
     return message;
@@ -8607,7 +8536,7 @@ function createBaseStepToD(): StepToD {
     ntasks: 0,
     ntasksPerNode: 0,
     cpusPerTask: 0,
-    timeLimitSeconds: 0n,
+    timeLimitSeconds: 0,
     cwd: "",
     submitDir: "",
     submitHost: "",
@@ -8621,7 +8550,7 @@ function createBaseStepToD(): StepToD {
     isBatchPrimary: false,
     account: "",
     qos: "",
-    startTime: 0n,
+    startTime: 0,
     deviceFiles: [],
   };
 }
@@ -8679,10 +8608,7 @@ export const StepToD: MessageFns<StepToD> = {
     if (message.cpusPerTask !== 0) {
       writer.uint32(137).double(message.cpusPerTask);
     }
-    if (message.timeLimitSeconds !== 0n) {
-      if (BigInt.asUintN(64, message.timeLimitSeconds) !== message.timeLimitSeconds) {
-        throw new globalThis.Error("value provided for field message.timeLimitSeconds of type uint64 too large");
-      }
+    if (message.timeLimitSeconds !== 0) {
       writer.uint32(144).uint64(message.timeLimitSeconds);
     }
     if (message.cwd !== "") {
@@ -8724,10 +8650,7 @@ export const StepToD: MessageFns<StepToD> = {
     if (message.qos !== "") {
       writer.uint32(250).string(message.qos);
     }
-    if (message.startTime !== 0n) {
-      if (BigInt.asIntN(64, message.startTime) !== message.startTime) {
-        throw new globalThis.Error("value provided for field message.startTime of type int64 too large");
-      }
+    if (message.startTime !== 0) {
       writer.uint32(256).int64(message.startTime);
     }
     for (const v of message.deviceFiles) {
@@ -8890,7 +8813,7 @@ export const StepToD: MessageFns<StepToD> = {
               break;
             }
 
-            message.timeLimitSeconds = reader.uint64() as bigint;
+            message.timeLimitSeconds = longToNumber(reader.uint64());
             continue;
           }
           case 19: {
@@ -9005,7 +8928,7 @@ export const StepToD: MessageFns<StepToD> = {
               break;
             }
 
-            message.startTime = reader.int64() as bigint;
+            message.startTime = longToNumber(reader.int64());
             continue;
           }
           case 33: {
@@ -9096,10 +9019,10 @@ export const StepToD: MessageFns<StepToD> = {
         ? globalThis.Number(object.cpus_per_task)
         : 0,
       timeLimitSeconds: isSet(object.timeLimitSeconds)
-        ? BigInt(object.timeLimitSeconds)
+        ? globalThis.Number(object.timeLimitSeconds)
         : isSet(object.time_limit_seconds)
-        ? BigInt(object.time_limit_seconds)
-        : 0n,
+        ? globalThis.Number(object.time_limit_seconds)
+        : 0,
       cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
       submitDir: isSet(object.submitDir)
         ? globalThis.String(object.submitDir)
@@ -9153,10 +9076,10 @@ export const StepToD: MessageFns<StepToD> = {
       account: isSet(object.account) ? globalThis.String(object.account) : "",
       qos: isSet(object.qos) ? globalThis.String(object.qos) : "",
       startTime: isSet(object.startTime)
-        ? BigInt(object.startTime)
+        ? globalThis.Number(object.startTime)
         : isSet(object.start_time)
-        ? BigInt(object.start_time)
-        : 0n,
+        ? globalThis.Number(object.start_time)
+        : 0,
       deviceFiles: globalThis.Array.isArray(object?.deviceFiles)
         ? object.deviceFiles.map((e: any) => globalThis.String(e))
         : globalThis.Array.isArray(object?.device_files)
@@ -9218,8 +9141,8 @@ export const StepToD: MessageFns<StepToD> = {
     if (message.cpusPerTask !== 0) {
       obj.cpusPerTask = floatToJson(message.cpusPerTask);
     }
-    if (message.timeLimitSeconds !== 0n) {
-      obj.timeLimitSeconds = message.timeLimitSeconds.toString();
+    if (message.timeLimitSeconds !== 0) {
+      obj.timeLimitSeconds = Math.round(message.timeLimitSeconds);
     }
     if (message.cwd !== "") {
       obj.cwd = message.cwd;
@@ -9266,8 +9189,8 @@ export const StepToD: MessageFns<StepToD> = {
     if (message.qos !== "") {
       obj.qos = message.qos;
     }
-    if (message.startTime !== 0n) {
-      obj.startTime = message.startTime.toString();
+    if (message.startTime !== 0) {
+      obj.startTime = Math.round(message.startTime);
     }
     if (message.deviceFiles?.length) {
       obj.deviceFiles = message.deviceFiles;
@@ -9275,10 +9198,10 @@ export const StepToD: MessageFns<StepToD> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepToD>): StepToD {
-    return StepToD.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepToD>, I>>(base?: I): StepToD {
+    return StepToD.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepToD>): StepToD {
+  fromPartial<I extends Exact<DeepPartial<StepToD>, I>>(object: I): StepToD {
     const message = createBaseStepToD();
     message.jobId = object.jobId ?? 0;
     message.stepId = object.stepId ?? 0;
@@ -9301,9 +9224,7 @@ export const StepToD: MessageFns<StepToD> = {
     message.ntasks = object.ntasks ?? 0;
     message.ntasksPerNode = object.ntasksPerNode ?? 0;
     message.cpusPerTask = object.cpusPerTask ?? 0;
-    message.timeLimitSeconds = (object.timeLimitSeconds !== undefined && object.timeLimitSeconds !== null)
-      ? BigInt(object.timeLimitSeconds)
-      : 0n;
+    message.timeLimitSeconds = object.timeLimitSeconds ?? 0;
     message.cwd = object.cwd ?? "";
     message.submitDir = object.submitDir ?? "";
     message.submitHost = object.submitHost ?? "";
@@ -9329,7 +9250,7 @@ export const StepToD: MessageFns<StepToD> = {
     message.isBatchPrimary = object.isBatchPrimary ?? false;
     message.account = object.account ?? "";
     message.qos = object.qos ?? "";
-    message.startTime = (object.startTime !== undefined && object.startTime !== null) ? BigInt(object.startTime) : 0n;
+    message.startTime = object.startTime ?? 0;
     message.deviceFiles = object.deviceFiles?.map((e) => e) || [];
     return message;
   },
@@ -9409,10 +9330,10 @@ export const StepToD_EnvEntry: MessageFns<StepToD_EnvEntry> = {
     return obj;
   },
 
-  create(base?: DeepPartial<StepToD_EnvEntry>): StepToD_EnvEntry {
-    return StepToD_EnvEntry.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<StepToD_EnvEntry>, I>>(base?: I): StepToD_EnvEntry {
+    return StepToD_EnvEntry.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<StepToD_EnvEntry>): StepToD_EnvEntry {
+  fromPartial<I extends Exact<DeepPartial<StepToD_EnvEntry>, I>>(object: I): StepToD_EnvEntry {
     const message = createBaseStepToD_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
@@ -9477,10 +9398,10 @@ export const ExecuteStepRequest: MessageFns<ExecuteStepRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ExecuteStepRequest>): ExecuteStepRequest {
-    return ExecuteStepRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<ExecuteStepRequest>, I>>(base?: I): ExecuteStepRequest {
+    return ExecuteStepRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<ExecuteStepRequest>): ExecuteStepRequest {
+  fromPartial<I extends Exact<DeepPartial<ExecuteStepRequest>, I>>(object: I): ExecuteStepRequest {
     const message = createBaseExecuteStepRequest();
     message.step = (object.step !== undefined && object.step !== null) ? StepToD.fromPartial(object.step) : undefined;
     return message;
@@ -9561,10 +9482,10 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ExecuteStepReply>): ExecuteStepReply {
-    return ExecuteStepReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<ExecuteStepReply>, I>>(base?: I): ExecuteStepReply {
+    return ExecuteStepReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<ExecuteStepReply>): ExecuteStepReply {
+  fromPartial<I extends Exact<DeepPartial<ExecuteStepReply>, I>>(object: I): ExecuteStepReply {
     const message = createBaseExecuteStepReply();
     message.ok = object.ok ?? false;
     message.reason = object.reason ?? "";
@@ -9688,10 +9609,10 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<TerminateStepRequest>): TerminateStepRequest {
-    return TerminateStepRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<TerminateStepRequest>, I>>(base?: I): TerminateStepRequest {
+    return TerminateStepRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<TerminateStepRequest>): TerminateStepRequest {
+  fromPartial<I extends Exact<DeepPartial<TerminateStepRequest>, I>>(object: I): TerminateStepRequest {
     const message = createBaseTerminateStepRequest();
     message.jobId = object.jobId ?? 0;
     message.stepId = object.stepId ?? 0;
@@ -9758,10 +9679,10 @@ export const TerminateStepReply: MessageFns<TerminateStepReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<TerminateStepReply>): TerminateStepReply {
-    return TerminateStepReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<TerminateStepReply>, I>>(base?: I): TerminateStepReply {
+    return TerminateStepReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<TerminateStepReply>): TerminateStepReply {
+  fromPartial<I extends Exact<DeepPartial<TerminateStepReply>, I>>(object: I): TerminateStepReply {
     const message = createBaseTerminateStepReply();
     message.ok = object.ok ?? false;
     return message;
@@ -9831,10 +9752,10 @@ export const FreeJobRequest: MessageFns<FreeJobRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<FreeJobRequest>): FreeJobRequest {
-    return FreeJobRequest.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<FreeJobRequest>, I>>(base?: I): FreeJobRequest {
+    return FreeJobRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<FreeJobRequest>): FreeJobRequest {
+  fromPartial<I extends Exact<DeepPartial<FreeJobRequest>, I>>(object: I): FreeJobRequest {
     const message = createBaseFreeJobRequest();
     message.jobId = object.jobId ?? 0;
     return message;
@@ -9898,10 +9819,10 @@ export const FreeJobReply: MessageFns<FreeJobReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<FreeJobReply>): FreeJobReply {
-    return FreeJobReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<FreeJobReply>, I>>(base?: I): FreeJobReply {
+    return FreeJobReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<FreeJobReply>): FreeJobReply {
+  fromPartial<I extends Exact<DeepPartial<FreeJobReply>, I>>(object: I): FreeJobReply {
     const message = createBaseFreeJobReply();
     message.ok = object.ok ?? false;
     return message;
@@ -10012,10 +9933,10 @@ export const NodeStreamReply: MessageFns<NodeStreamReply> = {
     return obj;
   },
 
-  create(base?: DeepPartial<NodeStreamReply>): NodeStreamReply {
-    return NodeStreamReply.fromPartial(base ?? {});
+  create<I extends Exact<DeepPartial<NodeStreamReply>, I>>(base?: I): NodeStreamReply {
+    return NodeStreamReply.fromPartial(base ?? ({} as any));
   },
-  fromPartial(object: DeepPartial<NodeStreamReply>): NodeStreamReply {
+  fromPartial<I extends Exact<DeepPartial<NodeStreamReply>, I>>(object: I): NodeStreamReply {
     const message = createBaseNodeStreamReply();
     message.ok = object.ok ?? false;
     message.reason = object.reason ?? "";
@@ -10503,13 +10424,28 @@ function floatToJson(value: number | null | undefined): number | string | null |
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
-type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;
+type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
-export type DeepPartial<T> = T extends bigint ? string | number | bigint
-  : T extends Builtin ? T : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
+export type DeepPartial<T> = T extends Builtin ? T
+  : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+type KeysOfUnion<T> = T extends T ? keyof T : never;
+export type Exact<P, I extends P> = P extends Builtin ? P
+  : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
@@ -10524,6 +10460,6 @@ export interface MessageFns<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
-  create(base?: DeepPartial<T>): T;
-  fromPartial(object: DeepPartial<T>): T;
+  create<I extends Exact<DeepPartial<T>, I>>(base?: I): T;
+  fromPartial<I extends Exact<DeepPartial<T>, I>>(object: I): T;
 }

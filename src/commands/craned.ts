@@ -1,0 +1,28 @@
+import { Flags } from "@oclif/core";
+import os from "node:os";
+import path from "node:path";
+import { CraneCommand } from "../core/cli/base";
+import { loadCliConfig } from "../core/cli/ctld";
+import { waitForShutdown } from "../core/cli/daemon";
+import { runCraned } from "../modes/craned";
+
+export default class Craned extends CraneCommand {
+  static override summary = "Run the node daemon of one node";
+  static override flags = {
+    node: Flags.string({ description: "This node's name in the config (default: the short host name)" }),
+    port: Flags.integer({ description: "Port ctld dials (default: CranedListenPort)" }),
+    "state-dir": Flags.string({ description: "Node state directory (default: <CraneBaseDir>/craned/<node>)" }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Craned);
+    const config = loadCliConfig(flags.config);
+    const node = flags.node ?? (os.hostname().split(".")[0] || "localhost");
+    const craned = await runCraned(config, {
+      node,
+      port: flags.port ?? config.cranedPort,
+      stateDir: flags["state-dir"] ?? path.join(config.baseDir, "craned", node),
+    });
+    await waitForShutdown(() => craned.stop());
+  }
+}

@@ -1,0 +1,330 @@
+// The cluster configuration shared by every role: one YAML file, validated once at load.
+// Key names follow CraneSched's where they exist (ControlMachine, CraneCtldListenPort, Nodes, Partitions,
+// Container.*). With no file at all, an embedded default describes a one-node local cluster.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import YAML from "yaml";
+import { expandHostlist } from "./parse/hostlist";
+import { parseMemory } from "./parse/memory";
+import { parseTimeLimit } from "./parse/time";
+
+export interface GresConfig {
+  name: string;
+  type: string; // "" when untyped
+  count: number;
+  deviceFiles: string[];
+}
+
+export interface NodeConfig {
+  name: string;
+  cpu: number;
+  memoryBytes: number;
+  gres: GresConfig[];
+}
+
+export interface PartitionConfig {
+  name: string;
+  nodes: string[];
+  priority: number;
+  defaultMemPerCpuBytes: number; // 0 = derive from nodes
+  defaultMemPerNodeBytes: number; // 0 = unset
+  maxMemPerNodeBytes: number; // 0 = unlimited
+  maxTimeSeconds: number; // 0 = unlimited
+}
+
+export interface ContainerConfig {
+  enabled: boolean;
+  runtimeEndpoint: string;
+  imageEndpoint: string;
+  userNsEnabledByDefault: boolean;
+  imagePullTimeoutSeconds: number;
+  dnsServers: string[];
+  dnsSearches: string[];
+  clusterDomain: string;
+  /** First host id of the user-namespace range given to "fake root" pods. */
+  userNsHostIdStart: number;
+}
+
+export interface CraneConfig {
+  file: string; // "" for the embedded default
+  clusterName: string;
+  controlMachine: string;
+  ctldListenAddr: string;
+  ctldPort: number;
+  ctldInternalPort: number;
+  cranedListenAddr: string;
+  cranedPort: number;
+  baseDir: string;
+  ctldStateDir: string;
+  /** Seconds without a ping after which ctld marks a node down. */
+  cranedTimeoutSeconds: number;
+  pingIntervalSeconds: number;
+  /** What happens to the jobs of a node that went down: requeue them or end them as Failed. */
+  jobRequeue: boolean;
+  scheduleIntervalMs: number;
+  nodes: NodeConfig[];
+  partitions: PartitionConfig[];
+  defaultPartition: string;
+  container: ContainerConfig;
+  /** Administrators (by uid) may act on every user's jobs; root always may. */
+  adminUids: number[];
+}
+
+export class ConfigError extends Error {}
+
+export const DEFAULT_CONFIG_PATH = "/etc/crane/config.yaml";
+/** Where `crane up` keeps a local cluster's state and its generated config. */
+export const LOCAL_CLUSTER_DIR = process.env.CRANE_LOCAL_DIR || "/var/lib/crane/local";
+
+/**
+ * Which file to read: `-C`, then $CRANE_CONFIG, then /etc/crane/config.yaml, then the config of a local cluster
+ * started by `crane up`. Returns "" when none exists (the embedded default applies).
+ */
+export function resolveConfigPath(explicit?: string): string {
+  if (explicit) return explicit;
+  if (process.env.CRANE_CONFIG) return process.env.CRANE_CONFIG;
+  if (fs.existsSync(DEFAULT_CONFIG_PATH)) return DEFAULT_CONFIG_PATH;
+  const local = path.join(LOCAL_CLUSTER_DIR, "config.yaml");
+  if (fs.existsSync(local)) return local;
+  return "";
+}
+
+export function loadConfig(explicit?: string): CraneConfig {
+  const file = resolveConfigPath(explicit);
+  if (!file) return parseConfig({}, "");
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`Failed to read config file ${file}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = YAML.parse(text) ?? {};
+  } catch (e) {
+    throw new ConfigError(`Config syntax error in ${file}: ${(e as Error).message}`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`Config file ${file} must hold a YAML mapping of keys (e.g. "ControlMachine: host1")`);
+  }
+  return parseConfig(raw as Record<string, unknown>, file);
+}
+
+/** The machine this process runs on, as a node of the embedded one-node cluster. */
+export function localNodeDefaults(): NodeConfig {
+  return {
+    name: os.hostname().split(".")[0] || "localhost",
+    cpu: os.availableParallelism(),
+    memoryBytes: Math.floor((os.totalmem() * 0.9) / 1048576) * 1048576,
+    gres: [],
+  };
+}
+
+/** Validates a parsed YAML document. Every error names the key and the file. */
+export function parseConfig(raw: Record<string, unknown>, file: string): CraneConfig {
+  const where = file || "the embedded default config";
+  const fail = (key: string, what: string): never => {
+    throw new ConfigError(`${key} in ${where}: ${what}`);
+  };
+  const str = (obj: Record<string, unknown>, key: string, dflt: string, label = key): string => {
+    const v = obj[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== "string" && typeof v !== "number") fail(label, `expected a string, got ${JSON.stringify(v)}`);
+    return String(v);
+  };
+  const num = (obj: Record<string, unknown>, key: string, dflt: number, label = key, min = 0): number => {
+    const v = obj[key];
+    if (v === undefined || v === null) return dflt;
+    const n = typeof v === "number" ? v : Number(v);
+    if (!Number.isFinite(n) || n < min) fail(label, `expected a number >= ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const bool = (obj: Record<string, unknown>, key: string, dflt: boolean, label = key): boolean => {
+    const v = obj[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v === "boolean") return v;
+    if (v === "true" || v === "yes") return true;
+    if (v === "false" || v === "no") return false;
+    return fail(label, `expected true or false, got ${JSON.stringify(v)}`);
+  };
+  const mapping = (v: unknown, label: string): Record<string, unknown> => {
+    if (v === undefined || v === null) return {};
+    if (typeof v !== "object" || Array.isArray(v)) fail(label, "expected a mapping of keys");
+    return v as Record<string, unknown>;
+  };
+  const memory = (obj: Record<string, unknown>, key: string, label: string): number => {
+    const v = obj[key];
+    if (v === undefined || v === null) return 0;
+    try {
+      return parseMemory(String(v));
+    } catch (e) {
+      return fail(label, `${(e as Error).message} (examples: 512M, 16G)`);
+    }
+  };
+  const known = new Set([
+    "ClusterName", "ControlMachine", "CraneCtldListenAddr", "CraneCtldListenPort", "CraneCtldForInternalListenPort",
+    "CranedListenAddr", "CranedListenPort", "CraneBaseDir", "CraneCtld", "Craned", "Nodes", "Partitions",
+    "DefaultPartition", "Container", "AdminUids", "CraneCtldStateDir",
+  ]);
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) fail(key, `unknown key (known: ${[...known].join(", ")})`);
+  }
+
+  const baseDir = str(raw, "CraneBaseDir", "/var/crane");
+  const ctldSection = mapping(raw.CraneCtld, "CraneCtld");
+  const cranedSection = mapping(raw.Craned, "Craned");
+
+  const nodes: NodeConfig[] = [];
+  if (raw.Nodes === undefined) {
+    nodes.push(localNodeDefaults());
+  } else {
+    if (!Array.isArray(raw.Nodes)) fail("Nodes", "expected a list of {name, cpu, memory}");
+    (raw.Nodes as unknown[]).forEach((entry, i) => {
+      const label = `Nodes[${i}]`;
+      const n = mapping(entry, label);
+      const names = str(n, "name", "", `${label}.name`);
+      if (!names) fail(`${label}.name`, "is required (a host name or host list such as cn[01-04])");
+      let expanded: string[];
+      try {
+        expanded = expandHostlist(names);
+      } catch (e) {
+        return fail(`${label}.name`, (e as Error).message);
+      }
+      if (n.cpu === undefined) fail(`${label}.cpu`, "is required (number of CPU cores)");
+      const cpu = num(n, "cpu", 0, `${label}.cpu`, 0.01);
+      if (n.memory === undefined) fail(`${label}.memory`, "is required (e.g. 16G)");
+      const memoryBytes = memory(n, "memory", `${label}.memory`);
+      const gres: GresConfig[] = [];
+      if (n.gres !== undefined) {
+        if (!Array.isArray(n.gres)) fail(`${label}.gres`, "expected a list of {name, type, DeviceFileList}");
+        (n.gres as unknown[]).forEach((g, j) => {
+          const glabel = `${label}.gres[${j}]`;
+          const gm = mapping(g, glabel);
+          const name = str(gm, "name", "", `${glabel}.name`);
+          if (!name) fail(`${glabel}.name`, "is required (e.g. gpu)");
+          const files = gm.DeviceFileList ?? gm.DeviceFileRegex ?? gm.deviceFiles;
+          let deviceFiles: string[] = [];
+          if (files !== undefined) {
+            try {
+              deviceFiles = (Array.isArray(files) ? files.map(String) : [String(files)]).flatMap((f) => expandHostlist(f));
+            } catch (e) {
+              fail(`${glabel}.DeviceFileList`, (e as Error).message);
+            }
+          }
+          const count = num(gm, "count", deviceFiles.length, `${glabel}.count`, 0);
+          if (count === 0) fail(`${glabel}`, "needs DeviceFileList (e.g. /dev/nvidia[0-3]) or a count");
+          gres.push({ name, type: str(gm, "type", "", `${glabel}.type`), count, deviceFiles });
+        });
+      }
+      for (const name of expanded) nodes.push({ name, cpu, memoryBytes, gres });
+    });
+  }
+  const nodeNames = new Set<string>();
+  for (const n of nodes) {
+    if (nodeNames.has(n.name)) fail("Nodes", `node "${n.name}" is defined twice`);
+    nodeNames.add(n.name);
+  }
+
+  const partitions: PartitionConfig[] = [];
+  if (raw.Partitions === undefined) {
+    partitions.push({
+      name: "CPU", nodes: nodes.map((n) => n.name), priority: 0, defaultMemPerCpuBytes: 0,
+      defaultMemPerNodeBytes: 0, maxMemPerNodeBytes: 0, maxTimeSeconds: 0,
+    });
+  } else {
+    if (!Array.isArray(raw.Partitions)) fail("Partitions", "expected a list of {name, nodes}");
+    (raw.Partitions as unknown[]).forEach((entry, i) => {
+      const label = `Partitions[${i}]`;
+      const p = mapping(entry, label);
+      const name = str(p, "name", "", `${label}.name`);
+      if (!name) fail(`${label}.name`, "is required");
+      const spec = str(p, "nodes", "", `${label}.nodes`);
+      if (!spec) fail(`${label}.nodes`, 'is required (a host list, or "ALL")');
+      let members: string[];
+      try {
+        members = spec === "ALL" ? [...nodeNames] : expandHostlist(spec);
+      } catch (e) {
+        return fail(`${label}.nodes`, (e as Error).message);
+      }
+      for (const m of members) {
+        if (!nodeNames.has(m)) fail(`${label}.nodes`, `node "${m}" is not defined under Nodes`);
+      }
+      const maxTime = p.MaxTime === undefined ? 0 : parseTimeOrFail(String(p.MaxTime), `${label}.MaxTime`, fail);
+      partitions.push({
+        name, nodes: members, priority: num(p, "priority", 0, `${label}.priority`),
+        defaultMemPerCpuBytes: memory(p, "DefaultMemPerCpu", `${label}.DefaultMemPerCpu`),
+        defaultMemPerNodeBytes: memory(p, "DefaultMemPerNode", `${label}.DefaultMemPerNode`),
+        maxMemPerNodeBytes: memory(p, "MaxMemPerNode", `${label}.MaxMemPerNode`),
+        maxTimeSeconds: maxTime,
+      });
+    });
+  }
+  const partitionNames = partitions.map((p) => p.name);
+  if (new Set(partitionNames).size !== partitionNames.length) fail("Partitions", "a partition name is used twice");
+  const defaultPartition = str(raw, "DefaultPartition", partitionNames[0] ?? "").split(",")[0]!.trim();
+  if (!partitionNames.includes(defaultPartition)) {
+    fail("DefaultPartition", `partition "${defaultPartition}" does not exist (known: ${partitionNames.join(", ")})`);
+  }
+
+  const c = mapping(raw.Container, "Container");
+  const runtimeEndpoint = str(c, "RuntimeEndpoint", "/run/containerd/containerd.sock", "Container.RuntimeEndpoint");
+  const dns = mapping(c.Dns, "Container.Dns");
+  const listOfStrings = (v: unknown, label: string): string[] => {
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) fail(label, "expected a list");
+    return (v as unknown[]).map(String);
+  };
+  const container: ContainerConfig = {
+    enabled: bool(c, "Enabled", true, "Container.Enabled"),
+    runtimeEndpoint: runtimeEndpoint.replace(/^unix:\/\//, ""),
+    imageEndpoint: str(c, "ImageEndpoint", runtimeEndpoint, "Container.ImageEndpoint").replace(/^unix:\/\//, ""),
+    userNsEnabledByDefault: bool(c, "UserNsEnabledByDefault", false, "Container.UserNsEnabledByDefault"),
+    imagePullTimeoutSeconds: num(c, "ImagePullTimeout", 300, "Container.ImagePullTimeout", 1),
+    dnsServers: listOfStrings(dns.Servers, "Container.Dns.Servers"),
+    dnsSearches: listOfStrings(dns.Searches, "Container.Dns.Searches"),
+    clusterDomain: str(dns, "ClusterDomain", "cluster.local", "Container.Dns.ClusterDomain").replace(/^\.+|\.+$/g, ""),
+    userNsHostIdStart: num(c, "UserNsHostIdStart", 200000, "Container.UserNsHostIdStart", 1),
+  };
+
+  const adminUids = listOfStrings(raw.AdminUids, "AdminUids").map((u) => {
+    const n = Number(u);
+    if (!Number.isInteger(n) || n < 0) fail("AdminUids", `"${u}" is not a numeric uid`);
+    return n;
+  });
+
+  return {
+    file,
+    clusterName: str(raw, "ClusterName", "crane"),
+    controlMachine: str(raw, "ControlMachine", "127.0.0.1"),
+    ctldListenAddr: str(raw, "CraneCtldListenAddr", "0.0.0.0"),
+    ctldPort: num(raw, "CraneCtldListenPort", 10011, "CraneCtldListenPort", 1),
+    ctldInternalPort: num(raw, "CraneCtldForInternalListenPort", 10013, "CraneCtldForInternalListenPort", 1),
+    cranedListenAddr: str(raw, "CranedListenAddr", "0.0.0.0"),
+    cranedPort: num(raw, "CranedListenPort", 10010, "CranedListenPort", 1),
+    baseDir,
+    ctldStateDir: str(raw, "CraneCtldStateDir", path.join(baseDir, "ctld")),
+    cranedTimeoutSeconds: num(ctldSection, "CranedTimeout", 30, "CraneCtld.CranedTimeout", 1),
+    jobRequeue: bool(ctldSection, "JobRequeue", false, "CraneCtld.JobRequeue"),
+    scheduleIntervalMs: num(ctldSection, "ScheduleIntervalMs", 200, "CraneCtld.ScheduleIntervalMs", 10),
+    pingIntervalSeconds: num(cranedSection, "PingInterval", 5, "Craned.PingInterval", 0.1),
+    nodes,
+    partitions,
+    defaultPartition,
+    container,
+    adminUids,
+  };
+}
+
+function parseTimeOrFail(s: string, label: string, fail: (k: string, w: string) => never): number {
+  try {
+    return parseTimeLimit(s);
+  } catch (e) {
+    return fail(label, (e as Error).message);
+  }
+}
+
+/** The nodes of a partition, by name. */
+export function partitionByName(config: CraneConfig, name: string): PartitionConfig | undefined {
+  return config.partitions.find((p) => p.name === name);
+}

@@ -1,0 +1,102 @@
+// gRPC plumbing shared by every role: channel options, promise wrappers and server helpers.
+import * as grpc from "@grpc/grpc-js";
+import { CraneCtldClient, CraneCtldForInternalClient, CranedClient } from "../generated/crane/crane";
+import { identityMetadata } from "../identity";
+
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.keepalive_time_ms": 20_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.initial_reconnect_backoff_ms": 200,
+  "grpc.max_reconnect_backoff_ms": 5_000,
+  "grpc.max_receive_message_length": 256 * 1024 * 1024,
+  "grpc.max_send_message_length": 256 * 1024 * 1024,
+};
+
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: Partial<grpc.CallOptions>,
+  cb: (err: grpc.ServiceError | null, res: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** Calls a unary method with the caller's identity and a deadline; rejects with the grpc ServiceError. */
+export function unary<Req, Res>(
+  client: grpc.Client,
+  method: UnaryMethod<Req, Res>,
+  req: Req,
+  timeoutMs = 10_000,
+  md: grpc.Metadata = identityMetadata(),
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const opts: Partial<grpc.CallOptions> = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
+    method.call(client, req, md, opts, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+export function ctldClient(host: string, port: number): CraneCtldClient {
+  return new CraneCtldClient(`${host}:${port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
+export function ctldInternalClient(host: string, port: number): CraneCtldForInternalClient {
+  return new CraneCtldForInternalClient(`${host}:${port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
+/** `address` is host:port, or unix:///path for a supervisor talking to its craned. */
+export function cranedClient(address: string): CranedClient {
+  return new CranedClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
+export function isUnavailable(err: unknown): boolean {
+  const code = (err as grpc.ServiceError)?.code;
+  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED;
+}
+
+/** The text the user commands print for a transport failure, per the CLI conventions. */
+export function grpcErrorSuffix(err: unknown): string {
+  const e = err as grpc.ServiceError;
+  switch (e?.code) {
+    case grpc.status.UNAVAILABLE:
+      return "Connection to CraneCtld is broken.";
+    case grpc.status.UNAUTHENTICATED:
+      return "Access denied.";
+    case grpc.status.DEADLINE_EXCEEDED:
+      return "Request timeout, please try again or reduce the query scope.";
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return "Response too large, please reduce the query scope.";
+    default:
+      return e?.code !== undefined ? `gRPC error code ${grpc.status[e.code]}: ${e.details}` : String((err as Error)?.message ?? err);
+  }
+}
+
+export function bindServer(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+/**
+ * Wraps a service implementation so that a handler that throws (or rejects) answers INTERNAL with the message
+ * instead of crashing the daemon: a malformed request must never take a daemon down.
+ */
+export function safeHandlers<T extends object>(impl: T, log: (msg: string) => void): grpc.UntypedServiceImplementation {
+  const out: grpc.UntypedServiceImplementation = {};
+  for (const [name, fn] of Object.entries(impl) as [string, (...a: unknown[]) => unknown][]) {
+    if (typeof fn !== "function") continue;
+    out[name] = (call: unknown, callback?: grpc.sendUnaryData<unknown>) => {
+      const fail = (e: unknown) => {
+        log(`${name} failed: ${(e as Error)?.stack ?? e}`);
+        const err = { code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e) };
+        if (callback) callback(err, null);
+        else (call as grpc.ServerWritableStream<unknown, unknown>).destroy(Object.assign(new Error(err.details), err));
+      };
+      try {
+        const r = fn.call(impl, call, callback);
+        if (r && typeof (r as Promise<unknown>).catch === "function") (r as Promise<unknown>).catch(fail);
+      } catch (e) {
+        fail(e);
+      }
+    };
+  }
+  return out;
+}

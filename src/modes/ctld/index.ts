@@ -1,0 +1,51 @@
+// `crane ctld`: the control daemon. Loads the config and the database, then serves user commands
+// (public port) and craneds (internal port) until SIGTERM/SIGINT.
+import * as grpc from "@grpc/grpc-js";
+import fs from "node:fs";
+import path from "node:path";
+import type { CraneConfig } from "../../core/config";
+import { CraneCtldForInternalService, CraneCtldService } from "../../core/generated/crane/crane";
+import { createLogger } from "../../core/log";
+import { bindServer, safeHandlers } from "../../core/rpc";
+import { JobManager } from "./job-manager";
+import { NodeRegistry } from "./nodes";
+import { internalService, publicService } from "./service";
+import { JobStore } from "./store";
+
+export interface CtldHandle {
+  publicPort: number;
+  internalPort: number;
+  stop(): Promise<void>;
+}
+
+export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
+  const log = createLogger("ctld");
+  fs.mkdirSync(config.ctldStateDir, { recursive: true });
+  const store = new JobStore(config.ctldStateDir);
+  const nodes = new NodeRegistry(config);
+  const jm = new JobManager(config, store, nodes, log);
+
+  const publicServer = new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+  publicServer.addService(CraneCtldService, safeHandlers(publicService(jm, log), log.error));
+  const internalServer = new grpc.Server();
+  internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error));
+  const publicPort = await bindServer(publicServer, `${config.ctldListenAddr}:${config.ctldPort}`);
+  const internalPort = await bindServer(internalServer, `${config.ctldListenAddr}:${config.ctldInternalPort}`);
+  jm.start();
+  fs.writeFileSync(path.join(config.ctldStateDir, "ctld.pid"), String(process.pid));
+  log.info(`listening on ${config.ctldListenAddr}:${publicPort} (users) and :${internalPort} (nodes); state in ${config.ctldStateDir}`);
+
+  return {
+    publicPort,
+    internalPort,
+    async stop() {
+      jm.stop();
+      await Promise.all([
+        new Promise<void>((r) => publicServer.tryShutdown(() => r())),
+        new Promise<void>((r) => internalServer.tryShutdown(() => r())),
+      ]);
+      nodes.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,764 @@
+// The heart of ctld: admits jobs and steps, runs the scheduler, dispatches to craneds and turns the facts
+// craneds report (step started, exited with code N, node lost) into job and step state transitions.
+// Every transition is saved before the RPC that caused it is answered.
+import type { CraneConfig } from "../../core/config";
+import {
+  ErrCode,
+  JobStatus,
+  JobType,
+  type JobSpec,
+  type StepSpec,
+  type StepStatusChangeRequest,
+  type StepToD,
+} from "../../core/generated/crane/crane";
+import { combineTerminal, isTerminal } from "../../core/job-state";
+import { unary } from "../../core/rpc";
+import type { Logger } from "../../core/log";
+import { usernameOf } from "../../core/identity";
+import { DAEMON_STEP, PRIMARY_STEP, findStep, type JobRecord, type StepRecord } from "./records";
+import { NodeRegistry, type NodeEntry } from "./nodes";
+import { JobStore } from "./store";
+import { feasibleEver, schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
+
+export class Rejection extends Error {
+  constructor(readonly code: ErrCode, message: string) {
+    super(message);
+  }
+}
+
+const UNLIMITED = Infinity;
+const CRANED_RPC_TIMEOUT_MS = 10_000;
+const FREE_JOB_TIMEOUT_MS = 120_000;
+
+export class JobManager {
+  readonly jobs = new Map<number, JobRecord>(); // active (not finished) jobs
+  private scheduleDirty = true;
+  private timers: NodeJS.Timeout[] = [];
+  private freeing = new Set<string>(); // "<job>@<node>" FreeJob calls in flight
+  private readonly startedAt = Date.now();
+  /** Registry credentials of not-yet-dispatched container steps: kept in memory only, never saved. */
+  private credentials = new Map<string, { username: string; password: string }>();
+
+  constructor(
+    readonly config: CraneConfig,
+    readonly store: JobStore,
+    readonly nodes: NodeRegistry,
+    private readonly log: Logger,
+  ) {
+    for (const job of store.loadActive()) this.jobs.set(job.jobId, job);
+    log.info(`recovered ${this.jobs.size} active jobs from the database`);
+  }
+
+  start(): void {
+    this.timers.push(setInterval(() => this.scheduleCycle(), this.config.scheduleIntervalMs));
+    this.timers.push(setInterval(() => this.housekeeping(), 1000));
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  // ------------------------------------------------------------------ admission
+
+  /** Validates a submission and turns it into a pending job record (not yet saved). */
+  admitJob(spec: JobSpec, caller: { uid: number; gid: number }): JobRecord {
+    if (spec.type === JobType.Container && !this.config.container.enabled) {
+      throw new Rejection(ErrCode.ERR_CRI_DISABLED, "CRI support is disabled in the cluster.");
+    }
+    const partitionName = spec.partition || this.config.defaultPartition;
+    const partition = this.config.partitions.find((p) => p.name === partitionName);
+    if (!partition) {
+      throw new Rejection(
+        ErrCode.ERR_INVALID_PARTITION,
+        `partition "${partitionName}" does not exist (known: ${this.config.partitions.map((p) => p.name).join(", ")})`,
+      );
+    }
+    const nodeNum = spec.nodeNum || 1;
+    const ntasks = spec.ntasks || nodeNum;
+    const ntasksPerNode = spec.ntasksPerNode || Math.ceil(ntasks / nodeNum);
+    if (ntasksPerNode * nodeNum < ntasks) {
+      throw new Rejection(ErrCode.ERR_INVALID_PARAM, "ntasks-per-node * nodes < ntasks: unable to allocate resources");
+    }
+    const cpusPerTask = spec.cpusPerTask > 0 ? spec.cpusPerTask : 1;
+    const cpu = cpusPerTask * ntasksPerNode;
+    const memoryBytes = this.memoryPerNode(spec.memPerNode, spec.memPerCpu, cpu, partition);
+    if (partition.maxMemPerNodeBytes && memoryBytes > partition.maxMemPerNodeBytes) {
+      throw new Rejection(ErrCode.ERR_INVALID_RESOURCE, `requested memory per node exceeds the partition's MaxMemPerNode`);
+    }
+    if (partition.maxTimeSeconds && (spec.timeLimitSeconds === 0 || spec.timeLimitSeconds > partition.maxTimeSeconds)) {
+      throw new Rejection(
+        ErrCode.ERR_TIME_LIMIT_BEYOND,
+        `time limit exceeds the maximum of partition "${partition.name}" (${partition.maxTimeSeconds} s)`,
+      );
+    }
+    for (const n of [...spec.nodelist, ...spec.excludes]) {
+      if (!this.nodes.get(n)) {
+        throw new Rejection(ErrCode.ERR_INVALID_NODE_LIST, `node "${n}" does not exist`);
+      }
+      if (spec.nodelist.includes(n) && !partition.nodes.includes(n)) {
+        throw new Rejection(ErrCode.ERR_INVALID_NODE_LIST, `node "${n}" is not in partition "${partition.name}"`);
+      }
+    }
+    const perNode: Resources = { cpu, memoryBytes, gres: { ...spec.gresPerNode } };
+    const pending = this.toPendingJob(0, partition.name, perNode, nodeNum, spec);
+    const why = feasibleEver(
+      pending,
+      partition.nodes.map((name) => {
+        const n = this.nodes.get(name)!;
+        return { name, partitions: n.partitions, total: n.total, free: n.total, up: true };
+      }),
+    );
+    if (why) throw new Rejection(ErrCode.ERR_NO_RESOURCE, why);
+
+    const uid = caller.uid === 0 && spec.uid ? spec.uid : caller.uid;
+    const gid = caller.uid === 0 && spec.uid ? spec.gid : caller.gid;
+    const now = Date.now();
+    const containerMeta = spec.containerMeta;
+    const cleanSpec: JobSpec = {
+      ...spec,
+      uid,
+      gid,
+      partition: partition.name,
+      nodeNum,
+      ntasks,
+      ntasksPerNode,
+      cpusPerTask,
+      containerMeta: containerMeta && {
+        ...containerMeta,
+        image: containerMeta.image && { ...containerMeta.image, username: "", password: "" },
+      },
+    };
+    return {
+      jobId: 0,
+      spec: cleanSpec,
+      username: usernameOf(uid),
+      status: JobStatus.Pending,
+      pendingReason: spec.hold ? "Held" : "Priority",
+      reason: "",
+      exitCode: 0,
+      priority: partition.priority * 1000,
+      submitTime: now,
+      startTime: 0,
+      endTime: 0,
+      nodes: [],
+      allocPerNode: { cpu: 0, memoryBytes: 0, gres: {} },
+      reqPerNode: perNode,
+      steps: [],
+      nextStepId: spec.type === JobType.Container ? 0 : 1,
+      requeueCount: 0,
+      pendingFree: [],
+    };
+  }
+
+  private memoryPerNode(memPerNode: number, memPerCpu: number, cpu: number, partition: CraneConfig["partitions"][0]): number {
+    if (memPerNode) return memPerNode;
+    if (memPerCpu) return Math.ceil(memPerCpu * cpu);
+    if (partition.defaultMemPerNodeBytes) return partition.defaultMemPerNodeBytes;
+    if (partition.defaultMemPerCpuBytes) return Math.ceil(partition.defaultMemPerCpuBytes * cpu);
+    // Neither given: a share of the nodes' memory proportional to the CPUs asked for.
+    let mem = 0;
+    let cpus = 0;
+    for (const name of partition.nodes) {
+      const n = this.nodes.get(name)!;
+      mem += n.total.memoryBytes;
+      cpus += n.total.cpu;
+    }
+    return Math.floor(((mem / cpus) * cpu) / 1048576) * 1048576;
+  }
+
+  async submitJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
+    const job = this.admitJob(spec, caller);
+    job.jobId = this.store.allocateJobId();
+    const image = spec.containerMeta?.image;
+    if (image?.username) this.credentials.set(`${job.jobId}.${PRIMARY_STEP}`, { username: image.username, password: image.password });
+    this.jobs.set(job.jobId, job);
+    await this.store.save(job);
+    this.scheduleDirty = true;
+    return job.jobId;
+  }
+
+  /** A user's request for a new step inside a running job (crun, ccon run inside a job). */
+  async submitStep(spec: StepSpec, caller: { uid: number; gid: number }): Promise<number> {
+    const job = this.jobs.get(spec.jobId);
+    if (!job || job.status === JobStatus.Completing) {
+      throw new Rejection(ErrCode.ERR_INVALID_JOB_ID, `job ${spec.jobId} does not exist or is not running`);
+    }
+    if (caller.uid !== job.spec.uid && caller.uid !== 0) {
+      throw new Rejection(ErrCode.ERR_PERMISSION_DENIED, `job ${spec.jobId} belongs to another user; a step must run as the job's user`);
+    }
+    const isContainer = spec.type === JobType.Container;
+    if (isContainer && !this.config.container.enabled) {
+      throw new Rejection(ErrCode.ERR_CRI_DISABLED, "CRI support is disabled in the cluster.");
+    }
+    if (isContainer && job.spec.type !== JobType.Container) {
+      throw new Rejection(
+        ErrCode.ERR_JOB_NOT_CONTAINER,
+        `job ${job.jobId} is not a container job: submit it with 'ccon run' or 'cbatch --pod' to run container steps in it`,
+      );
+    }
+    if (isContainer && !spec.containerMeta?.image?.image) {
+      throw new Rejection(ErrCode.ERR_INVALID_PARAM, "a container step needs an image");
+    }
+    if (job.status === JobStatus.Pending) {
+      throw new Rejection(ErrCode.ERR_INVALID_JOB_ID, `job ${spec.jobId} is still pending: steps can be added once it runs`);
+    }
+    const stepNodes = this.pickStepNodes(job, spec);
+    const alloc = job.allocPerNode;
+    const cpusPerTask = spec.cpusPerTask || 0;
+    const ntasksPerNode = spec.ntasksPerNode || (spec.ntasks ? Math.ceil(spec.ntasks / stepNodes.length) : 0);
+    const res: Resources = {
+      cpu: cpusPerTask ? cpusPerTask * (ntasksPerNode || 1) : alloc.cpu,
+      memoryBytes: spec.memPerNode || alloc.memoryBytes,
+      gres: spec.gresGiven ? { ...spec.gresPerNode } : { ...alloc.gres },
+    };
+    const beyond: string[] = [];
+    if (res.cpu > alloc.cpu + 1e-9) beyond.push(`${res.cpu} CPUs per node > job's ${alloc.cpu}`);
+    if (res.memoryBytes > alloc.memoryBytes) beyond.push(`memory ${res.memoryBytes} B per node > job's ${alloc.memoryBytes} B`);
+    for (const [k, v] of Object.entries(res.gres)) {
+      if (v > (alloc.gres[k] ?? 0)) beyond.push(`${k}:${v} > job's ${alloc.gres[k] ?? 0}`);
+    }
+    if (beyond.length > 0) {
+      throw new Rejection(ErrCode.ERR_STEP_RES_BEYOND, `Step resource request exceeds the job's allocation: ${beyond.join("; ")}`);
+    }
+    const stepId = Math.max(job.nextStepId, 2);
+    job.nextStepId = stepId + 1;
+    const image = spec.containerMeta?.image;
+    if (image?.username) this.credentials.set(`${job.jobId}.${stepId}`, { username: image.username, password: image.password });
+    const step: StepRecord = {
+      stepId,
+      name: spec.name || spec.argv[0] || (isContainer ? "container" : "step"),
+      type: spec.type,
+      uid: job.spec.uid,
+      status: JobStatus.Pending,
+      nodes: stepNodes,
+      resPerNode: res,
+      submitTime: Date.now(),
+      startTime: 0,
+      endTime: 0,
+      timeLimitSeconds: spec.timeLimitSeconds,
+      exitCode: 0,
+      reason: "",
+      cmdLine: spec.cmdLine,
+      cwd: spec.cwd || job.spec.cwd,
+      env: spec.env,
+      argv: spec.argv,
+      ntasksPerNode: ntasksPerNode || 1,
+      containerMeta: spec.containerMeta && {
+        ...spec.containerMeta,
+        image: spec.containerMeta.image && { ...spec.containerMeta.image, username: "", password: "" },
+      },
+      io: spec.io,
+      isBatchPrimary: false,
+      perNode: {},
+    };
+    job.steps.push(step);
+    await this.store.save(job);
+    if (this.jobReadyForSteps(job)) this.dispatchStep(job, step);
+    return stepId;
+  }
+
+  private pickStepNodes(job: JobRecord, spec: StepSpec): string[] {
+    for (const n of spec.nodelist) {
+      if (!job.nodes.includes(n)) {
+        throw new Rejection(
+          ErrCode.ERR_NO_ENOUGH_NODE,
+          `node "${n}" is not allocated to job ${job.jobId} (its nodes: ${job.nodes.join(",") || "none yet"})`,
+        );
+      }
+    }
+    const candidates = job.nodes.filter((n) => !spec.excludes.includes(n));
+    const want = spec.nodeNum || (spec.nodelist.length > 0 ? spec.nodelist.length : candidates.length);
+    if (want > candidates.length) {
+      throw new Rejection(ErrCode.ERR_NO_ENOUGH_NODE, `step asks for ${want} nodes but job ${job.jobId} has ${candidates.length} usable`);
+    }
+    const chosen = [...spec.nodelist];
+    for (const n of candidates) {
+      if (chosen.length >= want) break;
+      if (!chosen.includes(n)) chosen.push(n);
+    }
+    return chosen;
+  }
+
+  private jobReadyForSteps(job: JobRecord): boolean {
+    return job.status === JobStatus.Running || job.status === JobStatus.Starting;
+  }
+
+  // ------------------------------------------------------------------ scheduling
+
+  private toPendingJob(jobId: number, partition: string, perNode: Resources, nodeNum: number, spec: JobSpec, job?: JobRecord): PendingJob {
+    return {
+      jobId,
+      partition,
+      priority: job?.priority ?? 0,
+      submitTime: job?.submitTime ?? 0,
+      nodeNum,
+      perNode,
+      timeLimitMs: spec.timeLimitSeconds ? spec.timeLimitSeconds * 1000 : UNLIMITED,
+      nodelist: spec.nodelist.length ? spec.nodelist : undefined,
+      excludes: spec.excludes.length ? spec.excludes : undefined,
+      exclusive: spec.exclusive,
+      held: spec.hold,
+    };
+  }
+
+  /** Resources held by jobs on each node, from the jobs that hold an allocation. */
+  allocatedByNode(): Map<string, Resources> {
+    const used = new Map<string, Resources>();
+    for (const job of this.jobs.values()) {
+      if (job.status === JobStatus.Pending) continue;
+      for (const n of job.nodes) {
+        if (job.status === JobStatus.Completing && !job.pendingFree.includes(n)) continue;
+        const u = used.get(n) ?? { cpu: 0, memoryBytes: 0, gres: {} };
+        u.cpu += job.allocPerNode.cpu;
+        u.memoryBytes += job.allocPerNode.memoryBytes;
+        for (const [k, v] of Object.entries(job.allocPerNode.gres)) u.gres[k] = (u.gres[k] ?? 0) + v;
+        used.set(n, u);
+      }
+    }
+    return used;
+  }
+
+  buildSnapshot(now: number): Snapshot {
+    const used = this.allocatedByNode();
+    const busy = new Set<string>();
+    const running: Snapshot["running"] = [];
+    const pending: PendingJob[] = [];
+    for (const job of this.jobs.values()) {
+      if (job.status === JobStatus.Pending) {
+        pending.push(this.toPendingJob(job.jobId, job.spec.partition, job.reqPerNode, job.spec.nodeNum, job.spec, job));
+        continue;
+      }
+      for (const n of job.nodes) busy.add(n);
+      const limit = job.spec.timeLimitSeconds ? job.spec.timeLimitSeconds * 1000 : UNLIMITED;
+      running.push({
+        jobId: job.jobId,
+        nodes: job.nodes,
+        perNode: job.allocPerNode,
+        endTime: job.status === JobStatus.Completing ? now : job.startTime + limit,
+        exclusive: job.spec.exclusive,
+      });
+    }
+    const nodes = [...this.nodes.nodes.values()].map((n) => {
+      const u = used.get(n.name);
+      const free: Resources = {
+        cpu: n.total.cpu - (u?.cpu ?? 0),
+        memoryBytes: n.total.memoryBytes - (u?.memoryBytes ?? 0),
+        gres: Object.fromEntries(Object.entries(n.total.gres).map(([k, v]) => [k, v - (u?.gres[k] ?? 0)])),
+      };
+      return { name: n.name, partitions: n.partitions, total: n.total, free, up: n.up, exclusiveBusy: busy.has(n.name) };
+    });
+    return { now, nodes, running, pending };
+  }
+
+  scheduleCycle(): void {
+    if (!this.scheduleDirty) return;
+    this.scheduleDirty = false;
+    const now = Date.now();
+    const snapshot = this.buildSnapshot(now);
+    if (snapshot.pending.length === 0) return;
+    const result = schedule(snapshot);
+    for (const [jobId, reason] of result.pending) {
+      const job = this.jobs.get(jobId);
+      if (job && job.status === JobStatus.Pending) job.pendingReason = reason;
+    }
+    for (const p of result.placements) {
+      const job = this.jobs.get(p.jobId);
+      if (!job || job.status !== JobStatus.Pending) continue;
+      this.startJob(job, p.nodes, p.perNode, now);
+    }
+    // Backfill windows move with time: look again soon even when nothing changed.
+    if (result.pending.size > 0) setTimeout(() => (this.scheduleDirty = true), 2000).unref();
+  }
+
+  private startJob(job: JobRecord, nodes: string[], perNode: Resources, now: number): void {
+    job.status = JobStatus.Configuring;
+    job.pendingReason = "";
+    job.nodes = nodes;
+    job.allocPerNode = perNode;
+    job.startTime = now;
+    job.steps = [];
+    const spec = job.spec;
+    const base = {
+      uid: spec.uid,
+      status: JobStatus.Pending,
+      resPerNode: perNode,
+      submitTime: job.submitTime,
+      startTime: 0,
+      endTime: 0,
+      timeLimitSeconds: spec.timeLimitSeconds,
+      exitCode: 0,
+      reason: "",
+      cmdLine: spec.cmdLine,
+      cwd: spec.cwd,
+      env: spec.env,
+      ntasksPerNode: spec.ntasksPerNode,
+      perNode: {},
+    };
+    const isContainer = spec.type === JobType.Container;
+    if (isContainer) {
+      job.steps.push({ ...base, stepId: DAEMON_STEP, name: "pod", type: JobType.Container, nodes, argv: [], isBatchPrimary: false });
+    }
+    const batchPrimary = spec.type === JobType.Batch || (isContainer && !spec.containerMeta);
+    job.steps.push({
+      ...base,
+      stepId: PRIMARY_STEP,
+      name: spec.name,
+      type: batchPrimary ? JobType.Batch : spec.type,
+      nodes: batchPrimary ? [nodes[0]!] : nodes,
+      argv: spec.argv,
+      containerMeta: batchPrimary ? undefined : spec.containerMeta,
+      io: spec.io,
+      isBatchPrimary: batchPrimary,
+    });
+    job.nextStepId = 2;
+    void this.store.save(job).then(() => {
+      const first = isContainer ? findStep(job, DAEMON_STEP)! : findStep(job, PRIMARY_STEP)!;
+      this.dispatchStep(job, first);
+    });
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  stepToD(job: JobRecord, step: StepRecord, node: string): StepToD {
+    const spec = job.spec;
+    const entry = this.nodes.get(node);
+    const deviceFiles: string[] = [];
+    for (const [key, count] of Object.entries(step.resPerNode.gres)) {
+      deviceFiles.push(...(entry?.deviceFiles[key] ?? []).slice(0, count));
+    }
+    const cred = this.credentials.get(`${job.jobId}.${step.stepId}`);
+    const containerMeta = step.containerMeta && cred
+      ? { ...step.containerMeta, image: { ...step.containerMeta.image!, ...cred } }
+      : step.containerMeta;
+    return {
+      jobId: job.jobId,
+      stepId: step.stepId,
+      jobName: spec.name,
+      stepName: step.name,
+      jobType: spec.type,
+      uid: spec.uid,
+      gid: spec.gid,
+      username: job.username,
+      jobRes: job.allocPerNode,
+      stepRes: step.resPerNode,
+      jobNodes: job.nodes,
+      stepNodes: step.nodes,
+      nodeIndex: job.nodes.indexOf(node),
+      partition: spec.partition,
+      ntasks: spec.ntasks,
+      ntasksPerNode: step.ntasksPerNode || 1,
+      cpusPerTask: spec.cpusPerTask,
+      timeLimitSeconds: step.timeLimitSeconds,
+      cwd: step.cwd,
+      submitDir: spec.submitDir || spec.cwd,
+      submitHost: spec.submitHost,
+      env: step.env,
+      shScript: step.isBatchPrimary ? spec.shScript : "",
+      interpreter: spec.interpreter,
+      argv: step.argv,
+      io: step.io,
+      podMeta: spec.podMeta,
+      containerMeta,
+      isBatchPrimary: step.isBatchPrimary,
+      account: spec.account,
+      qos: spec.qos,
+      startTime: job.startTime,
+      deviceFiles,
+    };
+  }
+
+  private dispatchStep(job: JobRecord, step: StepRecord): void {
+    step.status = JobStatus.Configuring;
+    for (const node of step.nodes) {
+      step.perNode[node] = { status: JobStatus.Configuring, exitCode: 0, reason: "", containerId: "" };
+      const entry = this.nodes.get(node);
+      if (!entry?.client || !entry.up) {
+        void this.onStepReport({ node, jobId: job.jobId, stepId: step.stepId, status: JobStatus.Failed, exitCode: 0, reason: `node ${node} is not available`, timestamp: Date.now(), containerId: "" });
+        continue;
+      }
+      const req = { step: this.stepToD(job, step, node) };
+      unary(entry.client, entry.client.executeStep, req, CRANED_RPC_TIMEOUT_MS)
+        .then((reply) => {
+          if (!reply.ok) throw new Error(reply.reason);
+        })
+        .catch((e: Error) => {
+          this.log.warn(`launching step ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`);
+          void this.onStepReport({ node, jobId: job.jobId, stepId: step.stepId, status: JobStatus.Failed, exitCode: 0, reason: `launch on node ${node} failed: ${e.message}`, timestamp: Date.now(), containerId: "" });
+        });
+    }
+    this.credentials.delete(`${job.jobId}.${step.stepId}`);
+  }
+
+  // ------------------------------------------------------------------ facts from craneds
+
+  /** A node reports a step's progress on it. Idempotent: duplicates and late reports are harmless. */
+  async onStepReport(r: StepStatusChangeRequest): Promise<void> {
+    const job = this.jobs.get(r.jobId);
+    const step = job && findStep(job, r.stepId);
+    if (!job || !step) return;
+    const prev = step.perNode[r.node];
+    if (!step.nodes.includes(r.node)) return;
+    if (prev && isTerminal(prev.status)) return;
+    step.perNode[r.node] = {
+      status: r.status,
+      exitCode: r.exitCode,
+      reason: r.reason,
+      containerId: r.containerId || prev?.containerId || "",
+    };
+    this.updateStepStatus(job, step, r.timestamp || Date.now());
+    await this.store.save(job);
+  }
+
+  private updateStepStatus(job: JobRecord, step: StepRecord, at: number): void {
+    const states = step.nodes.map((n) => step.perNode[n]?.status ?? JobStatus.Configuring);
+    const before = step.status;
+    if (states.every(isTerminal)) {
+      if (isTerminal(before)) return;
+      const reports = step.nodes.map((n) => step.perNode[n]!);
+      let status = combineTerminal(states);
+      if (step.endRequested !== undefined && status !== JobStatus.Completed) status = step.endRequested;
+      if (step.endRequested === JobStatus.ExceedTimeLimit || step.endRequested === JobStatus.Cancelled) status = step.endRequested;
+      step.status = status;
+      step.exitCode = reports.find((r) => r.exitCode !== 0)?.exitCode ?? 0;
+      step.reason = [...new Set(reports.map((r) => r.reason).filter(Boolean))].join("; ");
+      step.endTime = at;
+      this.onStepFinished(job, step);
+      return;
+    }
+    if (states.every((s) => s === JobStatus.Running || isTerminal(s))) {
+      if (before !== JobStatus.Running) {
+        step.status = JobStatus.Running;
+        step.startTime = at;
+        this.onStepRunning(job, step);
+      }
+    } else if (states.some((s) => s === JobStatus.Starting || s === JobStatus.Running) && before !== JobStatus.Running) {
+      step.status = JobStatus.Starting;
+    }
+  }
+
+  private onStepRunning(job: JobRecord, step: StepRecord): void {
+    if (step.stepId === DAEMON_STEP && job.status === JobStatus.Configuring) {
+      job.status = JobStatus.Starting;
+      const primary = findStep(job, PRIMARY_STEP);
+      if (primary) this.dispatchStep(job, primary);
+    } else if (step.stepId === PRIMARY_STEP && (job.status === JobStatus.Configuring || job.status === JobStatus.Starting)) {
+      job.status = JobStatus.Running;
+      for (const s of job.steps) if (s.stepId >= 2 && s.status === JobStatus.Pending) this.dispatchStep(job, s);
+    }
+  }
+
+  private onStepFinished(job: JobRecord, step: StepRecord): void {
+    if (job.status === JobStatus.Completing) return;
+    if (step.stepId === DAEMON_STEP) {
+      this.beginJobEnd(job, JobStatus.Failed, step.exitCode, `pod failed: ${step.reason || "the pod ended unexpectedly"}`);
+    } else if (step.stepId === PRIMARY_STEP) {
+      this.beginJobEnd(job, step.status, step.exitCode, step.reason);
+    }
+  }
+
+  /** The job is over: every node is told to stop its steps and free the job's resources. */
+  beginJobEnd(job: JobRecord, status: JobStatus, exitCode: number, reason: string): void {
+    if (job.status === JobStatus.Completing || isTerminal(job.status)) return;
+    job.endRequested = job.endRequested ?? status;
+    job.exitCode = exitCode;
+    job.reason = job.reason || reason;
+    if (job.status === JobStatus.Pending || job.nodes.length === 0) {
+      this.finishJob(job);
+      return;
+    }
+    job.status = JobStatus.Completing;
+    job.pendingFree = job.nodes.filter((n) => this.nodes.get(n)?.up);
+    for (const s of job.steps) if (!isTerminal(s.status)) s.endRequested = s.endRequested ?? job.endRequested;
+    this.freeOnNodes(job);
+    if (job.pendingFree.length === 0) this.finishJob(job);
+  }
+
+  private freeOnNodes(job: JobRecord): void {
+    for (const node of job.pendingFree) {
+      const key = `${job.jobId}@${node}`;
+      const entry = this.nodes.get(node);
+      if (this.freeing.has(key) || !entry?.client || !entry.up) continue;
+      this.freeing.add(key);
+      unary(entry.client, entry.client.freeJob, { jobId: job.jobId }, FREE_JOB_TIMEOUT_MS)
+        .then((reply) => {
+          if (reply.ok) this.onNodeFreed(job, node);
+        })
+        .catch((e: Error) => this.log.warn(`freeing job ${job.jobId} on ${node} failed (will retry): ${e.message}`))
+        .finally(() => this.freeing.delete(key));
+    }
+  }
+
+  private onNodeFreed(job: JobRecord, node: string): void {
+    job.pendingFree = job.pendingFree.filter((n) => n !== node);
+    if (job.pendingFree.length === 0 && job.status === JobStatus.Completing) this.finishJob(job);
+    else void this.store.save(job);
+  }
+
+  private finishJob(job: JobRecord): void {
+    const now = Date.now();
+    job.status = job.endRequested ?? JobStatus.Completed;
+    job.endTime = now;
+    job.pendingReason = "";
+    for (const s of job.steps) {
+      if (!isTerminal(s.status)) {
+        s.status = s.endRequested ?? JobStatus.Cancelled;
+        s.endTime = now;
+      }
+    }
+    this.jobs.delete(job.jobId);
+    this.scheduleDirty = true;
+    void this.store.save(job);
+    this.log.info(`job ${job.jobId} ended ${JobStatus[job.status]} (exit ${job.exitCode})${job.reason ? `: ${job.reason}` : ""}`);
+  }
+
+  // ------------------------------------------------------------------ user actions
+
+  /** Cancels a job (stepId undefined) or one step. Returns an error text, or "" on success. */
+  async cancel(jobId: number, stepId: number | undefined, caller: { uid: number }): Promise<string> {
+    const job = this.jobs.get(jobId);
+    if (!job) return "job does not exist or has already finished";
+    if (!this.mayControl(caller.uid, job)) return "Permission denied: the job belongs to another user";
+    if (stepId === undefined) {
+      if (job.status === JobStatus.Completing) return "";
+      job.endRequested = JobStatus.Cancelled;
+      job.reason = "cancelled by user";
+      this.beginJobEnd(job, JobStatus.Cancelled, 0, "cancelled by user");
+      await this.store.save(job);
+      return "";
+    }
+    const step = findStep(job, stepId);
+    if (!step || stepId === DAEMON_STEP) return `step ${stepId} does not exist in job ${jobId}`;
+    if (isTerminal(step.status)) return `step ${jobId}.${stepId} has already finished`;
+    step.endRequested = JobStatus.Cancelled;
+    if (stepId === PRIMARY_STEP) {
+      job.endRequested = JobStatus.Cancelled;
+      job.reason = "primary step cancelled by user";
+    }
+    if (step.status === JobStatus.Pending) {
+      for (const n of step.nodes) step.perNode[n] = { status: JobStatus.Cancelled, exitCode: 0, reason: "cancelled before it started", containerId: "" };
+      this.updateStepStatus(job, step, Date.now());
+    } else {
+      this.terminateStep(job, step, JobStatus.Cancelled, "cancelled by user");
+    }
+    await this.store.save(job);
+    return "";
+  }
+
+  private terminateStep(job: JobRecord, step: StepRecord, reasonStatus: JobStatus, reason: string): void {
+    for (const node of step.nodes) {
+      const entry = this.nodes.get(node);
+      if (!entry?.client) continue;
+      unary(entry.client, entry.client.terminateStep, { jobId: job.jobId, stepId: step.stepId, reasonStatus, reason }, CRANED_RPC_TIMEOUT_MS)
+        .catch((e: Error) => this.log.warn(`terminating ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`));
+    }
+  }
+
+  mayControl(uid: number, job: JobRecord): boolean {
+    return uid === 0 || uid === job.spec.uid || this.config.adminUids.includes(uid);
+  }
+
+  // ------------------------------------------------------------------ nodes
+
+  /** A craned (re)registers, telling which steps it still runs; returns steps it should drop. */
+  async onNodeRegister(node: NodeEntry, running: { jobId: number; stepId: number }[]): Promise<{ jobId: number; stepId: number }[]> {
+    const orphans: { jobId: number; stepId: number }[] = [];
+    const reported = new Set(running.map((s) => `${s.jobId}.${s.stepId}`));
+    for (const s of running) {
+      const job = this.jobs.get(s.jobId);
+      const step = job && findStep(job, s.stepId);
+      if (!job || !step || isTerminal(step.status) || (job.status === JobStatus.Completing && !job.pendingFree.includes(node.name))) {
+        orphans.push(s);
+      }
+    }
+    const now = Date.now();
+    for (const job of this.jobs.values()) {
+      if (!job.nodes.includes(node.name) || job.status === JobStatus.Pending) continue;
+      let changed = false;
+      for (const step of job.steps) {
+        const mine = step.perNode[node.name];
+        if (!mine || isTerminal(mine.status) || reported.has(`${job.jobId}.${step.stepId}`)) continue;
+        // ctld believes the step runs there but the node does not: it was lost with the node.
+        step.perNode[node.name] = { ...mine, status: JobStatus.Failed, reason: `lost: node ${node.name} restarted without it` };
+        this.updateStepStatus(job, step, now);
+        changed = true;
+      }
+      if (job.status === JobStatus.Completing && job.pendingFree.includes(node.name)) this.freeOnNodes(job);
+      if (changed) await this.store.save(job);
+    }
+    this.scheduleDirty = true;
+    return orphans;
+  }
+
+  private onNodeDown(node: NodeEntry): void {
+    this.log.warn(`node ${node.name} is down: ${node.reason}`);
+    for (const job of [...this.jobs.values()]) {
+      if (job.status === JobStatus.Pending || !job.nodes.includes(node.name)) continue;
+      if (job.status === JobStatus.Completing) {
+        this.onNodeFreed(job, node.name);
+        continue;
+      }
+      if (this.config.jobRequeue && job.spec.type === JobType.Batch) {
+        this.requeue(job, `node ${node.name} went down`);
+      } else {
+        job.reason = `node ${node.name} went down`;
+        this.beginJobEnd(job, JobStatus.Failed, 0, job.reason);
+        void this.store.save(job);
+      }
+    }
+    this.scheduleDirty = true;
+  }
+
+  private requeue(job: JobRecord, why: string): void {
+    for (const n of job.nodes) {
+      const entry = this.nodes.get(n);
+      if (entry?.up && entry.client) {
+        unary(entry.client, entry.client.freeJob, { jobId: job.jobId }, FREE_JOB_TIMEOUT_MS).catch(() => undefined);
+      }
+    }
+    Object.assign(job, { status: JobStatus.Pending, nodes: [], steps: [], startTime: 0, pendingReason: "Requeued", requeueCount: job.requeueCount + 1 });
+    this.log.info(`job ${job.jobId} requeued: ${why}`);
+    void this.store.save(job);
+  }
+
+  // ------------------------------------------------------------------ periodic work
+
+  private housekeeping(): void {
+    const now = Date.now();
+    // After a ctld restart, give every node a full timeout to come back before declaring it down.
+    const timeoutMs = this.config.cranedTimeoutSeconds * 1000;
+    if (now - this.startedAt > timeoutMs) {
+      for (const n of this.nodes.nodes.values()) {
+        if (!n.registered && !n.up && n.lastSeen === 0 && n.reason === "not registered yet") {
+          n.reason = "never registered";
+          this.onNodeDown(n);
+        }
+      }
+    }
+    for (const node of this.nodes.expire(timeoutMs, now)) this.onNodeDown(node);
+    for (const job of [...this.jobs.values()]) {
+      if (job.status === JobStatus.Completing) {
+        job.pendingFree = job.pendingFree.filter((n) => this.nodes.get(n)?.up || !this.nodes.get(n)?.registered && now - this.startedAt < timeoutMs);
+        if (job.pendingFree.length === 0) this.finishJob(job);
+        else this.freeOnNodes(job);
+        continue;
+      }
+      if (job.status === JobStatus.Pending || !job.spec.timeLimitSeconds) continue;
+      if (now > job.startTime + job.spec.timeLimitSeconds * 1000) {
+        job.endRequested = JobStatus.ExceedTimeLimit;
+        job.reason = `time limit of ${job.spec.timeLimitSeconds} s reached`;
+        this.beginJobEnd(job, JobStatus.ExceedTimeLimit, 0, job.reason);
+        void this.store.save(job);
+      }
+      for (const step of job.steps) {
+        if (step.stepId >= 2 && step.timeLimitSeconds && step.status === JobStatus.Running && !step.endRequested && now > step.startTime + step.timeLimitSeconds * 1000) {
+          step.endRequested = JobStatus.ExceedTimeLimit;
+          this.terminateStep(job, step, JobStatus.ExceedTimeLimit, "step time limit reached");
+        }
+      }
+    }
+  }
+
+  markScheduleDirty(): void {
+    this.scheduleDirty = true;
+  }
+}

@@ -1,0 +1,84 @@
+// The nodes ctld knows: configured resources, where each craned listens, when it was last heard from.
+import type { CraneConfig } from "../../core/config";
+import { cranedClient } from "../../core/rpc";
+import type { CranedClient } from "../../core/generated/crane/crane";
+import type { Resources } from "./scheduler";
+
+export interface NodeEntry {
+  name: string;
+  partitions: string[];
+  total: Resources;
+  deviceFiles: Record<string, string[]>; // gres key -> device files, in allocation order
+  address: string;
+  registered: boolean;
+  up: boolean;
+  lastSeen: number;
+  reason: string;
+  containerEnabled: boolean;
+  client?: CranedClient;
+}
+
+export function gresKey(name: string, type: string): string {
+  return type ? `${name}:${type}` : name;
+}
+
+export class NodeRegistry {
+  readonly nodes = new Map<string, NodeEntry>();
+
+  constructor(config: CraneConfig) {
+    for (const n of config.nodes) {
+      const gres: Record<string, number> = {};
+      const deviceFiles: Record<string, string[]> = {};
+      for (const g of n.gres) {
+        const key = gresKey(g.name, g.type);
+        gres[key] = (gres[key] ?? 0) + g.count;
+        deviceFiles[key] = [...(deviceFiles[key] ?? []), ...g.deviceFiles];
+      }
+      this.nodes.set(n.name, {
+        name: n.name,
+        partitions: config.partitions.filter((p) => p.nodes.includes(n.name)).map((p) => p.name),
+        total: { cpu: n.cpu, memoryBytes: n.memoryBytes, gres },
+        deviceFiles,
+        address: "",
+        registered: false,
+        up: false,
+        lastSeen: 0,
+        reason: "not registered yet",
+        containerEnabled: false,
+      });
+    }
+  }
+
+  get(name: string): NodeEntry | undefined {
+    return this.nodes.get(name);
+  }
+
+  markRegistered(name: string, address: string, containerEnabled: boolean): NodeEntry | undefined {
+    const n = this.nodes.get(name);
+    if (!n) return undefined;
+    if (n.address !== address || !n.client) {
+      n.client?.close();
+      n.client = cranedClient(address);
+    }
+    Object.assign(n, { address, registered: true, up: true, lastSeen: Date.now(), reason: "", containerEnabled });
+    return n;
+  }
+
+  /** Nodes silent for longer than the timeout; they are marked down and returned. */
+  expire(timeoutMs: number, now = Date.now()): NodeEntry[] {
+    const lost: NodeEntry[] = [];
+    for (const n of this.nodes.values()) {
+      if (n.up && now - n.lastSeen > timeoutMs) {
+        n.up = false;
+        n.registered = false;
+        n.reason = `no heartbeat for ${Math.round((now - n.lastSeen) / 1000)} s`;
+        lost.push(n);
+      }
+    }
+    return lost;
+  }
+
+  close(): void {
+    for (const n of this.nodes.values()) n.client?.close();
+  }
+}

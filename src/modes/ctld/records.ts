@@ -1,0 +1,70 @@
+// What ctld knows about a job and its steps. Plain JSON-serialisable objects: the store saves them as-is.
+import type { ContainerMeta, IoMeta, JobSpec, JobStatus, JobType } from "../../core/generated/crane/crane";
+import type { Resources } from "./scheduler";
+
+export interface NodeStepState {
+  status: JobStatus;
+  exitCode: number;
+  reason: string;
+  containerId: string;
+}
+
+export interface StepRecord {
+  stepId: number;
+  name: string;
+  type: JobType;
+  uid: number;
+  status: JobStatus;
+  nodes: string[];
+  resPerNode: Resources;
+  submitTime: number;
+  startTime: number;
+  endTime: number;
+  timeLimitSeconds: number;
+  exitCode: number;
+  reason: string;
+  cmdLine: string;
+  cwd: string;
+  env: Record<string, string>;
+  argv: string[];
+  ntasksPerNode: number;
+  containerMeta?: ContainerMeta;
+  io?: IoMeta;
+  /** The batch script of a batch primary step. */
+  isBatchPrimary: boolean;
+  /** Per-node progress of the step, keyed by node name. */
+  perNode: Record<string, NodeStepState>;
+  /** Why ctld asked the step to end (Cancelled, ExceedTimeLimit), applied to its final status. */
+  endRequested?: JobStatus;
+}
+
+export interface JobRecord {
+  jobId: number;
+  spec: JobSpec;
+  username: string;
+  status: JobStatus;
+  pendingReason: string;
+  reason: string;
+  exitCode: number;
+  priority: number;
+  submitTime: number;
+  startTime: number;
+  endTime: number;
+  nodes: string[];
+  allocPerNode: Resources;
+  reqPerNode: Resources;
+  steps: StepRecord[];
+  nextStepId: number;
+  requeueCount: number;
+  /** Why the job is ending, once it is (Cancelled, ExceedTimeLimit, Failed): wins over the primary step's outcome. */
+  endRequested?: JobStatus;
+  /** Nodes that still have to confirm that the job's resources are freed. */
+  pendingFree: string[];
+}
+
+export const DAEMON_STEP = 0;
+export const PRIMARY_STEP = 1;
+
+export function findStep(job: JobRecord, stepId: number): StepRecord | undefined {
+  return job.steps.find((s) => s.stepId === stepId);
+}

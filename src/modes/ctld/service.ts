@@ -1,0 +1,367 @@
+// ctld's gRPC services: the public one for user commands and the internal one for craneds.
+// Handlers validate, check the caller's identity, and delegate to the JobManager.
+import * as grpc from "@grpc/grpc-js";
+import {
+  ErrCode,
+  JobStatus,
+  type CancelJobReply,
+  type CraneCtldServer,
+  type CraneCtldForInternalServer,
+  type JobInfo,
+  type QueryJobsRequest,
+  type StepInfo,
+  type StepLogChunk,
+  type StepLogRequest,
+} from "../../core/generated/crane/crane";
+import { callerOf, type Identity } from "../../core/identity";
+import { isTerminal } from "../../core/job-state";
+import { unary } from "../../core/rpc";
+import type { Logger } from "../../core/log";
+import { JobManager, Rejection } from "./job-manager";
+import { findStep, type JobRecord, type StepRecord } from "./records";
+
+function requireCaller(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): Identity {
+  const id = callerOf(call);
+  if (!id) throw Object.assign(new Error("request carries no caller identity"), { code: grpc.status.UNAUTHENTICATED });
+  return id;
+}
+
+function stepInfo(job: JobRecord, s: StepRecord): StepInfo {
+  return {
+    jobId: job.jobId,
+    stepId: s.stepId,
+    name: s.name,
+    status: s.status,
+    type: s.type,
+    nodes: s.nodes,
+    resPerNode: s.resPerNode,
+    submitTime: s.submitTime,
+    startTime: s.startTime,
+    endTime: s.endTime,
+    timeLimitSeconds: s.timeLimitSeconds,
+    exitCode: s.exitCode,
+    reason: s.reason,
+    cmdLine: s.cmdLine,
+    containerMeta: s.containerMeta,
+    cwd: s.cwd,
+    uid: s.uid,
+    containerIds: Object.fromEntries(Object.entries(s.perNode).filter(([, v]) => v.containerId).map(([k, v]) => [k, v.containerId])),
+    argv: s.argv,
+  };
+}
+
+export function jobInfo(job: JobRecord, withSteps = true): JobInfo {
+  const spec = job.spec;
+  return {
+    jobId: job.jobId,
+    name: spec.name,
+    type: spec.type,
+    uid: spec.uid,
+    gid: spec.gid,
+    username: job.username,
+    partition: spec.partition,
+    account: spec.account,
+    qos: spec.qos,
+    status: job.status,
+    pendingReason: job.pendingReason,
+    reason: job.reason,
+    exitCode: job.exitCode,
+    nodes: job.nodes,
+    nodeNum: spec.nodeNum,
+    reqPerNode: job.reqPerNode,
+    allocPerNode: job.allocPerNode,
+    ntasks: spec.ntasks,
+    ntasksPerNode: spec.ntasksPerNode,
+    cpusPerTask: spec.cpusPerTask,
+    timeLimitSeconds: spec.timeLimitSeconds,
+    submitTime: job.submitTime,
+    startTime: job.startTime,
+    endTime: job.endTime,
+    held: spec.hold,
+    priority: job.priority,
+    cwd: spec.cwd,
+    cmdLine: spec.cmdLine,
+    podMeta: spec.podMeta,
+    steps: withSteps ? job.steps.map((s) => stepInfo(job, s)) : [],
+    exclusive: spec.exclusive,
+    reqNodes: spec.nodelist,
+    excludeNodes: spec.excludes,
+  };
+}
+
+function matches(job: JobRecord, q: QueryJobsRequest): boolean {
+  if (q.jobIds.length && !q.jobIds.some((s) => s.jobId === job.jobId)) return false;
+  if (q.states.length && !q.states.includes(job.status)) return false;
+  if (q.users.length && !q.users.includes(job.username)) return false;
+  if (q.partitions.length && !q.partitions.includes(job.spec.partition)) return false;
+  if (q.names.length && !q.names.includes(job.spec.name)) return false;
+  if (q.types.length && !q.types.includes(job.spec.type)) return false;
+  if (q.nodes.length && !job.nodes.some((n) => q.nodes.includes(n))) return false;
+  return true;
+}
+
+function rejectionReply(e: unknown): { ok: false; code: ErrCode; reason: string } {
+  if (e instanceof Rejection) return { ok: false, code: e.code, reason: e.message };
+  throw e;
+}
+
+export function publicService(jm: JobManager, log: Logger): CraneCtldServer {
+  return {
+    async submitBatchJob(call, cb) {
+      const caller = requireCaller(call);
+      if (!call.request.job) return cb(null, { ok: false, jobId: 0, code: ErrCode.ERR_INVALID_PARAM, reason: "request has no job" });
+      try {
+        const jobId = await jm.submitJob(call.request.job, caller);
+        cb(null, { ok: true, jobId, code: ErrCode.SUCCESS, reason: "" });
+      } catch (e) {
+        cb(null, { jobId: 0, ...rejectionReply(e) });
+      }
+    },
+
+    async submitBatchJobs(call, cb) {
+      const caller = requireCaller(call);
+      const { job, count } = call.request;
+      const reply = { jobIds: [] as number[], codes: [] as ErrCode[], reasons: [] as string[] };
+      if (!job) return cb(null, { ...reply, codes: [ErrCode.ERR_INVALID_PARAM], reasons: ["request has no job"] });
+      const n = Math.min(Math.max(count, 1), 100_000);
+      const results = await Promise.allSettled(Array.from({ length: n }, () => jm.submitJob(job, caller)));
+      for (const r of results) {
+        if (r.status === "fulfilled") reply.jobIds.push(r.value);
+        else {
+          const rej = rejectionReply(r.reason);
+          reply.codes.push(rej.code);
+          reply.reasons.push(rej.reason);
+        }
+      }
+      cb(null, reply);
+    },
+
+    async submitStep(call, cb) {
+      const caller = requireCaller(call);
+      const step = call.request.step;
+      if (!step) return cb(null, { ok: false, jobId: 0, stepId: 0, code: ErrCode.ERR_INVALID_PARAM, reason: "request has no step" });
+      try {
+        const stepId = await jm.submitStep(step, caller);
+        cb(null, { ok: true, jobId: step.jobId, stepId, code: ErrCode.SUCCESS, reason: "" });
+      } catch (e) {
+        cb(null, { jobId: step.jobId, stepId: 0, ...rejectionReply(e) });
+      }
+    },
+
+    queryJobsInfo(call, cb) {
+      requireCaller(call);
+      const q = call.request;
+      const limit = q.limit || 100_000;
+      const active = [...jm.jobs.values()].filter((j) => matches(j, q));
+      let finished: JobRecord[] = [];
+      if (q.includeCompleted) {
+        const ids = q.jobIds.map((s) => s.jobId).filter((id) => !jm.jobs.has(id));
+        finished = (q.jobIds.length ? jm.store.loadFinished(limit, ids) : jm.store.loadFinished(limit)).filter((j) => matches(j, q));
+      }
+      const jobs = [...active, ...finished].sort((a, b) => b.jobId - a.jobId).slice(0, limit);
+      cb(null, { ok: true, jobs: jobs.map((j) => jobInfo(j)) });
+    },
+
+    async cancelJob(call, cb) {
+      const caller = requireCaller(call);
+      const q = call.request;
+      const reply: CancelJobReply = { cancelled: [], notCancelled: [] };
+      const targets: { jobId: number; stepIds: number[] }[] = [];
+      if (q.jobIds.length) {
+        targets.push(...q.jobIds);
+      } else {
+        for (const job of jm.jobs.values()) targets.push({ jobId: job.jobId, stepIds: [] });
+      }
+      const filtered = targets.filter((t) => {
+        const job = jm.jobs.get(t.jobId);
+        if (!job) return true; // reported as not found below
+        if (q.partition && job.spec.partition !== q.partition) return false;
+        if (q.name && job.spec.name !== q.name) return false;
+        if (q.user && job.username !== q.user) return false;
+        if (q.account && job.spec.account !== q.account) return false;
+        if (q.state !== undefined && job.status !== q.state) return false;
+        if (q.nodes.length && !job.nodes.some((n) => q.nodes.includes(n))) return false;
+        // A filter-only cancel touches only the caller's own jobs (all jobs for an admin).
+        if (!q.jobIds.length && !jm.mayControl(caller.uid, job)) return false;
+        return true;
+      });
+      for (const t of filtered) {
+        if (t.stepIds.length === 0) {
+          const err = await jm.cancel(t.jobId, undefined, caller);
+          if (err) reply.notCancelled.push({ jobId: t.jobId, stepId: 0, reason: err });
+          else reply.cancelled.push({ jobId: t.jobId, stepIds: [] });
+          continue;
+        }
+        const done: number[] = [];
+        for (const s of t.stepIds) {
+          const err = await jm.cancel(t.jobId, s, caller);
+          if (err) reply.notCancelled.push({ jobId: t.jobId, stepId: s, reason: err });
+          else done.push(s);
+        }
+        if (done.length) reply.cancelled.push({ jobId: t.jobId, stepIds: done });
+      }
+      cb(null, reply);
+    },
+
+    queryClusterInfo(call, cb) {
+      requireCaller(call);
+      const q = call.request;
+      const used = jm.allocatedByNode();
+      const cfg = jm.config;
+      const nodes = [...jm.nodes.nodes.values()]
+        .filter((n) => !q.nodes.length || q.nodes.includes(n.name))
+        .filter((n) => !q.partitions.length || n.partitions.some((p) => q.partitions.includes(p)))
+        .map((n) => {
+          const u = used.get(n.name) ?? { cpu: 0, memoryBytes: 0, gres: {} };
+          let state = "idle";
+          if (!n.up) state = "down";
+          else if (u.cpu >= n.total.cpu - 1e-9 || u.memoryBytes >= n.total.memoryBytes) state = "alloc";
+          else if (u.cpu > 0 || u.memoryBytes > 0) state = "mix";
+          return {
+            name: n.name, state, total: n.total, allocated: u, partitions: n.partitions, address: n.address,
+            reason: n.up ? "" : n.reason, lastSeen: n.lastSeen,
+          };
+        })
+        .filter((n) => !q.states.length || q.states.includes(n.state));
+      const partitions = cfg.partitions
+        .filter((p) => !q.partitions.length || q.partitions.includes(p.name))
+        .map((p) => ({
+          name: p.name, nodes: p.nodes, up: true, priority: p.priority, maxTimeSeconds: p.maxTimeSeconds,
+          isDefault: p.name === cfg.defaultPartition,
+        }));
+      cb(null, { partitions, nodes });
+    },
+
+    async streamStepLog(call) {
+      const caller = requireCaller(call);
+      const req = call.request;
+      const found = findJobOrFinished(jm, req.jobId);
+      const step = found && findStep(found, req.stepId);
+      if (!found || !step) {
+        call.destroy(grpcError(grpc.status.NOT_FOUND, `step ${req.jobId}.${req.stepId} does not exist`));
+        return;
+      }
+      if (!jm.mayControl(caller.uid, found)) {
+        call.destroy(grpcError(grpc.status.PERMISSION_DENIED, `step ${req.jobId}.${req.stepId} belongs to another user`));
+        return;
+      }
+      const targets = req.node ? [req.node] : step.nodes;
+      for (const t of targets) {
+        if (!step.nodes.includes(t)) {
+          call.destroy(grpcError(grpc.status.INVALID_ARGUMENT, `step ${req.jobId}.${req.stepId} did not run on node "${t}" (its nodes: ${step.nodes.join(",")})`));
+          return;
+        }
+      }
+      await proxyLogs(jm, call, targets, req, log);
+    },
+
+    async openStepStream(call, cb) {
+      const caller = requireCaller(call);
+      const req = call.request;
+      const job = jm.jobs.get(req.jobId);
+      const step = job && findStep(job, req.stepId);
+      const fail = (code: ErrCode, reason: string) => cb(null, { ok: false, code, reason, url: "", node: "" });
+      if (!job || !step || req.stepId === 0) return fail(ErrCode.ERR_INVALID_JOB_ID, `step ${req.jobId}.${req.stepId} does not exist or has finished`);
+      if (!jm.mayControl(caller.uid, job)) return fail(ErrCode.ERR_PERMISSION_USER, "Insufficient permission to attach.");
+      if (!step.containerMeta) return fail(ErrCode.ERR_INVALID_PARAM, `step ${req.jobId}.${req.stepId} is not a container`);
+      if (step.status !== JobStatus.Running) return fail(ErrCode.ERR_CRI_CONTAINER_NOT_READY, `step is ${JobStatus[step.status]}, not Running`);
+      if (!req.node && step.nodes.length > 1) return fail(ErrCode.ERR_CRI_MULTIPLE_NODES, `container runs on several nodes (${step.nodes.join(",")}): choose one with -n`);
+      const node = req.node || step.nodes[0]!;
+      const entry = jm.nodes.get(node);
+      if (!step.nodes.includes(node) || !entry?.client) return fail(ErrCode.ERR_NO_ENOUGH_NODE, `container is not running on node "${node}"`);
+      if (req.tty && !step.containerMeta.tty) return fail(ErrCode.ERR_INVALID_PARAM, "TTY not enabled when creating this container step.");
+      if (req.attach && req.stdin && !step.containerMeta.stdin) return fail(ErrCode.ERR_INVALID_PARAM, "STDIN not opened when creating this container step.");
+      try {
+        const r = await unary(entry.client, entry.client.openStepStream, req, 180_000);
+        cb(null, { ok: r.ok, code: r.code, reason: r.reason, url: r.url, node });
+      } catch (e) {
+        fail(ErrCode.ERR_RPC_FAILURE, `node ${node} did not answer: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
+function grpcError(code: grpc.status, details: string): Error {
+  return Object.assign(new Error(details), { code, details });
+}
+
+function findJobOrFinished(jm: JobManager, jobId: number): JobRecord | undefined {
+  return jm.jobs.get(jobId) ?? jm.store.loadFinished(1, [jobId])[0];
+}
+
+/** Merges the log streams of a step's nodes into one, then closes with the step's exit code. */
+async function proxyLogs(
+  jm: JobManager,
+  call: grpc.ServerWritableStream<StepLogRequest, StepLogChunk>,
+  nodes: string[],
+  req: StepLogRequest,
+  log: Logger,
+): Promise<void> {
+  const upstreams: grpc.ClientReadableStream<StepLogChunk>[] = [];
+  call.on("cancelled", () => upstreams.forEach((u) => u.cancel()));
+  const results = await Promise.all(
+    nodes.map(
+      (node) =>
+        new Promise<string>((resolve) => {
+          const entry = jm.nodes.get(node);
+          if (!entry?.client || !entry.up) return resolve(`node ${node} is not reachable`);
+          const up = entry.client.readStepLog({ ...req, node });
+          upstreams.push(up);
+          up.on("data", (chunk: StepLogChunk) => {
+            if (chunk.lines.length) call.write({ lines: chunk.lines.map((l) => ({ ...l, node })), eof: false, exitCode: 0, status: 0 });
+          });
+          up.on("error", (e: grpc.ServiceError) => resolve(e.code === grpc.status.CANCELLED ? "" : e.details || e.message));
+          up.on("end", () => resolve(""));
+        }),
+    ),
+  );
+  const errors = results.filter(Boolean);
+  if (errors.length === nodes.length && errors.length > 0) {
+    call.destroy(grpcError(grpc.status.UNAVAILABLE, errors.join("; ")));
+    return;
+  }
+  if (req.follow) {
+    // The node closed its stream because the step ended; wait until ctld has recorded the outcome.
+    for (let i = 0; i < 100; i++) {
+      const job = findJobOrFinished(jm, req.jobId);
+      const step = job && findStep(job, req.stepId);
+      if (!step || isTerminal(step.status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const job = findJobOrFinished(jm, req.jobId);
+  const step = job && findStep(job, req.stepId);
+  if (errors.length) log.warn(`log stream of ${req.jobId}.${req.stepId}: ${errors.join("; ")}`);
+  call.write({ lines: [], eof: true, exitCode: step?.exitCode ?? 0, status: step?.status ?? JobStatus.Invalid });
+  call.end();
+}
+
+export function internalService(jm: JobManager, log: Logger): CraneCtldForInternalServer {
+  return {
+    async cranedRegister(call, cb) {
+      const r = call.request;
+      const node = jm.nodes.markRegistered(r.node, r.address, r.containerEnabled);
+      if (!node) {
+        const known = [...jm.nodes.nodes.keys()].join(", ");
+        return cb(null, { ok: false, reason: `node "${r.node}" is not in the cluster configuration (known: ${known})`, orphanSteps: [] });
+      }
+      log.info(`node ${r.node} registered from ${r.address} with ${r.steps.length} running steps`);
+      const orphans = await jm.onNodeRegister(node, r.steps);
+      cb(null, { ok: true, reason: "", orphanSteps: orphans.map((o) => ({ ...o, status: JobStatus.Cancelled })) });
+    },
+
+    cranedPing(call, cb) {
+      const node = jm.nodes.get(call.request.node);
+      if (!node || !node.registered) return cb(null, { ok: false, reregister: true });
+      node.lastSeen = Date.now();
+      cb(null, { ok: true, reregister: false });
+    },
+
+    async stepStatusChange(call, cb) {
+      const node = jm.nodes.get(call.request.node);
+      if (node) node.lastSeen = Date.now();
+      await jm.onStepReport(call.request);
+      cb(null, { ok: true });
+    },
+  };
+}

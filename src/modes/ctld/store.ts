@@ -1,0 +1,105 @@
+// ctld's durable state: jobs (with their steps) and the job id counter, in SQLite (WAL).
+// Writes are group-committed: every change made in one turn of the event loop is written in one
+// transaction, and the callers' promises resolve only after that transaction committed, so an RPC that
+// awaits `save` acknowledges only what is on disk.
+import fs from "node:fs";
+import path from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { JobRecord } from "./records";
+import { isTerminal } from "../../core/job-state";
+
+export class JobStore {
+  private db: DatabaseSync;
+  private upsert: StatementSync;
+  private setMeta: StatementSync;
+  private dirty = new Map<number, JobRecord>();
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private flushScheduled = false;
+  private nextJobId = 1;
+
+  constructor(dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.db = new DatabaseSync(path.join(dir, "crane.db"));
+    this.db.exec("PRAGMA journal_mode = WAL");
+    this.db.exec("PRAGMA synchronous = NORMAL");
+    this.db.exec(`CREATE TABLE IF NOT EXISTS jobs (
+      job_id INTEGER PRIMARY KEY, finished INTEGER NOT NULL, data TEXT NOT NULL)`);
+    this.db.exec("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished, job_id)");
+    this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.upsert = this.db.prepare(
+      "INSERT INTO jobs(job_id, finished, data) VALUES (?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET finished = excluded.finished, data = excluded.data",
+    );
+    this.setMeta = this.db.prepare(
+      "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    );
+    const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'next_job_id'").get() as { value: string } | undefined;
+    const max = this.db.prepare("SELECT MAX(job_id) AS m FROM jobs").get() as { m: number | null };
+    this.nextJobId = Math.max(Number(meta?.value ?? 1), (max.m ?? 0) + 1);
+  }
+
+  /** Job ids never repeat, also across restarts: the counter is saved with the job that used it. */
+  allocateJobId(): number {
+    return this.nextJobId++;
+  }
+
+  /** Every job that has not finished, as it was last saved. */
+  loadActive(): JobRecord[] {
+    const rows = this.db.prepare("SELECT data FROM jobs WHERE finished = 0 ORDER BY job_id").all() as { data: string }[];
+    return rows.map((r) => JSON.parse(r.data) as JobRecord);
+  }
+
+  /** Finished jobs, newest first. */
+  loadFinished(limit: number, jobIds?: number[]): JobRecord[] {
+    if (jobIds && jobIds.length > 0) {
+      const stmt = this.db.prepare("SELECT data FROM jobs WHERE finished = 1 AND job_id = ?");
+      return jobIds.flatMap((id) => {
+        const r = stmt.get(id) as { data: string } | undefined;
+        return r ? [JSON.parse(r.data) as JobRecord] : [];
+      });
+    }
+    const rows = this.db
+      .prepare("SELECT data FROM jobs WHERE finished = 1 ORDER BY job_id DESC LIMIT ?")
+      .all(limit) as { data: string }[];
+    return rows.map((r) => JSON.parse(r.data) as JobRecord);
+  }
+
+  /** Queues the job for the next group commit; resolves once it is durable. */
+  save(job: JobRecord): Promise<void> {
+    this.dirty.set(job.jobId, job);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const jobs = [...this.dirty.values()];
+    const waiters = this.waiters;
+    this.dirty = new Map();
+    this.waiters = [];
+    try {
+      this.db.exec("BEGIN");
+      for (const job of jobs) this.upsert.run(job.jobId, isTerminal(job.status) ? 1 : 0, JSON.stringify(job));
+      this.setMeta.run("next_job_id", String(this.nextJobId));
+      this.db.exec("COMMIT");
+    } catch (e) {
+      try {
+        this.db.exec("ROLLBACK");
+      } catch {
+        // the transaction was not open
+      }
+      for (const w of waiters) w.reject(e as Error);
+      return;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  close(): void {
+    if (this.dirty.size > 0) this.flush();
+    this.db.close();
+  }
+}

@@ -1,0 +1,56 @@
+// The supervisor's only channel out: status reports to its craned, retried until craned accepts them
+// (craned accepts only once ctld has them, so a report survives a craned or ctld restart).
+// The terminal report is also saved to result.json first, so craned can replay it if we die.
+import fs from "node:fs";
+import path from "node:path";
+import { JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
+import { isTerminal } from "../../core/job-state";
+import { cranedClient, unary } from "../../core/rpc";
+
+export class Reporter {
+  private client;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    socketPath: string,
+    private readonly stepDir: string,
+    private readonly base: { node: string; jobId: number; stepId: number },
+  ) {
+    this.client = cranedClient(`unix://${socketPath}`);
+  }
+
+  /** Reports in order; the returned promise settles once this report was accepted. */
+  report(status: JobStatus, extra: { exitCode?: number; reason?: string; containerId?: string } = {}): Promise<void> {
+    const msg: StepStatusChangeRequest = {
+      ...this.base,
+      status,
+      exitCode: extra.exitCode ?? 0,
+      reason: extra.reason ?? "",
+      containerId: extra.containerId ?? "",
+      timestamp: Date.now(),
+    };
+    if (isTerminal(status)) fs.writeFileSync(path.join(this.stepDir, "result.json"), JSON.stringify(msg));
+    this.chain = this.chain.then(() => this.deliver(msg));
+    return this.chain;
+  }
+
+  private async deliver(msg: StepStatusChangeRequest): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const reply = await unary(this.client, this.client.stepStatusChange, msg, 10_000);
+        if (reply.ok) return;
+      } catch {
+        // craned is restarting or ctld is away: keep trying, the step's outcome must not be lost
+      }
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 3000)));
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+export function describeStatus(s: JobStatus): string {
+  return JobStatus[s] ?? String(s);
+}
