@@ -33,7 +33,12 @@ export interface Invocation {
   showHelp(): Promise<void>;
 }
 
-type AnyFlags = Interfaces.FlagInput<Interfaces.FlagOutput>;
+// oclif's FlagOutput/ArgOutput are not re-exported; these are the same shapes.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FlagOutput = { [name: string]: any };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ArgOutput = { [name: string]: any };
+type AnyFlags = Interfaces.FlagInput<FlagOutput>;
 
 /** Force cobra semantics on `multiple` flags: one value per occurrence (`-e A -e B`), never greedy. */
 export function nonGreedy<T extends AnyFlags | undefined>(flags: T): T {
@@ -99,7 +104,7 @@ export abstract class CraneCommand extends Command {
     };
   }
 
-  protected override async parse<F extends Interfaces.FlagOutput, B extends Interfaces.FlagOutput, A extends Interfaces.ArgOutput>(
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
     options?: Interfaces.Input<F, B, A>,
     argv: string[] = this.argv,
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
@@ -142,7 +147,7 @@ export abstract class CraneCommand extends Command {
   }
 
   /** Parse the topic flags given before the subcommand (see `static topicFlags`). */
-  protected async parseTopicFlags<F extends Interfaces.FlagOutput>(
+  protected async parseTopicFlags<F extends FlagOutput>(
     flags: Interfaces.FlagInput<F> = (this.ctor as typeof CraneCommand).topicFlags as Interfaces.FlagInput<F>,
   ): Promise<F> {
     try {

@@ -21,6 +21,7 @@ import { versionText } from "./version.js";
 /** Names that, used as the executable's name (symlink), select a top-level word. */
 export const MULTI_CALL_NAMES = ["ccon", "cbatch", "crun", "cqueue", "ccancel", "cinfo"] as const;
 export const ROOT_BIN = "crane";
+const ROOT_DESCRIPTION = "A job scheduler for HPC and AI clusters with first-class container jobs";
 
 export interface RunOptions {
   /** Command classes keyed by oclif id. Default: `commands` from src/commands/index.ts. */
@@ -143,7 +144,6 @@ function resolve(reg: Registry, start: string[], argv: string[]): Resolved {
   let helpWord = false; // `crane help ccon run`
 
   for (;;) {
-    const id = path.join(":");
     const isCmd = path.length > 0 && reg.isCommand(path);
     const children = reg.children(path);
     if (isCmd && children.size === 0) break;
@@ -166,28 +166,25 @@ function resolve(reg: Registry, start: string[], argv: string[]): Resolved {
       i = next;
     }
     const word = stopped ? undefined : rest[i];
+    if (word !== undefined && children.has(word)) {
+      path.push(word);
+      rest = rest.slice(i + 1);
+      continue;
+    }
+    if (word === "help" && !isCmd && !helpWord) {
+      helpWord = true;
+      rest = rest.slice(i + 1);
+      continue;
+    }
+    if (isCmd) {
+      rest = rest.slice(i); // the flags before i are in `pre`
+      break;
+    }
     if (word === undefined) {
-      if (isCmd) break;
       if (wantVersion && !wantHelp && !helpWord) return { kind: "version" };
       return { kind: "help", path };
     }
-    if (word === "help" && !children.has("help") && !helpWord && !isCmd) {
-      helpWord = true;
-      rest = [...rest.slice(0, i), ...rest.slice(i + 1)];
-      continue;
-    }
-    if (children.has(word)) {
-      path.push(word);
-      rest = [...rest.slice(0, i), ...rest.slice(i + 1)];
-      // Tokens before the word were already collected in `pre`; drop them from rest.
-      rest = rest.slice(i);
-      continue;
-    }
-    if (isCmd) break;
-    if (helpWord || wantHelp) return { kind: "unknown", path, word };
-    if (wantVersion) return { kind: "version" };
     return { kind: "unknown", path, word };
-    void id;
   }
 
   const id = path.join(":");
@@ -259,6 +256,8 @@ async function showHelp(ctx: Ctx, path: string[]): Promise<void> {
 
 function cleanMessage(msg: string): string {
   let m = msg.replace(/\nSee more help with --help\s*$/, "");
+  // CraneCommand makes `multiple` flags non-greedy, so oclif's advice about them does not apply.
+  m = m.replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*\nAlternatively, [^\n]*/, "");
   // oclif wraps errors thrown by a flag's parse(): "Parsing --mem \n\t<reason>"
   m = m.replace(/^Parsing (--\S+) \n\t/, "invalid value for $1: ");
   return process.stderr.isTTY ? m : stripVTControlCharacters(m);
@@ -315,7 +314,7 @@ export async function runCommand(argv: string[], opts: RunOptions = {}): Promise
   const view: ConfigView = {
     bin: known ? name : ROOT_BIN,
     prefix,
-    description: known ? reg.topics[name]?.description : undefined,
+    description: known ? reg.topics[name]?.description : ROOT_DESCRIPTION,
   };
   const ctx: Ctx = { reg, view, io };
 
@@ -366,7 +365,8 @@ async function execute(ctx: Ctx, id: string, argv: string[], topicArgv: string[]
   try {
     // The run-time config carries no commands: nothing to cache, no flag defaults evaluated twice.
     const loadOpts = await buildLoadOptions({ view: ctx.view, commands: {}, context: invocation });
-    await Cmd.run(argv, loadOpts);
+    const runnable = Cmd as unknown as { run(argv: string[], opts: typeof loadOpts): Promise<unknown> };
+    await runnable.run(argv, loadOpts);
     return ExitCode.Success;
   } catch (err) {
     return report(err, ctx.io, commandPath);

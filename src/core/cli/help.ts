@@ -36,20 +36,24 @@ class CraneCommandHelp extends CommandHelp {
       const at = sections.findIndex((s) => s.header === "FLAGS");
       sections.splice(at === -1 ? sections.length : at + 1, 0, {
         header: cmd.topicFlagsHeader ?? "TOPIC FLAGS",
-        generate: () => {
+        generate: (): string | undefined => {
           const body = this.flags(list);
           if (!body) return undefined;
+          const table = this.renderList(body, { indentation: 2, stripAnsi: this.opts.stripAnsi });
           const note = cmd.topicFlagsNote;
-          return note ? [...body, ["", undefined] as [string, string | undefined], [note, undefined]] : body;
+          return note ? `${table}\n\n${this.wrap(note)}` : table;
         },
       });
     }
     return sections;
   }
 
-  protected override usage(): string {
-    // A single-command view (`cbatch --help`) has an empty id: avoid "$ cbatch  SCRIPT".
-    return super.usage().replace(/^(\$ \S+)\s{2,}/gm, "$1 ");
+  override generate(): string {
+    const text = super.generate();
+    // A single-command view (`cbatch --help`) has an empty id: "$ cbatch  SCRIPT" -> "$ cbatch SCRIPT".
+    if (this.command.id) return text;
+    const bin = this.config.bin.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return text.replace(new RegExp(`(\\$ ${bin}) {2,}`, "g"), "$1 ");
   }
 }
 

@@ -45,7 +45,7 @@ export function viewCommands(commands: CommandMap, prefix: string[]): { map: Com
 
 /** oclif writes `Cmd.id`/`Cmd.plugin` on the class it finds; give it a throwaway subclass so ours stay canonical. */
 function rekeyed(cmd: CommandClass, canonicalId: string): CommandClass {
-  const Base = cmd as unknown as new (...a: never[]) => Command;
+  const Base = cmd as unknown as new (...a: never[]) => object;
   const Sub = class extends Base {};
   Object.defineProperty(Sub, "name", { value: cmd.name });
   Object.defineProperty(Sub, "canonicalId", { value: canonicalId, enumerable: false });

@@ -69,8 +69,11 @@ export function criErrorMessage(err: unknown, endpoint?: string): string {
   const details = (err.details || "").trim();
   const where = endpoint ? ` at ${endpoint}` : "";
   switch (err.code) {
-    case grpc.status.UNAVAILABLE:
-      return `container runtime is not reachable${where} (is containerd running?): ${details || "unavailable"}`;
+    case grpc.status.UNAVAILABLE: {
+      // grpc-js says "No connection established. Last error: Error: connect ENOENT /x.sock. Resolution note: ".
+      const cause = /connect (E[A-Z]+)/.exec(details)?.[0] ?? (details.replace(/\s*Resolution note:\s*$/, "") || "unavailable");
+      return `container runtime is not reachable${where} (${cause}; is containerd running?)`;
+    }
     case grpc.status.DEADLINE_EXCEEDED:
       return `the container runtime did not answer in time${where}${details ? ` (${details})` : ""}`;
     case grpc.status.UNIMPLEMENTED:

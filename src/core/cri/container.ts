@@ -10,10 +10,8 @@ import {
   PodSandboxConfig,
 } from "../generated/cri/api";
 import { type CallOptions, type CriClient, CriError, isCriNotFound } from "./client";
+import { shortId } from "./sandbox";
 
-function subjectOr(opts: CallOptions, fallback: string): CallOptions {
-  return { ...opts, subject: opts.subject ?? fallback };
-}
 
 /**
  * Creates a container in a running sandbox and returns its id. `sandboxConfig` must be the config the sandbox
@@ -27,18 +25,20 @@ export async function createContainer(
   opts: CallOptions = {},
 ): Promise<string> {
   const full = ContainerConfig.fromPartial(config);
-  const fallback = full.metadata?.name ? `container "${full.metadata.name}" in pod ${podSandboxId}` : `pod ${podSandboxId}`;
+  const op = opts.subject
+    ? "create container"
+    : `create container${full.metadata?.name ? ` "${full.metadata.name}"` : ""} in pod sandbox ${shortId(podSandboxId)}`;
   const res = await cri.runtimeCall(
     cri.runtime.createContainer,
     { podSandboxId, config: full, sandboxConfig: PodSandboxConfig.fromPartial(sandboxConfig) },
-    "create container",
-    subjectOr(opts, fallback),
+    op,
+    opts,
   );
   return res.containerId;
 }
 
 export async function startContainer(cri: CriClient, containerId: string, opts: CallOptions = {}): Promise<void> {
-  await cri.runtimeCall(cri.runtime.startContainer, { containerId }, "start container", subjectOr(opts, `container ${containerId}`));
+  await cri.runtimeCall(cri.runtime.startContainer, { containerId }, `start container ${shortId(containerId)}`, opts);
 }
 
 /**
@@ -55,14 +55,14 @@ export async function stopContainer(
   await cri.runtimeCall(
     cri.runtime.stopContainer,
     { containerId, timeout: BigInt(graceSeconds) },
-    "stop container",
-    { ...subjectOr(opts, `container ${containerId}`), timeoutMs },
+    `stop container ${shortId(containerId)}`,
+    { ...opts, timeoutMs },
   );
 }
 
 /** Removes a container (killing it if it still runs); an unknown id is not an error. */
 export async function removeContainer(cri: CriClient, containerId: string, opts: CallOptions = {}): Promise<void> {
-  await cri.runtimeCall(cri.runtime.removeContainer, { containerId }, "remove container", subjectOr(opts, `container ${containerId}`));
+  await cri.runtimeCall(cri.runtime.removeContainer, { containerId }, `remove container ${shortId(containerId)}`, opts);
 }
 
 /** Status of a container, or undefined when the runtime does not know it. `verbose` adds info.info (JSON, with pid). */
@@ -75,8 +75,8 @@ export async function containerStatus(
     return await cri.runtimeCall(
       cri.runtime.containerStatus,
       { containerId, verbose: opts.verbose ?? false },
-      "get status of container",
-      subjectOr(opts, `container ${containerId}`),
+      `get status of container ${shortId(containerId)}`,
+      opts,
     );
   } catch (err) {
     if (isCriNotFound(err)) return undefined;
@@ -137,14 +137,14 @@ export interface WaitExitOptions extends CallOptions {
 export async function waitContainerExit(cri: CriClient, containerId: string, opts: WaitExitOptions = {}): Promise<ContainerStatus> {
   const interval = opts.intervalMs ?? 100;
   const deadline = opts.waitMs === undefined ? Infinity : Date.now() + opts.waitMs;
-  const subject = opts.subject ?? `container ${containerId}`;
+  const op = `wait for container ${shortId(containerId)} to exit`;
   for (;;) {
     opts.signal?.throwIfAborted();
     const res = await containerStatus(cri, containerId, opts);
-    if (!res?.status) throw new CriError("wait for exit", subject, "the container no longer exists", undefined);
+    if (!res?.status) throw new CriError(op, opts.subject, "the container no longer exists", undefined);
     if (res.status.state === ContainerState.CONTAINER_EXITED) return res.status;
     if (Date.now() + interval > deadline) {
-      throw new CriError("wait for exit", subject, `still running after ${opts.waitMs} ms`, undefined);
+      throw new CriError(op, opts.subject, `still running after ${opts.waitMs} ms`, undefined);
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
@@ -171,8 +171,8 @@ export async function execSync(
   const res = await cri.runtimeCall(
     cri.runtime.execSync,
     { containerId, cmd, timeout: BigInt(seconds) },
-    "exec in container",
-    { ...subjectOr(opts, `container ${containerId}`), timeoutMs },
+    `exec in container ${shortId(containerId)}`,
+    { ...opts, timeoutMs },
   );
   return { stdout: Buffer.from(res.stdout), stderr: Buffer.from(res.stderr), exitCode: res.exitCode };
 }

@@ -1,6 +1,6 @@
 // Images on the node: status, pull (with registry credentials) and the pull-policy decision of a container step.
 import type { Image, PodSandboxConfig } from "../generated/cri/api";
-import { type CallOptions, type CriClient, CriError, isCriNotFound } from "./client";
+import { type CallOptions, type CriClient, isCriNotFound } from "./client";
 
 export type PullPolicy = "Always" | "IfNotPresent" | "Never";
 export const PULL_POLICIES: readonly PullPolicy[] = ["Always", "IfNotPresent", "Never"];
@@ -10,6 +10,19 @@ export interface RegistryAuth {
   password: string;
   /** Registry host the credentials are for, e.g. "registry.example.com:5000". */
   serverAddress?: string;
+}
+
+/** An image that pull policy Never forbids to fetch is missing. */
+export class ImageNotPresentError extends Error {
+  constructor(
+    readonly ref: string,
+    readonly node: string,
+    readonly subject?: string,
+  ) {
+    const core = `image "${ref}" is not present on node ${node} and pull policy is Never`;
+    super(subject ? `failed to prepare image for ${subject}: ${core}` : core);
+    this.name = "ImageNotPresentError";
+  }
 }
 
 /** Validates a pull policy from the edge (config, CLI); the message lists the valid values. */
@@ -25,8 +38,8 @@ export async function imageStatus(cri: CriClient, ref: string, opts: CallOptions
     const res = await cri.imageCall(
       cri.images.imageStatus,
       { image: { image: ref, annotations: {} }, verbose: false },
-      "get status of image",
-      { ...opts, subject: opts.subject ?? `"${ref}"` },
+      `get status of image "${ref}"`,
+      opts,
     );
     return res.image;
   } catch (err) {
@@ -64,8 +77,8 @@ export async function pullImage(cri: CriClient, ref: string, opts: PullOptions =
         : undefined,
       sandboxConfig: opts.sandboxConfig,
     },
-    "pull image",
-    { ...opts, subject: opts.subject ?? `"${ref}" on node ${cri.nodeName}`, timeoutMs: opts.timeoutMs ?? cri.pullTimeoutMs },
+    `pull image "${ref}" on node ${cri.nodeName}`,
+    { ...opts, timeoutMs: opts.timeoutMs ?? cri.pullTimeoutMs },
   );
   return res.imageRef;
 }
@@ -74,8 +87,8 @@ export async function removeImage(cri: CriClient, ref: string, opts: CallOptions
   await cri.imageCall(
     cri.images.removeImage,
     { image: { image: ref, annotations: {} } },
-    "remove image",
-    { ...opts, subject: opts.subject ?? `"${ref}"` },
+    `remove image "${ref}"`,
+    opts,
   );
 }
 
@@ -100,12 +113,7 @@ export async function ensureImage(
     const present = await imageStatus(cri, ref, opts);
     if (present) return { imageRef: present.id, pulled: false };
     if (policy === "Never") {
-      throw new CriError(
-        "prepare image",
-        opts.subject,
-        `image "${ref}" is not present on node ${cri.nodeName} and pull policy is Never`,
-        undefined,
-      );
+      throw new ImageNotPresentError(ref, cri.nodeName, opts.subject);
     }
   }
   return { imageRef: await pullImage(cri, ref, opts), pulled: true };

@@ -14,8 +14,9 @@ export interface RunPodSandboxOptions extends CallOptions {
   runtimeHandler?: string;
 }
 
-function subjectOr(opts: CallOptions, fallback: string): CallOptions {
-  return { ...opts, subject: opts.subject ?? fallback };
+/** First 12 characters of a runtime id, as used in messages. */
+export function shortId(id: string): string {
+  return id.slice(0, 12);
 }
 
 /** Creates and starts a pod sandbox; returns its id. int64 fields accept numbers, strings or bigints. */
@@ -25,24 +26,24 @@ export async function runPodSandbox(
   opts: RunPodSandboxOptions = {},
 ): Promise<string> {
   const full = PodSandboxConfig.fromPartial(config);
-  const name = full.metadata?.name ? `pod "${full.metadata.name}"` : "pod";
+  const op = opts.subject || !full.metadata?.name ? "run pod sandbox" : `run pod sandbox "${full.metadata.name}"`;
   const res = await cri.runtimeCall(
     cri.runtime.runPodSandbox,
     { config: full, runtimeHandler: opts.runtimeHandler ?? "" },
-    "run pod sandbox",
-    subjectOr(opts, name),
+    op,
+    opts,
   );
   return res.podSandboxId;
 }
 
 /** Stops the sandbox and every container in it (they are killed at once). Stopping twice is not an error. */
 export async function stopPodSandbox(cri: CriClient, podSandboxId: string, opts: CallOptions = {}): Promise<void> {
-  await cri.runtimeCall(cri.runtime.stopPodSandbox, { podSandboxId }, "stop pod sandbox", subjectOr(opts, `pod ${podSandboxId}`));
+  await cri.runtimeCall(cri.runtime.stopPodSandbox, { podSandboxId }, `stop pod sandbox ${shortId(podSandboxId)}`, opts);
 }
 
 /** Removes a sandbox and its containers (stopping them first); removing an unknown id is not an error. */
 export async function removePodSandbox(cri: CriClient, podSandboxId: string, opts: CallOptions = {}): Promise<void> {
-  await cri.runtimeCall(cri.runtime.removePodSandbox, { podSandboxId }, "remove pod sandbox", subjectOr(opts, `pod ${podSandboxId}`));
+  await cri.runtimeCall(cri.runtime.removePodSandbox, { podSandboxId }, `remove pod sandbox ${shortId(podSandboxId)}`, opts);
 }
 
 /** Stops then removes; tolerates a sandbox that is already gone. */
@@ -65,8 +66,8 @@ export async function podSandboxStatus(
     return await cri.runtimeCall(
       cri.runtime.podSandboxStatus,
       { podSandboxId, verbose: opts.verbose ?? false },
-      "get status of pod sandbox",
-      subjectOr(opts, `pod ${podSandboxId}`),
+      `get status of pod sandbox ${shortId(podSandboxId)}`,
+      opts,
     );
   } catch (err) {
     if (isCriNotFound(err)) return undefined;

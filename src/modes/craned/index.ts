@@ -18,7 +18,7 @@ import { isTerminal } from "../../core/job-state";
 import { createLogger, type Logger } from "../../core/log";
 import { bindServer, ctldInternalClient, safeHandlers, unary } from "../../core/rpc";
 import { selfCommand } from "../../core/self";
-import { createJobCgroup, destroyCgroup, jobCgroupPath } from "./cgroup";
+import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
 import { streamStepLog } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
 import { StepDirs, isSupervisorAlive, stepKey, type SupervisorSpec } from "./steps";
@@ -260,7 +260,11 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     }
   };
 
-  await heartbeat();
+  // Until the first registration succeeds (ctld may still be starting), retry quickly.
+  for (let i = 0; i < 20 && !registered; i++) {
+    await heartbeat();
+    if (!registered) await new Promise((r) => setTimeout(r, 250));
+  }
   const timers = [
     setInterval(() => void heartbeat(), config.pingIntervalSeconds * 1000),
     setInterval(() => void reapDeadSupervisors(), 1000),

@@ -3,7 +3,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
 import type { LogLine, StepLogChunk, StepLogRequest } from "../../core/generated/crane/crane";
-import { parseCriLogLine } from "../../core/cri/logs";
+import { formatRfc3339Nano, parseCriLogLine } from "../../core/cri/logs";
 
 const POLL_MS = 100;
 const BATCH = 500;
@@ -11,7 +11,7 @@ const BATCH = 500;
 function toLogLine(text: string): LogLine | undefined {
   const parsed = parseCriLogLine(text);
   if (!parsed) return undefined;
-  return { time: parsed.time, stream: parsed.stream, partial: parsed.partial, data: Buffer.from(parsed.content, "utf8"), node: "" };
+  return { time: formatRfc3339Nano(parsed.timeNs), stream: parsed.stream, partial: parsed.partial, data: Buffer.from(parsed.data, "utf8"), node: "" };
 }
 
 function inWindow(line: LogLine, req: StepLogRequest): boolean {

@@ -357,6 +357,7 @@ export class JobManager {
     const snapshot = this.buildSnapshot(now);
     if (snapshot.pending.length === 0) return;
     const result = schedule(snapshot);
+    this.log.debug(`schedule: ${snapshot.pending.length} pending, ${result.placements.length} placed`);
     for (const [jobId, reason] of result.pending) {
       const job = this.jobs.get(jobId);
       if (job && job.status === JobStatus.Pending) job.pendingReason = reason;

@@ -12,7 +12,7 @@ import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import { userByUid } from "../../core/identity";
 import { statusFromExit } from "../../core/job-state";
 import { resolveOutputPath } from "../../core/parse/output-pattern";
-import { cgroupDirs, createStepCgroup, oomKillCount } from "../craned/cgroup";
+import { cgroupDirs, createStepCgroup, oomKillCount } from "../../core/cgroup";
 import { CriLogWriter } from "./log-writer";
 import type { Reporter } from "./report";
 

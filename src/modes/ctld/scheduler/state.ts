@@ -31,6 +31,8 @@ export class ClusterState {
   readonly now: number;
   readonly count: number;
   readonly names: string[];
+  /** Partitions each node belongs to. */
+  readonly partitionsOf: string[][];
   /** Position of each node in name order: the deterministic tie-break. */
   readonly rank: Int32Array;
   readonly byName = new Map<string, number>();
@@ -61,6 +63,7 @@ export class ClusterState {
     this.now = snapshot.now;
     this.count = nodes.length;
     this.names = nodes.map((n) => n.name);
+    this.partitionsOf = nodes.map((n) => n.partitions);
     nodes.forEach((n, i) => this.byName.set(n.name, i));
 
     const order = this.names.map((_, i) => i).sort((a, b) => (this.names[a]! < this.names[b]! ? -1 : 1));

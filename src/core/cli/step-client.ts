@@ -1,0 +1,100 @@
+// Client-side helpers for commands that wait on a step and stream its output (crun, ccon run, ccon logs).
+import { JobStatus, type StepInfo, type StepLogChunk } from "../generated/crane/crane";
+import { isTerminal } from "../job-state";
+import { identityMetadata } from "../identity";
+import { grpcErrorSuffix } from "../rpc";
+import type { CtldConnection } from "./ctld";
+import { CliError, ExitCode } from "./errors";
+
+/** CRANE_JOB_ID from the environment (a step of that job is wanted), or undefined. */
+export function jobIdFromEnv(command: string): number | undefined {
+  const v = process.env.CRANE_JOB_ID;
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new CliError(`invalid CRANE_JOB_ID '${v}': ${command} submits a step into that job, so it must be a job id (unset it to submit a new job)`);
+  }
+  return n;
+}
+
+export async function queryStep(ctld: CtldConnection, jobId: number, stepId: number, includeCompleted = true) {
+  const r = await ctld.call(ctld.client.queryJobsInfo, {
+    jobIds: [{ jobId, stepIds: [stepId] }], states: [], users: [], partitions: [], names: [], types: [],
+    includeCompleted, limit: 1, nodes: [],
+  }, "Failed to query the job");
+  const job = r.jobs.find((j) => j.jobId === jobId);
+  return { job, step: job?.steps.find((s) => s.stepId === stepId) };
+}
+
+/**
+ * Waits until the step has been placed on nodes (or the job ended first). `progress` receives each
+ * state change: Pending (with reason) -> Configuring -> Starting -> Running.
+ */
+export async function waitForStepPlacement(
+  ctld: CtldConnection,
+  jobId: number,
+  stepId: number,
+  progress: (line: string) => void = () => {},
+): Promise<{ step?: StepInfo; finishedBeforeStart: boolean; reason: string }> {
+  let last = "";
+  for (let delay = 50; ; delay = Math.min(delay * 1.5, 500)) {
+    const { job, step } = await queryStep(ctld, jobId, stepId);
+    if (!job) throw new CliError(`job ${jobId} does not exist`, ExitCode.Backend);
+    const state = job.status === JobStatus.Pending ? `Pending (${job.pendingReason || "Priority"})` : JobStatus[step?.status ?? job.status];
+    if (state !== last) {
+      progress(`job ${jobId}: ${state}`);
+      last = state;
+    }
+    if (step && step.status !== JobStatus.Pending) return { step, finishedBeforeStart: false, reason: "" };
+    if (isTerminal(job.status)) return { finishedBeforeStart: true, reason: job.reason || `job ${JobStatus[job.status]}` };
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export interface StepEnd {
+  exitCode: number;
+  status: JobStatus;
+  statusName: string;
+  failed: boolean;
+  reason: string;
+}
+
+/**
+ * Streams a step's output (stdout to stdout, stderr to stderr) until it ends; returns how it ended.
+ * The whole output is shown even when the step finished before we connected.
+ */
+export async function followStep(
+  ctld: CtldConnection,
+  opts: { jobId: number; stepId: number; node: string; tail: number; follow?: boolean; timestamps?: boolean; sinceMs?: number; untilMs?: number },
+): Promise<StepEnd> {
+  const stream = ctld.client.streamStepLog(
+    {
+      jobId: opts.jobId, stepId: opts.stepId, node: opts.node, follow: opts.follow ?? true, tail: opts.tail,
+      sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0,
+    },
+    identityMetadata(),
+  );
+  let eof: StepLogChunk | undefined;
+  await new Promise<void>((resolve, reject) => {
+    stream.on("data", (chunk: StepLogChunk) => {
+      for (const l of chunk.lines) {
+        const out = l.stream === "stderr" ? process.stderr : process.stdout;
+        if (opts.timestamps) out.write(`${l.time} `);
+        out.write(l.data);
+        if (!l.partial) out.write("\n");
+      }
+      if (chunk.eof) eof = chunk;
+    });
+    stream.on("error", (e) => reject(new CliError(`Failed to read the output of ${opts.jobId}.${opts.stepId}: ${grpcErrorSuffix(e)}`, ExitCode.Backend)));
+    stream.on("end", () => resolve());
+  });
+  const { step } = await queryStep(ctld, opts.jobId, opts.stepId);
+  const status = step?.status ?? eof?.status ?? JobStatus.Invalid;
+  return {
+    exitCode: step?.exitCode ?? eof?.exitCode ?? 0,
+    status,
+    statusName: JobStatus[status] ?? "unknown",
+    failed: status !== JobStatus.Completed && isTerminal(status),
+    reason: step?.reason ?? "",
+  };
+}

@@ -1,0 +1,213 @@
+// `crane up` / `crane down`: a local cluster (one ctld and N craned "nodes") on this machine, with all
+// of its state, logs and generated config in one directory. Serves new users and the test suite alike.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import YAML from "yaml";
+import { destroyCgroup } from "./cgroup";
+import { loadConfig } from "./config";
+import { ctldClient, unary } from "./rpc";
+import { selfCommand } from "./self";
+
+export interface UpOptions {
+  dir: string;
+  nodes: number;
+  port: number;
+  runtimeEndpoint: string;
+  containers: boolean;
+  cpusPerNode?: number;
+  memoryPerNode?: string;
+  cranedTimeoutSeconds?: number;
+  pingIntervalSeconds?: number;
+  gpusPerNode?: number;
+}
+
+interface PidFile {
+  ctld: number;
+  craneds: Record<string, number>;
+}
+
+export function nodeNames(count: number): string[] {
+  const host = os.hostname().split(".")[0] || "localhost";
+  return count === 1 ? [host] : Array.from({ length: count }, (_, i) => `${host}-${i + 1}`);
+}
+
+export function writeLocalConfig(opts: UpOptions): string {
+  fs.mkdirSync(opts.dir, { recursive: true });
+  const names = nodeNames(opts.nodes);
+  const gpuDir = path.join(opts.dir, "devices");
+  const nodes = names.map((name, i) => {
+    const node: Record<string, unknown> = {
+      name,
+      cpu: opts.cpusPerNode ?? os.availableParallelism(),
+      memory: opts.memoryPerNode ?? `${Math.floor((os.totalmem() * 0.8) / opts.nodes / 1048576)}M`,
+    };
+    if (opts.gpusPerNode) {
+      // Stand-in device files, so GRES allocation and device passing work on a machine without GPUs.
+      fs.mkdirSync(gpuDir, { recursive: true });
+      const files = Array.from({ length: opts.gpusPerNode }, (_, g) => path.join(gpuDir, `gpu${i}-${g}`));
+      for (const f of files) if (!fs.existsSync(f)) fs.writeFileSync(f, "");
+      node.gres = [{ name: "gpu", type: "sim", DeviceFileList: files }];
+    }
+    return node;
+  });
+  const config = {
+    ClusterName: "local",
+    ControlMachine: "127.0.0.1",
+    CraneCtldListenAddr: "127.0.0.1",
+    CraneCtldListenPort: opts.port,
+    CraneCtldForInternalListenPort: opts.port + 1,
+    CranedListenAddr: "127.0.0.1",
+    CranedListenPort: opts.port + 2,
+    CraneBaseDir: opts.dir,
+    CraneCtld: {
+      CranedTimeout: opts.cranedTimeoutSeconds ?? 30,
+      ScheduleIntervalMs: 100,
+    },
+    Craned: { PingInterval: opts.pingIntervalSeconds ?? 5 },
+    Nodes: nodes,
+    Partitions: [{ name: "CPU", nodes: "ALL" }],
+    DefaultPartition: "CPU",
+    Container: {
+      Enabled: opts.containers,
+      RuntimeEndpoint: opts.runtimeEndpoint,
+    },
+  };
+  const file = path.join(opts.dir, "config.yaml");
+  fs.writeFileSync(file, `# Written by 'crane up'. Edit and restart with 'crane down && crane up'.\n${YAML.stringify(config)}`);
+  return file;
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readPids(dir: string): PidFile | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, "pids.json"), "utf8")) as PidFile;
+  } catch {
+    return undefined;
+  }
+}
+
+function startDaemon(dir: string, name: string, args: string[]): number {
+  const out = fs.openSync(path.join(dir, `${name}.log`), "a");
+  const [cmd, ...pre] = selfCommand();
+  const child = spawn(cmd!, [...pre, ...args], { detached: true, stdio: ["ignore", out, out] });
+  fs.closeSync(out);
+  child.unref();
+  return child.pid!;
+}
+
+export function startCtldDaemon(dir: string, configFile: string): number {
+  return startDaemon(dir, "ctld", ["ctld", "-C", configFile]);
+}
+
+export function startCranedDaemon(dir: string, configFile: string, node: string, port: number): number {
+  return startDaemon(dir, `craned-${node}`, [
+    "craned", "-C", configFile, "--node", node, "--port", String(port), "--state-dir", path.join(dir, "craned", node),
+  ]);
+}
+
+/** Starts the cluster and resolves once every node has registered, or rejects with the daemons' logs. */
+export async function up(opts: UpOptions, timeoutMs = 60_000): Promise<{ configFile: string; alreadyRunning: boolean }> {
+  const existing = readPids(opts.dir);
+  if (existing && alive(existing.ctld)) {
+    return { configFile: path.join(opts.dir, "config.yaml"), alreadyRunning: true };
+  }
+  const configFile = writeLocalConfig(opts);
+  const config = loadConfig(configFile);
+  const pids: PidFile = { ctld: startCtldDaemon(opts.dir, configFile), craneds: {} };
+  config.nodes.forEach((n, i) => {
+    pids.craneds[n.name] = startCranedDaemon(opts.dir, configFile, n.name, config.cranedPort + i);
+  });
+  fs.writeFileSync(path.join(opts.dir, "pids.json"), JSON.stringify(pids));
+  await waitForNodes(config.ctldPort, config.nodes.length, timeoutMs, () => {
+    const dead = [["ctld", pids.ctld] as const, ...Object.entries(pids.craneds)].filter(([, pid]) => !alive(pid));
+    if (dead.length > 0) {
+      const logs = dead.map(([n]) => tail(path.join(opts.dir, `${n === "ctld" ? "ctld" : `craned-${n}`}.log`))).join("\n");
+      throw new Error(`${dead.map(([n]) => n).join(", ")} exited during start-up:\n${logs}`);
+    }
+  });
+  return { configFile, alreadyRunning: false };
+}
+
+export async function waitForNodes(port: number, count: number, timeoutMs: number, check: () => void = () => {}): Promise<void> {
+  const client = ctldClient("127.0.0.1", port);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      check();
+      try {
+        const info = await unary(client, client.queryClusterInfo, { partitions: [], nodes: [], states: [] }, 2000);
+        if (info.nodes.filter((n) => n.state !== "down").length >= count) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`the local cluster did not come up within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return `--- ${file}\n${fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n")}`;
+  } catch {
+    return `--- ${file}: no log`;
+  }
+}
+
+/** Stops the daemons (SIGTERM, then SIGKILL after a grace period). Running steps' supervisors stop with their jobs. */
+export async function down(dir: string, graceMs = 10_000): Promise<boolean> {
+  const pids = readPids(dir);
+  if (!pids) return false;
+  const all = [pids.ctld, ...Object.values(pids.craneds)].filter(alive);
+  for (const pid of all) process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (all.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of all.filter(alive)) process.kill(pid, "SIGKILL");
+  fs.rmSync(path.join(dir, "pids.json"), { force: true });
+  return true;
+}
+
+/**
+ * Ends whatever a stopped local cluster left running: supervisors are asked to stop their steps
+ * (which removes their containers and pods), then killed, and the nodes' cgroups are removed.
+ */
+export async function purge(dir: string): Promise<void> {
+  const cranedRoot = path.join(dir, "craned");
+  if (!fs.existsSync(cranedRoot)) return;
+  const pids: number[] = [];
+  for (const node of fs.readdirSync(cranedRoot)) {
+    const stepsDir = path.join(cranedRoot, node, "steps");
+    if (!fs.existsSync(stepsDir)) continue;
+    // Ordinary steps before pods (step 0), as at the end of a job.
+    const stepDirs = fs.readdirSync(stepsDir).sort((a, b) => Number(b.endsWith(".0")) - Number(a.endsWith(".0")));
+    for (const step of stepDirs) {
+      try {
+        const pid = Number(fs.readFileSync(path.join(stepsDir, step, "supervisor.pid"), "utf8"));
+        if (alive(pid)) {
+          fs.writeFileSync(path.join(stepsDir, step, "stop"), "Cancelled");
+          process.kill(pid, "SIGTERM");
+          pids.push(pid);
+        }
+      } catch {
+        // no supervisor
+      }
+    }
+  }
+  const deadline = Date.now() + 20_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  for (const node of fs.readdirSync(cranedRoot)) await destroyCgroup(`/crane/${node}`);
+}

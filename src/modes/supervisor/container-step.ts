@@ -1,0 +1,95 @@
+// A container step: a container in the job's pod on this node. Reports Starting while the image is made
+// present (pull policy, with the registry credentials that came with the step), Running once started, and
+// the container's exit code (OutOfMemory when the memory limit killed it) when it ends.
+import fs from "node:fs";
+import path from "node:path";
+import {
+  connectCri,
+  containerStatus,
+  createContainer,
+  criErrorMessage,
+  ensureImage,
+  parsePullPolicy,
+  startContainer,
+  stopContainer,
+} from "../../core/cri";
+import { ContainerState } from "../../core/generated/cri/api";
+import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
+import type { SupervisorSpec } from "../craned/steps";
+import { containerConfig } from "./pod-config";
+import { podRecordPath, type PodRecord } from "./pod-step";
+import type { RunningProcessStep } from "./process-step";
+import type { Reporter } from "./report";
+
+const STOP_GRACE_SECONDS = 10;
+const POLL_MS = 100;
+
+export function startContainerStep(opts: {
+  step: StepToD;
+  spec: SupervisorSpec;
+  env: Record<string, string>;
+  reporter: Reporter;
+  log: (m: string) => void;
+}): RunningProcessStep {
+  const { step, spec, reporter, log } = opts;
+  const cm = step.containerMeta!;
+  const cri = connectCri({
+    runtimeEndpoint: spec.container.runtimeEndpoint,
+    imageEndpoint: spec.container.imageEndpoint,
+    nodeName: spec.node,
+    timeoutMs: 30_000,
+    pullTimeoutMs: spec.container.imagePullTimeoutSeconds * 1000,
+  });
+  const subject = `job ${step.jobId} step ${step.stepId}`;
+  let containerId = "";
+  let stopReason: JobStatus | undefined;
+
+  const done = (async () => {
+    try {
+      const pod = JSON.parse(fs.readFileSync(podRecordPath(spec.stateDir, step.jobId), "utf8")) as PodRecord;
+      await reporter.report(JobStatus.Starting);
+      const image = cm.image!;
+      const auth = image.username ? { username: image.username, password: image.password, serverAddress: image.serverAddress } : undefined;
+      const { imageRef } = await ensureImage(cri, image.image, parsePullPolicy(image.pullPolicy || "IfNotPresent"), { subject, auth });
+      if (stopReason !== undefined) return { status: stopReason, exitCode: 0, reason: "stopped before it started" };
+      containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, opts.env, imageRef), pod.config, { subject });
+      await startContainer(cri, containerId, { subject });
+      const stepDir = path.join(spec.stateDir, "steps", `${step.jobId}.${step.stepId}`);
+      fs.writeFileSync(path.join(stepDir, "container.json"), JSON.stringify({ containerId }));
+      log(`container ${containerId.slice(0, 12)} running`);
+      await reporter.report(JobStatus.Running, { containerId });
+    } catch (e) {
+      cri.close();
+      return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: criErrorMessage(e) };
+    }
+    for (;;) {
+      const res = await containerStatus(cri, containerId).catch(() => undefined);
+      const st = res?.status;
+      if (!res) {
+        // Gone: the pod was removed under us (job ended) or the runtime lost it.
+        cri.close();
+        return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: stopReason ? "" : "the container disappeared from the runtime" };
+      }
+      if (st && st.state === ContainerState.CONTAINER_EXITED) {
+        cri.close();
+        const oom = st.reason === "OOMKilled";
+        const exitCode = st.exitCode;
+        let status = oom ? JobStatus.OutOfMemory : exitCode === 0 ? JobStatus.Completed : JobStatus.Failed;
+        if (stopReason !== undefined) status = stopReason;
+        const reason = oom ? "killed by the memory limit (OOM)" : exitCode !== 0 ? `exited with code ${exitCode}${st.message ? `: ${st.message}` : ""}` : "";
+        return { status, exitCode, reason };
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  })();
+
+  return {
+    done,
+    stop(reason) {
+      stopReason = reason;
+      if (containerId) {
+        stopContainer(cri, containerId, STOP_GRACE_SECONDS).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
+      }
+    },
+  };
+}

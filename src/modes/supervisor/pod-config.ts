@@ -1,0 +1,109 @@
+// The CRI configuration of a job's pod on this node and of its containers, built from what ctld sent.
+// Kept in one place because every container must be created with the exact config its pod was run with.
+import path from "node:path";
+import type { DeepPartial, PodSandboxConfig, ContainerConfig, NamespaceOption } from "../../core/generated/cri/api";
+import { NamespaceMode } from "../../core/generated/cri/api";
+import { PodMeta_NetworkMode, type StepToD } from "../../core/generated/crane/crane";
+import type { SupervisorSpec } from "../craned/steps";
+
+/** Labels on every pod and container crane creates, so leftovers can always be found. */
+export function craneLabels(step: StepToD, node: string): Record<string, string> {
+  return {
+    "crane.job": String(step.jobId),
+    "crane.node": node,
+    "crane.uid": String(step.uid),
+    "crane.user": step.username,
+  };
+}
+
+/** A DNS-1123 label: lower case letters, digits and '-', at most 63 characters. */
+export function dnsLabel(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "") || "pod";
+}
+
+function namespaces(step: StepToD, spec: SupervisorSpec): DeepPartial<NamespaceOption> {
+  const hostNet = step.podMeta?.network === PodMeta_NetworkMode.NODE;
+  const ns: DeepPartial<NamespaceOption> = {
+    network: hostNet ? NamespaceMode.NODE : NamespaceMode.POD,
+    pid: NamespaceMode.CONTAINER,
+    ipc: NamespaceMode.POD,
+  };
+  if (step.podMeta?.userns) {
+    const start = spec.container.userNsHostIdStart;
+    const range = [{ hostId: start, containerId: 0, length: 65536 }];
+    ns.usernsOptions = { mode: NamespaceMode.POD, uids: range, gids: range };
+  }
+  return ns;
+}
+
+function runAs(step: StepToD): { runAsUser?: { value: bigint }; runAsGroup?: { value: bigint } } {
+  const pm = step.podMeta;
+  return {
+    runAsUser: pm?.runAsUser !== undefined ? { value: BigInt(pm.runAsUser) } : undefined,
+    runAsGroup: pm?.runAsGroup !== undefined ? { value: BigInt(pm.runAsGroup) } : undefined,
+  };
+}
+
+export function podLogDir(spec: SupervisorSpec, jobId: number): string {
+  return path.join(spec.stateDir, "logs", String(jobId));
+}
+
+export function podSandboxConfig(step: StepToD, spec: SupervisorSpec): DeepPartial<PodSandboxConfig> {
+  const pm = step.podMeta;
+  const hostNet = pm?.network === PodMeta_NetworkMode.NODE;
+  const name = dnsLabel(`job-${step.jobId}-${spec.node}`);
+  const hostname = dnsLabel(`${pm?.name || step.jobName || `job-${step.jobId}`}-${spec.node}`);
+  const servers = [...(pm?.dnsServers ?? []), ...spec.container.dnsServers];
+  return {
+    metadata: { name, uid: `crane-${step.jobId}-${spec.node}`, namespace: "crane", attempt: 0 },
+    // A host-network pod shares the node's UTS namespace: it keeps the node's host name.
+    hostname: hostNet ? "" : hostname,
+    logDirectory: podLogDir(spec, step.jobId),
+    dnsConfig: servers.length
+      ? { servers, searches: [spec.container.clusterDomain, ...spec.container.dnsSearches].filter(Boolean), options: [] }
+      : undefined,
+    portMappings: hostNet
+      ? []
+      : (pm?.ports ?? []).map((p) => ({ protocol: p.protocol === "UDP" ? 1 : 0, containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp })),
+    labels: { ...craneLabels(step, spec.node), "crane.step": "0" },
+    annotations: { "crane.io/job-name": step.jobName, "crane.io/pod-name": pm?.name ?? "" },
+    linux: {
+      cgroupParent: spec.jobCgroup,
+      securityContext: { namespaceOptions: namespaces(step, spec), ...runAs(step) },
+    },
+  };
+}
+
+export function containerConfig(step: StepToD, spec: SupervisorSpec, env: Record<string, string>, imageRef: string): DeepPartial<ContainerConfig> {
+  const cm = step.containerMeta!;
+  const res = step.stepRes ?? step.jobRes;
+  const period = 100_000;
+  // Job variables win over the user's -e, as for every other kind of step.
+  const envs = { ...cm.env, ...env };
+  return {
+    metadata: { name: dnsLabel(cm.name || `step-${step.stepId}`), attempt: 0 },
+    image: { image: imageRef },
+    command: cm.command,
+    args: cm.args,
+    workingDir: cm.workdir,
+    envs: Object.entries(envs).map(([key, value]) => ({ key, value })),
+    mounts: cm.mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly })),
+    devices: step.deviceFiles.map((f) => ({ containerPath: f, hostPath: f, permissions: "rwm" })),
+    labels: { ...craneLabels(step, spec.node), "crane.step": String(step.stepId) },
+    logPath: `${step.stepId}.log`,
+    stdin: cm.stdin,
+    stdinOnce: cm.stdinOnce,
+    tty: cm.tty,
+    linux: {
+      resources: res
+        ? {
+            cpuPeriod: BigInt(period),
+            cpuQuota: BigInt(Math.max(1000, Math.round(res.cpu * period))),
+            cpuShares: BigInt(Math.max(2, Math.round(res.cpu * 1024))),
+            memoryLimitInBytes: BigInt(res.memoryBytes),
+          }
+        : undefined,
+      securityContext: { namespaceOptions: namespaces(step, spec), ...runAs(step) },
+    },
+  };
+}

@@ -1,0 +1,379 @@
+// crane's CRI client against a real, private containerd (test/harness/containerd.ts).
+// Needs root and containerd/runc/ctr/busybox-static/CNI plugins; skipped with the reason otherwise.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BUSYBOX_IMAGE,
+  connectCri,
+  containerPid,
+  containerStatus,
+  ContainerState,
+  createContainer,
+  type CriClient,
+  CriError,
+  ensureImage,
+  execSync,
+  followCriLog,
+  getAttachUrl,
+  getExecUrl,
+  imageStatus,
+  listContainers,
+  listImages,
+  listPodSandboxes,
+  NamespaceMode,
+  PAUSE_IMAGE,
+  podSandboxStatus,
+  PodSandboxState,
+  type PodSandboxConfig,
+  readCriLog,
+  removeContainer,
+  removePodSandbox,
+  runPodSandbox,
+  startContainer,
+  stopPodSandbox,
+  supportsContainerEvents,
+  waitContainerExit,
+  type CriLogLine,
+  type DeepPartial,
+} from "../../src/core/cri";
+import { type ContainerdHarness, containerdUnavailableReason, startContainerd } from "../harness/containerd";
+
+const unavailable = containerdUnavailableReason();
+const RUN_LABEL = { "crane.test/run": `${process.pid}` };
+
+// ------------------------------------------------------------------------------------------------ job cgroup
+
+/** A job-like cgroup the pods are placed under (cgroupfs driver), on cgroup v1 (per controller) or v2. */
+interface TestCgroup {
+  /** CRI cgroup_parent, e.g. /crane-test-1234. */
+  parent: string;
+  v2: boolean;
+  remove(): void;
+}
+
+function createTestCgroup(name: string): TestCgroup {
+  const root = "/sys/fs/cgroup";
+  const v2 = fs.existsSync(path.join(root, "cgroup.controllers"));
+  const dirs: string[] = [];
+  if (v2) {
+    for (const controller of ["cpuset", "cpu", "memory", "pids"]) {
+      try {
+        fs.writeFileSync(path.join(root, "cgroup.subtree_control"), `+${controller}`);
+      } catch {
+        // not available here; runc copes
+      }
+    }
+    dirs.push(path.join(root, name));
+  } else {
+    for (const controller of ["cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", "devices", "freezer"]) {
+      if (fs.existsSync(path.join(root, controller))) dirs.push(path.join(root, controller, name));
+    }
+  }
+  for (const dir of dirs) {
+    fs.mkdirSync(dir, { recursive: true });
+    if (!v2 && dir.includes("/cpuset/")) {
+      // New cpuset cgroups start empty: copy the parent's CPUs and memory nodes.
+      for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+        fs.writeFileSync(path.join(dir, file), fs.readFileSync(path.join(path.dirname(dir), file), "utf8").trim());
+      }
+    }
+  }
+  const rmTree = (dir: string) => {
+    if (!fs.existsSync(dir)) return;
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) rmTree(path.join(dir, entry.name));
+    }
+    fs.rmdirSync(dir);
+  };
+  return {
+    parent: `/${name}`,
+    v2,
+    remove: () => dirs.forEach(rmTree),
+  };
+}
+
+/** The cgroup directory of a process for a v1 controller (or the v2 directory). */
+function cgroupDirOf(pid: number, controller: string, v2: boolean): string {
+  const lines = fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
+  for (const line of lines) {
+    const [, controllers, rel] = line.split(":");
+    if (v2 && controllers === "") return path.join("/sys/fs/cgroup", rel);
+    if (!v2 && controllers.split(",").includes(controller)) return path.join("/sys/fs/cgroup", controllers, rel);
+  }
+  throw new Error(`no ${controller} cgroup for pid ${pid}: ${lines.join(" | ")}`);
+}
+
+// ------------------------------------------------------------------------------------------------ tests
+
+describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
+  let ctrd: ContainerdHarness;
+  let cri: CriClient;
+  let cgroup: TestCgroup;
+  let logRoot: string;
+  let podCount = 0;
+
+  /** A pod sandbox config with labels of this run and its own log directory. */
+  function podConfig(name: string, extra: DeepPartial<PodSandboxConfig> = {}): DeepPartial<PodSandboxConfig> {
+    const logDirectory = path.join(logRoot, `${name}-${++podCount}`);
+    fs.mkdirSync(logDirectory, { recursive: true });
+    return {
+      metadata: { name, uid: `${name}-${podCount}`, namespace: "crane-test" },
+      hostname: name,
+      logDirectory,
+      labels: { ...RUN_LABEL, "crane.test/pod": name },
+      ...extra,
+    };
+  }
+
+  async function removePod(id: string) {
+    await stopPodSandbox(cri, id);
+    await removePodSandbox(cri, id);
+  }
+
+  beforeAll(async () => {
+    ctrd = await startContainerd();
+    cri = connectCri({ runtimeEndpoint: ctrd.socket, nodeName: "testnode" });
+    cgroup = createTestCgroup(`crane-test-${process.pid}`);
+    logRoot = path.join(ctrd.dir, "pod-logs");
+  }, 120_000);
+
+  afterAll(async () => {
+    cri?.close();
+    await ctrd?.stop();
+    cgroup?.remove();
+  }, 120_000);
+
+  it("reports the runtime version", async () => {
+    const v = await cri.version();
+    expect(v.runtimeName).toBe("containerd");
+    expect(v.runtimeApiVersion).toBe("v1");
+    expect(cri.channelCount).toBe(1);
+  });
+
+  it("has the busybox and pause images and applies pull policies", async () => {
+    const busybox = await imageStatus(cri, BUSYBOX_IMAGE);
+    expect(busybox?.repoTags).toContain(BUSYBOX_IMAGE);
+    expect(await imageStatus(cri, "busybox")).toBeDefined(); // short names normalize to docker.io/library
+    expect((await listImages(cri)).flatMap((i) => i.repoTags)).toEqual(expect.arrayContaining([BUSYBOX_IMAGE, PAUSE_IMAGE]));
+    expect(await ensureImage(cri, BUSYBOX_IMAGE, "IfNotPresent")).toEqual({ imageRef: busybox?.id, pulled: false });
+    expect(await ensureImage(cri, BUSYBOX_IMAGE, "Never")).toEqual({ imageRef: busybox?.id, pulled: false });
+    expect(await imageStatus(cri, "crane.local/absent:1")).toBeUndefined();
+    await expect(ensureImage(cri, "crane.local/absent:1", "Never")).rejects.toThrow(
+      'image "crane.local/absent:1" is not present on node testnode and pull policy is Never',
+    );
+  });
+
+  it("runs a container under the job cgroup, with its exit code and its logs", async () => {
+    const sandbox = podConfig("job1", { linux: { cgroupParent: cgroup.parent } });
+    const pod = await runPodSandbox(cri, sandbox);
+    const status = await podSandboxStatus(cri, pod);
+    expect(status?.status?.state).toBe(PodSandboxState.SANDBOX_READY);
+    expect(status?.status?.network?.ip).toMatch(new RegExp(`^${ctrd.subnet.split(".").slice(0, 3).join("\\.")}\\.`));
+
+    const id = await createContainer(
+      cri,
+      pod,
+      {
+        metadata: { name: "step1" },
+        image: { image: BUSYBOX_IMAGE },
+        command: ["sh", "-c", "echo hello; echo err >&2; exit 3"],
+        logPath: "step1.log",
+        labels: { ...RUN_LABEL, "crane.test/step": "1" },
+      },
+      sandbox,
+    );
+    await startContainer(cri, id);
+    const exited = await waitContainerExit(cri, id, { waitMs: 15_000 });
+    expect(exited.exitCode).toBe(3);
+    expect(exited.logPath).toBe(path.join(sandbox.logDirectory!, "step1.log"));
+
+    const lines = await readCriLog(exited.logPath);
+    expect(lines.map(({ stream, data, partial }) => ({ stream, data, partial }))).toEqual([
+      { stream: "stdout", data: "hello", partial: false },
+      { stream: "stderr", data: "err", partial: false },
+    ]);
+    expect(lines[0].timeNs).toBeGreaterThan(exited.createdAt);
+    expect(await readCriLog(exited.logPath, { streams: ["stderr"] })).toHaveLength(1);
+    expect((await readCriLog(exited.logPath, { tail: 1 }))[0].data).toBe("err");
+
+    // A second container in the same pod, limited, sits in a child cgroup of the job cgroup.
+    const sleeper = await createContainer(
+      cri,
+      pod,
+      {
+        metadata: { name: "step2" },
+        image: { image: BUSYBOX_IMAGE },
+        command: ["sleep", "300"],
+        logPath: "step2.log",
+        labels: RUN_LABEL,
+        linux: { resources: { memoryLimitInBytes: 64 * 1024 * 1024, cpuPeriod: 100_000, cpuQuota: 50_000 } },
+      },
+      sandbox,
+    );
+    await startContainer(cri, sleeper);
+    const pid = await containerPid(cri, sleeper);
+    expect(pid).toBeGreaterThan(0);
+    const memoryDir = cgroupDirOf(pid!, "memory", cgroup.v2);
+    expect(memoryDir).toContain(`${cgroup.parent}/`);
+    if (cgroup.v2) {
+      expect(fs.readFileSync(path.join(memoryDir, "memory.max"), "utf8").trim()).toBe(`${64 * 1024 * 1024}`);
+      expect(fs.readFileSync(path.join(memoryDir, "cpu.max"), "utf8").trim()).toBe("50000 100000");
+    } else {
+      expect(fs.readFileSync(path.join(memoryDir, "memory.limit_in_bytes"), "utf8").trim()).toBe(`${64 * 1024 * 1024}`);
+      const cpuDir = cgroupDirOf(pid!, "cpu", false);
+      expect(fs.readFileSync(path.join(cpuDir, "cpu.cfs_quota_us"), "utf8").trim()).toBe("50000");
+    }
+
+    const running = await listContainers(cri, { podSandboxId: pod, state: ContainerState.CONTAINER_RUNNING });
+    expect(running.map((c) => c.id)).toEqual([sleeper]);
+    expect((await listContainers(cri, { labels: { "crane.test/step": "1" } })).map((c) => c.id)).toEqual([id]);
+
+    await removeContainer(cri, id);
+    expect(await containerStatus(cri, id)).toBeUndefined();
+    await removePod(pod);
+    expect(await podSandboxStatus(cri, pod)).toBeUndefined();
+  }, 60_000);
+
+  it("runs a host-network pod with the node's hostname and network", async () => {
+    const sandbox = podConfig("hostnet", {
+      hostname: "", // a host-network pod shares the node's UTS namespace
+      linux: { securityContext: { namespaceOptions: { network: NamespaceMode.NODE } } },
+    });
+    const pod = await runPodSandbox(cri, sandbox);
+    expect((await podSandboxStatus(cri, pod))?.status?.network?.ip ?? "").toBe("");
+    const id = await createContainer(
+      cri,
+      pod,
+      { metadata: { name: "main" }, image: { image: BUSYBOX_IMAGE }, command: ["sleep", "300"], logPath: "main.log" },
+      sandbox,
+    );
+    await startContainer(cri, id);
+    const res = await execSync(cri, id, ["hostname"], { timeoutSeconds: 10 });
+    expect(res.stdout.toString().trim()).toBe(os.hostname());
+    const links = await execSync(cri, id, ["cat", "/proc/net/dev"], { timeoutSeconds: 10 });
+    expect(links.stdout.toString()).toContain(ctrd.bridge); // sees the host's interfaces
+    await removePod(pod);
+  }, 60_000);
+
+  it("execs commands in a running container, returns output and exit code, and hands out stream URLs", async () => {
+    const sandbox = podConfig("exec");
+    const pod = await runPodSandbox(cri, sandbox);
+    const id = await createContainer(
+      cri,
+      pod,
+      {
+        metadata: { name: "main" },
+        image: { image: BUSYBOX_IMAGE },
+        command: ["sleep", "infinity"],
+        envs: [{ key: "CRANE_JOB_ID", value: "12" }],
+        workingDir: "/tmp",
+        logPath: "main.log",
+      },
+      sandbox,
+    );
+    await startContainer(cri, id);
+    const res = await execSync(cri, id, ["sh", "-c", 'echo "$CRANE_JOB_ID $(pwd) $(hostname) $(id -u)"; echo oops >&2; exit 7']);
+    expect(res).toEqual({ stdout: Buffer.from("12 /tmp exec 0\n"), stderr: Buffer.from("oops\n"), exitCode: 7 });
+    expect(await getExecUrl(cri, id, ["sh"], { stdin: true, tty: true })).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/exec\//);
+    expect(await getAttachUrl(cri, id, { stdout: true, stderr: true })).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*\/attach\//);
+    await expect(getExecUrl(cri, id, ["sh"], { tty: true, stderr: true })).rejects.toThrow(/tty/);
+    await removePod(pod);
+  }, 60_000);
+
+  it("follows a log while the container writes it, and loses nothing at exit", async () => {
+    const sandbox = podConfig("follow");
+    const pod = await runPodSandbox(cri, sandbox);
+    const logFile = path.join(sandbox.logDirectory!, "main.log");
+    const seen: CriLogLine[] = [];
+    const follower = followCriLog(logFile, { onLine: (l) => seen.push(l), pollMs: 50 });
+    const id = await createContainer(
+      cri,
+      pod,
+      {
+        metadata: { name: "main" },
+        image: { image: BUSYBOX_IMAGE },
+        command: ["sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.2; done; printf 'no newline'"],
+        logPath: "main.log",
+      },
+      sandbox,
+    );
+    await startContainer(cri, id);
+    await expect.poll(() => seen.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
+    expect((await waitContainerExit(cri, id, { waitMs: 15_000 })).exitCode).toBe(0);
+    await follower.stop();
+    expect(seen.map((l) => [l.data, l.partial])).toEqual([
+      ["line1", false],
+      ["line2", false],
+      ["line3", false],
+      ["no newline", true],
+    ]);
+    await removePod(pod);
+  }, 60_000);
+
+  it("names the failed operation and its job in errors", async () => {
+    const sandbox = podConfig("errors");
+    const pod = await runPodSandbox(cri, sandbox);
+    const err = await createContainer(
+      cri,
+      pod,
+      { metadata: { name: "main" }, image: { image: "crane.local/absent:1" }, logPath: "main.log" },
+      sandbox,
+      { subject: "job 12 step 2" },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CriError);
+    expect((err as CriError).message).toMatch(/^failed to create container for job 12 step 2: .*crane\.local\/absent:1/);
+    await removePod(pod);
+    await expect(startContainer(cri, "0123456789abcdef")).rejects.toThrow(/^failed to start container 0123456789ab: .*not found/);
+  }, 60_000);
+
+  it("tells whether the runtime streams container events", async () => {
+    const { runtimeVersion } = await cri.version();
+    const supported = await supportsContainerEvents(cri);
+    if (runtimeVersion.startsWith("1.6")) expect(supported).toBe(false); // containerd 1.6: UNIMPLEMENTED
+  });
+
+  it("leaves no pods or containers behind", async () => {
+    expect(await listPodSandboxes(cri, { labels: RUN_LABEL })).toEqual([]);
+    expect(await listContainers(cri, { labels: RUN_LABEL })).toEqual([]);
+  });
+});
+
+describe.skipIf(Boolean(unavailable))("test containerd harness", () => {
+  it("stops without leaving processes, mounts, bridge or directories", async () => {
+    const ctrd = await startContainerd();
+    const cri = connectCri({ runtimeEndpoint: ctrd.socket });
+    const sandbox: DeepPartial<PodSandboxConfig> = {
+      metadata: { name: "left", uid: "left", namespace: "crane-test" },
+      hostname: "left",
+      logDirectory: path.join(ctrd.dir, "left"),
+    };
+    // Leave a running pod and container behind on purpose: stop() must clean them.
+    const pod = await runPodSandbox(cri, sandbox);
+    const id = await createContainer(
+      cri,
+      pod,
+      { metadata: { name: "main" }, image: { image: BUSYBOX_IMAGE }, command: ["sleep", "300"], logPath: "main.log" },
+      sandbox,
+    );
+    await startContainer(cri, id);
+    const pid = await containerPid(cri, id);
+    cri.close();
+    await ctrd.stop();
+
+    const alive = (p: number) => {
+      try {
+        process.kill(p, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(ctrd.pid)).toBe(false);
+    expect(alive(pid!)).toBe(false);
+    expect(fs.readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(ctrd.dir);
+    expect(fs.existsSync(ctrd.dir)).toBe(false);
+    expect(fs.existsSync(`/sys/class/net/${ctrd.bridge}`)).toBe(false);
+  }, 120_000);
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import type { PendingJob, Snapshot } from "../../../src/modes/ctld/scheduler";
+import { cluster, job, MINUTE, node, NOW, run, type RunningSpec } from "./harness";
+
+/** A small deterministic PRNG (mulberry32), so that every run checks the same random clusters. */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomCluster(seed: number): Snapshot {
+  const rnd = prng(seed);
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const nodes = Array.from({ length: 3 + Math.floor(rnd() * 8) }, (_, i) =>
+    node(`n${i}`, { cpu: pick([2, 4, 8]), memGiB: pick([8, 16, 32]), partitions: rnd() < 0.8 ? ["CPU"] : ["CPU", "GPU"], gres: rnd() < 0.3 ? { "gpu:a100": 2 } : {} , up: rnd() < 0.9 }),
+  );
+  const running: RunningSpec[] = [];
+  for (const n of nodes)
+    if (rnd() < 0.5) running.push({ nodes: [n.name], cpu: pick([0.5, 1, 2]), memGiB: pick([1, 2, 4]), endsIn: pick([5, 30, 60, 120, Infinity]) });
+  const pending: PendingJob[] = Array.from({ length: 5 + Math.floor(rnd() * 25) }, (_, i) =>
+    job(i + 1, {
+      cpu: pick([0.5, 1, 2, 3, 4]),
+      memGiB: pick([1, 2, 4, 8]),
+      nodeNum: pick([1, 1, 1, 2, 3]),
+      priority: Math.floor(rnd() * 5),
+      minutes: pick([5, 20, 45, 90, 300]),
+      ...(rnd() < 0.1 ? { timeLimitMs: Infinity } : {}),
+      ...(rnd() < 0.15 ? { partition: "GPU", gres: pick([{ gpu: 1 }, { "gpu:a100": 2 }]) } : {}),
+      ...(rnd() < 0.1 ? { excludes: [pick(nodes).name] } : {}),
+      ...(rnd() < 0.05 ? { held: true } : {}),
+    }),
+  );
+  return cluster(nodes, pending, running);
+}
+
+describe("invariants on random clusters", () => {
+  it("never overcommits a node, now or at any reservation's start", () => {
+    let reservations = 0, backfilled = 0, heldBack = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const snap = randomCluster(seed);
+      const { result } = run(snap);
+      reservations += result.reservations.length;
+      backfilled += result.placements.filter((p) => p.backfilled).length;
+      heldBack += [...result.pending.values()].filter((r) => r === "Priority").length;
+      const jobs = new Map(snap.pending.map((j) => [j.jobId, j]));
+
+      // Every job is either placed or pending with a reason, never both.
+      for (const j of snap.pending) expect(result.placements.some((p) => p.jobId === j.jobId)).toBe(!result.pending.has(j.jobId));
+
+      // Usage of a node at time t by running jobs, placements and reservations active at t.
+      const usage = (name: string, t: number) => {
+        let cpu = 0, mem = 0;
+        for (const a of snap.running) if (a.nodes.includes(name) && a.endTime > t) (cpu += a.perNode.cpu), (mem += a.perNode.memoryBytes);
+        for (const p of result.placements) if (p.nodes.includes(name) && p.endTime > t) (cpu += p.perNode.cpu), (mem += p.perNode.memoryBytes);
+        for (const r of result.reservations)
+          if (r.nodes.includes(name) && r.startTime <= t && t < r.endTime) {
+            const j = jobs.get(r.jobId)!;
+            cpu += j.perNode.cpu;
+            mem += j.perNode.memoryBytes;
+          }
+        return { cpu, mem };
+      };
+      const times = [NOW, ...result.reservations.map((r) => r.startTime)];
+      for (const n of snap.nodes)
+        for (const t of times) {
+          const u = usage(n.name, t);
+          expect(u.cpu, `seed ${seed}: cpu of ${n.name} at +${(t - NOW) / MINUTE} min`).toBeLessThanOrEqual(n.total.cpu + 1e-9);
+          expect(u.mem, `seed ${seed}: memory of ${n.name}`).toBeLessThanOrEqual(n.total.memoryBytes);
+        }
+
+      for (const p of result.placements) {
+        const j = jobs.get(p.jobId)!;
+        expect(new Set(p.nodes).size).toBe(j.nodeNum);
+        for (const name of p.nodes) {
+          const n = snap.nodes.find((x) => x.name === name)!;
+          expect(n.up && n.partitions.includes(j.partition) && !(j.excludes ?? []).includes(name)).toBe(true);
+        }
+        // GPUs per node never exceed what the node has.
+        for (const name of p.nodes) {
+          const n = snap.nodes.find((x) => x.name === name)!;
+          const used = result.placements
+            .filter((q) => q.nodes.includes(name))
+            .reduce((s, q) => s + (q.allocated[q.nodes.indexOf(name)]!.gres["gpu:a100"] ?? 0), 0);
+          expect(used).toBeLessThanOrEqual(n.free.gres["gpu:a100"] ?? 0);
+        }
+      }
+    }
+    // The random clusters do exercise backfill.
+    expect(Math.min(reservations, backfilled, heldBack)).toBeGreaterThan(20);
+  });
+});
