@@ -61,26 +61,37 @@ function buildSnapshot(): Snapshot {
     n.exclusiveBusy = true;
   }
 
+  // Jobs are built by one function, with every field present, as ctld builds them from its job table.
+  const makeJob = (partition: string, nodeNum: number, perNode: PendingJob["perNode"], extra: Partial<PendingJob> = {}): PendingJob => ({
+    jobId: 1_000_000 + pending.length,
+    partition,
+    priority: Math.floor(rnd() * 1000),
+    submitTime: NOW - Math.floor(rnd() * 86_400_000),
+    nodeNum,
+    perNode,
+    timeLimitMs: chance(0.05) ? Infinity : pick([10, 30, 60, 120, 240, 720, 1440, 4320]) * MINUTE,
+    nodelist: undefined,
+    excludes: extra.excludes,
+    exclusive: extra.exclusive ?? false,
+    held: chance(0.02),
+  });
   const pending: PendingJob[] = [];
   for (let i = 0; i < JOBS; i++) {
-    const jobId = 1_000_000 + i;
     const kind = rnd();
-    const timeLimitMs = chance(0.05) ? Infinity : pick([10, 30, 60, 120, 240, 720, 1440, 4320]) * MINUTE;
-    const base = { jobId, priority: Math.floor(rnd() * 1000), submitTime: NOW - Math.floor(rnd() * 86_400_000), timeLimitMs, held: chance(0.02) };
     if (kind < 0.6) {
       const cpu = pick([0.5, 1, 1, 2, 4, 4, 8, 16, 32, 64]);
       const memoryBytes = chance(0.1) ? Math.ceil(rnd() * 256) * GiB : cpu * pick([2, 4, 8]) * GiB;
-      pending.push({ ...base, partition: "CPU", nodeNum: chance(0.1) ? pick([2, 4, 8, 16, 64]) : 1, perNode: { cpu, memoryBytes, gres: {} }, exclusive: chance(0.01) });
+      pending.push(makeJob("CPU", chance(0.1) ? pick([2, 4, 8, 16, 64]) : 1, { cpu, memoryBytes, gres: {} }, { exclusive: chance(0.01) }));
     } else if (kind < 0.8) {
       const gpus = pick([1, 1, 2, 4, 8]);
       const type = pick(["gpu", "gpu", "gpu:a100", "gpu:h100"]);
-      pending.push({ ...base, partition: "GPU", nodeNum: chance(0.1) ? pick([2, 4, 8]) : 1, perNode: { cpu: gpus * 8, memoryBytes: gpus * 64 * GiB, gres: { [type]: Math.min(gpus, type === "gpu:h100" ? 4 : 8) } } });
+      const gres = { [type]: Math.min(gpus, type === "gpu:h100" ? 4 : 8) };
+      pending.push(makeJob("GPU", chance(0.1) ? pick([2, 4, 8]) : 1, { cpu: gpus * 8, memoryBytes: gpus * 64 * GiB, gres }));
     } else if (kind < 0.85) {
-      pending.push({ ...base, partition: "BIGMEM", nodeNum: 1, perNode: { cpu: pick([4, 8, 16]), memoryBytes: pick([256, 512, 1024, 1536]) * GiB, gres: {} } });
+      pending.push(makeJob("BIGMEM", 1, { cpu: pick([4, 8, 16]), memoryBytes: pick([256, 512, 1024, 1536]) * GiB, gres: {} }));
     } else {
-      const job: PendingJob = { ...base, partition: pick(["DEBUG", "SMALL"]), nodeNum: pick([1, 1, 2, 4]), perNode: { cpu: pick([0.5, 1, 2, 4, 8]), memoryBytes: pick([1, 2, 4, 8]) * GiB, gres: {} } };
-      if (chance(0.05)) job.excludes = [pick(nodes).name];
-      pending.push(job);
+      const perNode = { cpu: pick([0.5, 1, 2, 4, 8]), memoryBytes: pick([1, 2, 4, 8]) * GiB, gres: {} };
+      pending.push(makeJob(pick(["DEBUG", "SMALL"]), pick([1, 1, 2, 4]), perNode, { excludes: chance(0.05) ? [pick(nodes).name] : undefined }));
     }
   }
   return { now: NOW, nodes, running, pending };

@@ -1,6 +1,16 @@
 // Registry of every command the one executable knows, keyed by oclif command id.
 // `ccon run` has id "ccon:run"; the daemons are plain ids ("ctld", "craned", "supervisor").
 import type { Command } from "@oclif/core";
+import CconRun from "./ccon/run";
+import CconPs from "./ccon/ps";
+import CconPods from "./ccon/pods";
+import CconInspect from "./ccon/inspect";
+import CconInspectp from "./ccon/inspectp";
+import CconStop from "./ccon/stop";
+import CconWait from "./ccon/wait";
+import CconLogs from "./ccon/logs";
+import CconLogin from "./ccon/login";
+import CconLogout from "./ccon/logout";
 import Cbatch from "./cbatch";
 import Ccancel from "./ccancel";
 import Cinfo from "./cinfo";
@@ -23,4 +33,14 @@ export const commands: Record<string, typeof Command> = {
   cqueue: Cqueue,
   ccancel: Ccancel,
   cinfo: Cinfo,
+  "ccon:run": CconRun,
+  "ccon:ps": CconPs,
+  "ccon:pods": CconPods,
+  "ccon:inspect": CconInspect,
+  "ccon:inspectp": CconInspectp,
+  "ccon:stop": CconStop,
+  "ccon:wait": CconWait,
+  "ccon:logs": CconLogs,
+  "ccon:login": CconLogin,
+  "ccon:logout": CconLogout,
 };

@@ -1,6 +1,6 @@
 // End-to-end checks of the single executable. Build it first: `npm run build` (the suite is skipped without it).
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -8,6 +8,12 @@ const ROOT = resolve(__dirname, "..", "..");
 const DIST = join(ROOT, "dist");
 const CRANE = join(DIST, "crane");
 const built = existsSync(CRANE);
+
+function newestMtime(p: string): number {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(p).map((e) => newestMtime(join(p, e))));
+}
 
 /** Run a dist executable with no Node anywhere on PATH. */
 function exe(name: string, args: string[]) {
@@ -26,6 +32,11 @@ async function registryIds(): Promise<string[]> {
 }
 
 describe.skipIf(!built)("dist/crane (single executable)", () => {
+  it("is not older than the sources (else: npm run build)", () => {
+    const stale = newestMtime(join(ROOT, "src")) > statSync(CRANE).mtimeMs;
+    expect(stale, "dist/crane is older than src/: run `npm run build`").toBe(false);
+  });
+
   it("is a large self-contained executable, with the multi-call symlinks", () => {
     expect(statSync(CRANE).size).toBeGreaterThan(50 * 1024 * 1024);
     for (const n of ["ccon", "cbatch", "crun", "cqueue", "ccancel", "cinfo"]) expect(existsSync(join(DIST, n))).toBe(true);

@@ -216,15 +216,6 @@ function pidsWithArg(needle: string): number[] {
   return pids;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return true;
   return new Promise((resolve) => {
@@ -335,7 +326,11 @@ export async function startContainerd(opts: StartContainerdOptions = {}): Promis
     // 1. Pods (and with them their containers, network namespaces and IPs), through CRI. A daemon that
     //    died is started again first: it recovers its sandboxes and can tear them down properly.
     try {
-      if (!running()) await launch();
+      const answers = running() && (await cri.version({ timeoutMs: 2_000 }).then(() => true, () => false));
+      if (!answers) {
+        await kill("SIGKILL");
+        await launch();
+      }
       for (const pod of await listPodSandboxes(cri)) {
         try {
           await stopPodSandbox(cri, pod.id, { timeoutMs: 30_000 });
@@ -369,6 +364,14 @@ export async function startContainerd(opts: StartContainerdOptions = {}): Promis
         process.kill(shim, "SIGKILL");
       } catch {
         // gone
+      }
+    }
+    // Network namespaces CRI did not tear down: ours are those with an address in our subnet.
+    if (problems.length > 0) {
+      const prefix = `inet ${subnet.split(".").slice(0, 3).join(".")}.`;
+      for (const ns of fs.existsSync("/run/netns") ? fs.readdirSync("/run/netns") : []) {
+        const { stdout } = await run("ip", ["netns", "exec", ns, "ip", "-4", "-o", "addr"]).catch(() => ({ stdout: "" }));
+        if (stdout.includes(prefix)) await run("ip", ["netns", "delete", ns]).catch(() => undefined);
       }
     }
     // 4. Mounts (rootfs, shm), lazily: nothing must stay mounted before the dirs go.

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   BUSYBOX_IMAGE,
   connectCri,
@@ -127,10 +127,21 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
     };
   }
 
+  // Pods of the running test, removed after it even when it fails.
+  const pods = new Set<string>();
+  async function runPod(config: DeepPartial<PodSandboxConfig>): Promise<string> {
+    const id = await runPodSandbox(cri, config);
+    pods.add(id);
+    return id;
+  }
   async function removePod(id: string) {
+    pods.delete(id);
     await stopPodSandbox(cri, id);
     await removePodSandbox(cri, id);
   }
+  afterEach(async () => {
+    for (const id of [...pods]) await removePod(id);
+  }, 60_000);
 
   beforeAll(async () => {
     ctrd = await startContainerd();
@@ -167,7 +178,7 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
 
   it("runs a container under the job cgroup, with its exit code and its logs", async () => {
     const sandbox = podConfig("job1", { linux: { cgroupParent: cgroup.parent } });
-    const pod = await runPodSandbox(cri, sandbox);
+    const pod = await runPod(sandbox);
     const status = await podSandboxStatus(cri, pod);
     expect(status?.status?.state).toBe(PodSandboxState.SANDBOX_READY);
     expect(status?.status?.network?.ip).toMatch(new RegExp(`^${ctrd.subnet.split(".").slice(0, 3).join("\\.")}\\.`));
@@ -189,14 +200,22 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
     expect(exited.exitCode).toBe(3);
     expect(exited.logPath).toBe(path.join(sandbox.logDirectory!, "step1.log"));
 
+    // stdout and stderr are copied to the log by separate readers: their relative order is not guaranteed.
     const lines = await readCriLog(exited.logPath);
-    expect(lines.map(({ stream, data, partial }) => ({ stream, data, partial }))).toEqual([
-      { stream: "stdout", data: "hello", partial: false },
-      { stream: "stderr", data: "err", partial: false },
-    ]);
-    expect(lines[0].timeNs).toBeGreaterThan(exited.createdAt);
-    expect(await readCriLog(exited.logPath, { streams: ["stderr"] })).toHaveLength(1);
-    expect((await readCriLog(exited.logPath, { tail: 1 }))[0].data).toBe("err");
+    expect(lines).toHaveLength(2);
+    expect(lines.map(({ stream, data, partial }) => ({ stream, data, partial }))).toEqual(
+      expect.arrayContaining([
+        { stream: "stdout", data: "hello", partial: false },
+        { stream: "stderr", data: "err", partial: false },
+      ]),
+    );
+    // Times are when the runtime read the output: after creation, but maybe before startedAt or after finishedAt.
+    for (const line of lines) expect(line.timeNs).toBeGreaterThan(exited.createdAt);
+    expect((await readCriLog(exited.logPath, { streams: ["stderr"] })).map((l) => l.data)).toEqual(["err"]);
+    expect((await readCriLog(exited.logPath, { tail: 1, streams: ["stdout"] })).map((l) => l.data)).toEqual(["hello"]);
+    const last = lines.reduce((a, b) => (a > b.timeNs ? a : b.timeNs), 0n);
+    expect(await readCriLog(exited.logPath, { sinceNs: last + 1n })).toEqual([]);
+    expect(await readCriLog(exited.logPath, { untilNs: exited.createdAt })).toEqual([]);
 
     // A second container in the same pod, limited, sits in a child cgroup of the job cgroup.
     const sleeper = await createContainer(
@@ -241,7 +260,7 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
       hostname: "", // a host-network pod shares the node's UTS namespace
       linux: { securityContext: { namespaceOptions: { network: NamespaceMode.NODE } } },
     });
-    const pod = await runPodSandbox(cri, sandbox);
+    const pod = await runPod(sandbox);
     expect((await podSandboxStatus(cri, pod))?.status?.network?.ip ?? "").toBe("");
     const id = await createContainer(
       cri,
@@ -259,7 +278,7 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
 
   it("execs commands in a running container, returns output and exit code, and hands out stream URLs", async () => {
     const sandbox = podConfig("exec");
-    const pod = await runPodSandbox(cri, sandbox);
+    const pod = await runPod(sandbox);
     const id = await createContainer(
       cri,
       pod,
@@ -284,7 +303,7 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
 
   it("follows a log while the container writes it, and loses nothing at exit", async () => {
     const sandbox = podConfig("follow");
-    const pod = await runPodSandbox(cri, sandbox);
+    const pod = await runPod(sandbox);
     const logFile = path.join(sandbox.logDirectory!, "main.log");
     const seen: CriLogLine[] = [];
     const follower = followCriLog(logFile, { onLine: (l) => seen.push(l), pollMs: 50 });
@@ -314,7 +333,7 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
 
   it("names the failed operation and its job in errors", async () => {
     const sandbox = podConfig("errors");
-    const pod = await runPodSandbox(cri, sandbox);
+    const pod = await runPod(sandbox);
     const err = await createContainer(
       cri,
       pod,
@@ -341,7 +360,7 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
 });
 
 describe.skipIf(Boolean(unavailable))("test containerd harness", () => {
-  it("stops without leaving processes, mounts, bridge or directories", async () => {
+  it("brings pods back after a daemon crash, and stop() leaves no process, mount, bridge or directory", async () => {
     const ctrd = await startContainerd();
     const cri = connectCri({ runtimeEndpoint: ctrd.socket });
     const sandbox: DeepPartial<PodSandboxConfig> = {
@@ -349,7 +368,6 @@ describe.skipIf(Boolean(unavailable))("test containerd harness", () => {
       hostname: "left",
       logDirectory: path.join(ctrd.dir, "left"),
     };
-    // Leave a running pod and container behind on purpose: stop() must clean them.
     const pod = await runPodSandbox(cri, sandbox);
     const id = await createContainer(
       cri,
@@ -359,6 +377,17 @@ describe.skipIf(Boolean(unavailable))("test containerd harness", () => {
     );
     await startContainer(cri, id);
     const pid = await containerPid(cri, id);
+    const daemonPid = ctrd.pid;
+
+    // The containers outlive the daemon; the restarted daemon finds them again.
+    await ctrd.restart("SIGKILL");
+    expect(ctrd.pid).not.toBe(daemonPid);
+    expect((await listPodSandboxes(cri)).map((p) => [p.id, p.state])).toEqual([[pod, PodSandboxState.SANDBOX_READY]]);
+    expect((await containerStatus(cri, id))?.status?.state).toBe(ContainerState.CONTAINER_RUNNING);
+    expect(await containerPid(cri, id)).toBe(pid);
+
+    // Leave the pod running on purpose (and the daemon dead): stop() must clean everything.
+    process.kill(ctrd.pid, "SIGKILL");
     cri.close();
     await ctrd.stop();
 

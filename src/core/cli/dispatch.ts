@@ -94,7 +94,7 @@ class Registry {
     return Object.keys(this.commands).filter((id) => !p || id === p || id.startsWith(`${p}:`));
   }
 
-  /** Next words after `path`, hidden commands excluded from suggestions but still reachable. */
+  /** Next words after `path` (hidden commands included: they are reachable, just not listed). */
   children(path: string[]): Set<string> {
     const out = new Set<string>();
     for (const id of this.under(path)) {
@@ -111,10 +111,15 @@ class Registry {
     });
   }
 
-  /** Flags that may appear at a topic level: every topic flag and base flag of commands below it. */
+  /** Commands directly below a topic (`ccon:run` for `ccon`). */
+  direct(path: string[]): string[] {
+    return this.under(path).filter((id) => id.split(":").length === path.length + 1);
+  }
+
+  /** Flags that may appear at a topic level: topic flags of its direct subcommands, base flags of all below. */
   topicSpec(path: string[]): FlagSpec {
     const maps: (Record<string, FlagDefLike> | undefined)[] = [];
-    for (const id of this.under(path)) {
+    for (const id of this.direct(path)) {
       const c = this.commands[id] as CommandStatics;
       maps.push(c.topicFlags as Record<string, FlagDefLike> | undefined);
     }
@@ -138,7 +143,7 @@ type Resolved =
 function resolve(reg: Registry, start: string[], argv: string[]): Resolved {
   const path = [...start];
   let rest = argv;
-  const pre: Token[] = []; // flag tokens seen between topic words
+  const pre: { tok: Token; level: number }[] = []; // flag tokens seen between topic words, with path depth
   let wantHelp = false;
   let wantVersion = false;
   let helpWord = false; // `crane help ccon run`
@@ -162,7 +167,7 @@ function resolve(reg: Registry, start: string[], argv: string[]): Resolved {
       const meta = findMetaRequest([tok], spec);
       if (meta === "help") wantHelp = true;
       else if (meta === "version") wantVersion = true;
-      else pre.push(tok);
+      else pre.push({ tok, level: path.length });
       i = next;
     }
     const word = stopped ? undefined : rest[i];
@@ -190,13 +195,18 @@ function resolve(reg: Registry, start: string[], argv: string[]): Resolved {
   const id = path.join(":");
   if (helpWord) return { kind: "help", path };
   const cmd = reg.commands[id] as CommandStatics;
-  // Sort the tokens written before the subcommand: its topic flags, another sibling's topic flags (error), or
-  // flags of the command itself (moved in front of its argv: `ccon --json ps`).
+  // Sort the tokens written before the subcommand. Right before it (`ccon -p CPU run`): its topic flags, or a
+  // sibling's topic flags (error). Anything else is a flag of the command itself, moved in front of its argv
+  // (`ccon --json ps`, `crane -C x cbatch`); the command's parser rejects unknown ones.
   const own = buildFlagSpec(cmd.topicFlags as Record<string, FlagDefLike> | undefined);
   const topicArgv: string[] = [];
   const moved: string[] = [];
-  for (const t of pre) {
+  for (const { tok: t, level } of pre) {
     if (t.kind !== "flag") continue;
+    if (level !== path.length - 1) {
+      moved.push(...t.raw);
+      continue;
+    }
     const name = flagNameOf(t.text);
     const mine = name.long ? own.long.get(name.key) : own.short.get(name.key);
     if (mine) {
@@ -227,7 +237,7 @@ function flagNameOf(text: string): { long: boolean; key: string } {
 
 function siblingOwner(reg: Registry, path: string[], name: { long: boolean; key: string }): { flag: string; sub: string } | undefined {
   const topic = path.slice(0, -1);
-  for (const id of reg.under(topic)) {
+  for (const id of reg.direct(topic)) {
     if (id === path.join(":")) continue;
     const c = reg.commands[id] as CommandStatics;
     if (!c.topicFlags) continue;
@@ -373,10 +383,24 @@ async function execute(ctx: Ctx, id: string, argv: string[], topicArgv: string[]
   }
 }
 
-/** Entry point of the executable: dispatch, flush, exit. */
+/** Wait until what was written so far is handed to the OS (pipes to a slow reader), at most 2 s. */
+function drain(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise<void>((done) => {
+    setTimeout(done, 2000).unref();
+    try {
+      stream.write("", () => done());
+    } catch {
+      done();
+    }
+  });
+}
+
+/**
+ * Entry point of the executable: dispatch, flush, exit. process.exit() ends everything still pending, so a
+ * command's run() must resolve only when its work is done (daemons: when they have shut down).
+ */
 export async function main(): Promise<never> {
   const code = await runCommand(process.argv.slice(2), { argv0: invokedName() });
-  await new Promise<void>((r) => process.stdout.write("", () => r()));
-  await new Promise<void>((r) => process.stderr.write("", () => r()));
+  await Promise.all([drain(process.stdout), drain(process.stderr)]);
   process.exit(code);
 }

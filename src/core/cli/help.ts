@@ -8,9 +8,17 @@ export interface Io {
   err(s: string): void;
 }
 
+function safeWrite(stream: NodeJS.WriteStream, s: string): void {
+  try {
+    stream.write(s);
+  } catch {
+    // stdout/stderr is unusable (closed pipe, full disk): nothing sensible left to report to
+  }
+}
+
 export const processIo: Io = {
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
+  out: (s) => safeWrite(process.stdout, s),
+  err: (s) => safeWrite(process.stderr, s),
 };
 
 type LooseFlag = Record<string, unknown> & { type?: string; default?: unknown };

@@ -38,6 +38,9 @@ interface LocalStep {
   status: JobStatus;
   /** Set once the terminal status was delivered to ctld. */
   done: boolean;
+  /** For supervisors this craned spawned: set when the process exited (no /proc guessing needed). */
+  exited?: boolean;
+  spawned?: boolean;
 }
 
 export async function runCraned(config: CraneConfig, opts: CranedOptions) {
@@ -97,7 +100,8 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       clusterName: config.clusterName,
     };
     const specFile = dirs.writeSpec(step, spec);
-    const out = fs.openSync(path.join(dirs.stepDir(step.jobId, step.stepId), "supervisor.log"), "a");
+    fs.mkdirSync(dirs.logDir(step.jobId), { recursive: true });
+    const out = fs.openSync(path.join(dirs.logDir(step.jobId), `supervisor-${step.stepId}.log`), "a");
     const [cmd, ...args] = selfCommand();
     const child = spawn(cmd!, [...args, "supervisor", "--spec", specFile], {
       detached: true,
@@ -106,7 +110,9 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     });
     fs.closeSync(out);
     child.unref();
-    steps.set(stepKey(step.jobId, step.stepId), { jobId: step.jobId, stepId: step.stepId, pid: child.pid, status: JobStatus.Configuring, done: false });
+    const local: LocalStep = { jobId: step.jobId, stepId: step.stepId, pid: child.pid, status: JobStatus.Configuring, done: false, spawned: true };
+    child.on("exit", () => (local.exited = true));
+    steps.set(stepKey(step.jobId, step.stepId), local);
   };
 
   const terminate = (jobId: number, stepId: number, reason: JobStatus): void => {
@@ -114,7 +120,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     if (fs.existsSync(dir)) fs.writeFileSync(path.join(dir, "stop"), JobStatus[reason] ?? "Cancelled");
     const local = steps.get(stepKey(jobId, stepId));
     const pid = local?.pid ?? dirs.readPid(jobId, stepId);
-    if (pid && isSupervisorAlive(pid)) {
+    if (pid && (local ? alive(local) : isSupervisorAlive(pid))) {
       try {
         process.kill(pid, "SIGTERM");
       } catch {
@@ -122,6 +128,8 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       }
     }
   };
+
+  const alive = (s: LocalStep): boolean => (s.spawned ? !s.exited : isSupervisorAlive(s.pid ?? dirs.readPid(s.jobId, s.stepId)));
 
   const jobSteps = (jobId: number) => [...steps.values()].filter((s) => s.jobId === jobId);
 
@@ -144,12 +152,9 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
 
   const waitForExit = async (list: LocalStep[], timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
-    while (list.some((s) => isSupervisorAlive(s.pid ?? dirs.readPid(s.jobId, s.stepId)))) {
+    while (list.some(alive)) {
       if (Date.now() > deadline) {
-        for (const s of list) {
-          const pid = s.pid ?? dirs.readPid(s.jobId, s.stepId);
-          if (pid && isSupervisorAlive(pid)) process.kill(pid, "SIGKILL");
-        }
+        for (const s of list.filter(alive)) if (s.pid) process.kill(s.pid, "SIGKILL");
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -190,7 +195,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       const r = call.request;
       const isDone = () => {
         const s = steps.get(stepKey(r.jobId, r.stepId));
-        return !s || s.done || (s.status !== undefined && isTerminal(s.status) && !isSupervisorAlive(s.pid));
+        return !s || s.done || (isTerminal(s.status) && !alive(s));
       };
       await streamStepLog(call, dirs.logFile(r.jobId, r.stepId), r, isDone);
     },
@@ -218,12 +223,12 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   const address = opts.advertise ?? `${advertiseHost(config)}:${port}`;
 
   const register = async (): Promise<void> => {
-    const alive = [...steps.values()].filter((s) => !s.done && isSupervisorAlive(s.pid ?? dirs.readPid(s.jobId, s.stepId)));
+    const running = [...steps.values()].filter((s) => !s.done && alive(s));
     const reply = await unary(ctld, ctld.cranedRegister, {
       node: opts.node,
       address,
       resources: { cpu: nodeConfig.cpu, memoryBytes: nodeConfig.memoryBytes, gres: {} },
-      steps: alive.map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
+      steps: running.map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
       version: "1",
       containerEnabled: config.container.enabled,
     }, 5000);
@@ -250,7 +255,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   /** Steps whose supervisor vanished without reporting an end are reported Failed (never silently lost). */
   const reapDeadSupervisors = async (): Promise<void> => {
     for (const s of [...steps.values()]) {
-      if (s.done || isSupervisorAlive(s.pid ?? dirs.readPid(s.jobId, s.stepId))) continue;
+      if (s.done || alive(s)) continue;
       const result = readResult(dirs.stepDir(s.jobId, s.stepId));
       if (s.pid === undefined && !result && !fs.existsSync(dirs.stepDir(s.jobId, s.stepId))) continue;
       await onReport(result ?? {

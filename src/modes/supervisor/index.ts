@@ -52,7 +52,10 @@ export async function runSupervisor(specFile: string): Promise<number> {
   process.on("SIGINT", () => undefined);
   process.on("SIGHUP", () => undefined);
 
+  // A pod step only waits for SIGTERM: keep the event loop alive until the step is over.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const result = await running.done;
+  clearInterval(keepAlive);
   log(`finished ${JobStatus[result.status]} exit=${result.exitCode} ${result.reason}`);
   await reporter.report(result.status, { exitCode: result.exitCode, reason: result.reason });
   reporter.close();

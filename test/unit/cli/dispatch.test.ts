@@ -101,6 +101,13 @@ describe("command selection", () => {
     expect(FixturePs.last?.flags.config).toBe("/z.yaml");
     r = await run(["ccon", "ps"]);
     expect(FixturePs.last?.flags.config).toBe("");
+    r = await run(["-C", "/r.yaml", "cbatch", "j.sh"]);
+    expect(r.code).toBe(0);
+    expect(FixtureBatch.last?.script).toBe("j.sh");
+    r = await run(["-C", "/r.yaml", "ccon", "-p", "CPU", "run", "img"]);
+    expect(r.code).toBe(0);
+    expect(FixtureRun.last?.flags.config).toBe("/r.yaml");
+    expect(FixtureRun.last?.topic.partition).toBe("CPU");
   });
 
   it("accepts a family's base flags (with values) before the subcommand", async () => {

@@ -29,7 +29,7 @@ function randomCluster(seed: number): Snapshot {
       priority: Math.floor(rnd() * 5),
       minutes: pick([5, 20, 45, 90, 300]),
       ...(rnd() < 0.1 ? { timeLimitMs: Infinity } : {}),
-      ...(rnd() < 0.15 ? { partition: "GPU", gres: pick([{ gpu: 1 }, { "gpu:a100": 2 }]) } : {}),
+      ...(rnd() < 0.15 ? { partition: "GPU", gres: pick<Record<string, number>>([{ gpu: 1 }, { "gpu:a100": 2 }]) } : {}),
       ...(rnd() < 0.1 ? { excludes: [pick(nodes).name] } : {}),
       ...(rnd() < 0.05 ? { held: true } : {}),
     }),

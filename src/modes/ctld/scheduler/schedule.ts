@@ -14,7 +14,7 @@ import { charge, chooseNodes } from "./place";
 import { filterNodes } from "./feasible";
 import { Pools } from "./rank";
 import { reserve } from "./reserve";
-import { shapeKey, type Shape } from "./shape";
+import { ShapeCache } from "./shape";
 import { ClusterState } from "./state";
 import type { PendingJob, PendingReason, Placement, Reservation, ScheduleOptions, ScheduleResult, Snapshot } from "./types";
 
@@ -24,7 +24,7 @@ export function schedule(snapshot: Snapshot, opts: ScheduleOptions = {}): Schedu
   const maxReservations = opts.maxBackfillJobs ?? DEFAULT_MAX_BACKFILL_JOBS;
   const state = new ClusterState(snapshot);
   const pools = new Pools(state);
-  const shapes = new Map<string, Shape>();
+  const shapes = new ShapeCache();
   const scratch = state.vector();
 
   const placements: Placement[] = [];
@@ -39,9 +39,8 @@ export function schedule(snapshot: Snapshot, opts: ScheduleOptions = {}): Schedu
       pending.set(job.jobId, "Held");
       continue;
     }
-    const key = shapeKey(job);
-    let shape = shapes.get(key);
-    if (shape === undefined) shapes.set(key, (shape = filterNodes(state, pools, job)));
+    let shape = shapes.find(job);
+    if (shape === undefined) shapes.add(job, (shape = filterNodes(state, pools, job)));
     if (shape.unavailable !== undefined) {
       pending.set(job.jobId, shape.unavailable);
       continue;

@@ -1,0 +1,146 @@
+import { Flags } from "@oclif/core";
+import path from "node:path";
+import { CraneCommand } from "../../core/cli/base";
+import { registryAuthFor } from "../../core/cli/registry";
+import { connectCtld, errMessage } from "../../core/cli/ctld";
+import { CliError, ExitCode } from "../../core/cli/errors";
+import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, resourceFlags, type OptionMap } from "../../core/cli/job-options";
+import { followStep, jobIdFromEnv, waitForStepPlacement } from "../../core/cli/step-client";
+import { JobType, StepSpec, type ContainerMeta } from "../../core/generated/crane/crane";
+import { ParseError, normaliseImageRef, parseEnvAssignment, parseVolume } from "../../core/parse";
+
+export default class CconRun extends CraneCommand {
+  static override summary = "Run a container: a new container job, or a step of the current job when CRANE_JOB_ID is set";
+  static override description = [
+    "In the foreground, ccon run streams the container's output and exits with the container's exit code; the whole",
+    "output is shown even when the container ended before ccon connected. With -d it prints the container id",
+    "(JOBID.STEPID) and returns at once.",
+    "",
+    "Scheduling options go between 'ccon' and 'run', e.g. 'ccon -p CPU -c 2 --mem 1G run busybox ...'.",
+    "Detach key: in an interactive TTY session, press Ctrl-P + Ctrl-Q to detach without stopping the container.",
+  ].join("\n");
+  static override examples = [
+    "ccon run busybox echo hello",
+    "ccon -c 2 --mem 1G run -d --name web -p 8080:80 busybox httpd -f -p 80",
+    "ccon -N 2 run busybox hostname",
+  ];
+  static override stopAtFirstPositional = true;
+  static override strict = false;
+  static override topicFlags = { ...resourceFlags, ...jobOnlyFlags };
+  static override topicFlagsHeader = "CRANE FLAGS";
+  static override topicFlagsNote = "To use crane flags, place them between 'ccon' and 'run', e.g.,\n  ccon -p CPU run ...";
+  static override flags = {
+    name: Flags.string({ description: "Name of the job, the container and the pod" }),
+    ports: Flags.string({ char: "p", description: "Publish a port: PORT or HOST:CONTAINER[/udp]", multiple: true }),
+    env: Flags.string({ char: "e", description: "Set an environment variable: K=V (K alone copies it from here)", multiple: true }),
+    volume: Flags.string({ char: "v", description: "Bind mount: HOST:CONTAINER[:ro]", multiple: true }),
+    detach: Flags.boolean({ char: "d", description: "Run in the background and print the container id" }),
+    interactive: Flags.boolean({ char: "i", description: "Keep stdin open" }),
+    tty: Flags.boolean({ char: "t", description: "Allocate a terminal" }),
+    entrypoint: Flags.string({ description: "Override the image's entrypoint" }),
+    workdir: Flags.string({ char: "w", description: "Working directory inside the container" }),
+    user: Flags.string({ char: "u", description: "Run as UID[:GID] (numeric)" }),
+    userns: Flags.boolean({ description: "Run in a user namespace as fake root (default from config)", allowNo: true }),
+    "pull-policy": Flags.string({ description: "When to pull the image", options: ["Always", "IfNotPresent", "Never"] }),
+    network: Flags.string({ description: "default (a pod network) or host (the node's network)", default: "default" }),
+    dns: Flags.string({ description: "DNS server of the pod (IPv4)", multiple: true }),
+  };
+
+  async run(): Promise<void> {
+    const { flags, argv } = await this.parse(CconRun);
+    const topic = (await this.parseTopicFlags()) as Record<string, unknown>;
+    const words = argv as string[];
+    if (words.length === 0) throw new CliError("run requires at least one argument: IMAGE [COMMAND] [ARG...]");
+    if (flags.interactive || flags.tty) {
+      throw new CliError("interactive containers (-i/-t) are not available yet: run with -d, then follow with 'ccon logs -f'");
+    }
+    if (flags.network !== "default" && flags.network !== "host") {
+      throw new CliError(`invalid network specification '${flags.network}': only 'host' and 'default' are supported`);
+    }
+    const [imageArg, ...command] = words;
+    let image;
+    let env: Record<string, string>;
+    let mounts;
+    try {
+      image = normaliseImageRef(imageArg!);
+      env = Object.fromEntries((flags.env ?? []).map((e) => parseEnvAssignment(e)));
+      mounts = (flags.volume ?? []).map((v) => parseVolume(v));
+    } catch (e) {
+      if (e instanceof ParseError) throw new CliError(`validation failed: ${e.message}`);
+      throw e;
+    }
+    for (const k of Object.keys(env)) if (k.startsWith("CRANE_")) this.warn(`Environment variable ${k} uses reserved CRANE_ prefix`);
+    const auth = registryAuthFor(image.domain, (m) => this.warn(m));
+    const containerMeta: ContainerMeta = {
+      image: { image: image.image, pullPolicy: flags["pull-policy"] ?? "", serverAddress: image.domain, username: auth?.username ?? "", password: auth?.password ?? "" },
+      name: flags.name ?? "",
+      command: flags.entrypoint ? [flags.entrypoint] : command.slice(0, 1),
+      args: flags.entrypoint ? command : command.slice(1),
+      workdir: flags.workdir ?? "",
+      env,
+      mounts: mounts.map((m) => ({ hostPath: path.resolve(m.hostPath), containerPath: m.containerPath, readonly: m.readonly })),
+      tty: flags.tty,
+      stdin: flags.interactive,
+      stdinOnce: flags.interactive && !flags.detach,
+      detached: flags.detach,
+    };
+    const options = Object.fromEntries(Object.entries(topic).map(([k, v]) => [k, v === undefined ? undefined : String(v)])) as OptionMap;
+    const parentJob = jobIdFromEnv("ccon run");
+    const ctld = connectCtld(flags.config);
+    const progress = (msg: string) => process.stderr.isTTY && !flags.detach && process.stderr.write(`${msg}\n`);
+    try {
+      let jobId: number;
+      let stepId: number;
+      if (parentJob) {
+        if (flags.user || flags.ports?.length || flags.userns !== undefined || flags.network !== "default") {
+          throw new CliError("failed to build container step: user, userns, port, and network options are not supported when submitting container steps; pod configuration is inherited from the job");
+        }
+        const res = baseJobSpec(JobType.Container);
+        applyResourceOptions(res, options);
+        const step = StepSpec.fromPartial({
+          jobId: parentJob, type: JobType.Container, name: flags.name ?? "", nodeNum: res.nodeNum, ntasks: 1,
+          cpusPerTask: topic["cpus-per-task"] !== undefined ? res.cpusPerTask : 0, memPerNode: res.memPerNode,
+          gresPerNode: res.gresPerNode, gresGiven: topic.gres !== undefined || topic["gpus-per-node"] !== undefined,
+          nodelist: res.nodelist, excludes: res.excludes, timeLimitSeconds: res.timeLimitSeconds, cwd: process.cwd(),
+          cmdLine: process.argv.slice(1).join(" "), containerMeta,
+        });
+        const r = await ctld.call(ctld.client.submitStep, { step }, "Failed to submit the container step");
+        if (!r.ok) throw new CliError(`Container step submission failed: ${errMessage(r.code, r.reason)}`, ExitCode.Backend);
+        jobId = parentJob;
+        stepId = r.stepId;
+      } else {
+        const spec = baseJobSpec(JobType.Container);
+        spec.env = {};
+        spec.name = flags.name ?? "";
+        applyResourceOptions(spec, options);
+        applyJobOptions(spec, options);
+        spec.containerMeta = containerMeta;
+        spec.podMeta = buildPodMeta({
+          name: flags.name,
+          ports: flags.ports,
+          user: flags.user,
+          userns: flags.userns ?? ctld.config.container.userNsEnabledByDefault,
+          hostNetwork: flags.network === "host",
+          dns: flags.dns,
+        });
+        const r = await ctld.call(ctld.client.submitBatchJob, { job: spec }, "Failed to submit the container job");
+        if (!r.ok) throw new CliError(`Container job submission failed: ${errMessage(r.code, r.reason)}`, ExitCode.Backend);
+        jobId = r.jobId;
+        stepId = 1;
+      }
+      if (flags.detach) {
+        this.log(`${jobId}.${stepId}`);
+        return;
+      }
+      const placed = await waitForStepPlacement(ctld, jobId, stepId, progress);
+      if (placed.finishedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${placed.reason}`, ExitCode.Backend);
+      const end = await followStep(ctld, { jobId, stepId, node: "", tail: -1 });
+      if (end.failed && end.exitCode === 0) {
+        throw new CliError(`container ${jobId}.${stepId} ${end.statusName}${end.reason ? `: ${end.reason}` : ""}`, ExitCode.Backend);
+      }
+      if (end.exitCode !== 0) throw new CliError("", end.exitCode < 256 ? end.exitCode : ExitCode.Backend);
+    } finally {
+      ctld.close();
+    }
+  }
+}
