@@ -1,12 +1,22 @@
 // crane's CRI client against a real, private containerd (test/harness/containerd.ts).
 // Needs root and containerd/runc/ctr/busybox-static/CNI plugins; skipped with the reason otherwise.
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   BUSYBOX_IMAGE,
+  buildBusyboxImageLayout,
   connectCri,
+  criErrorMessage,
+  formatCriLogLine,
+  formatRfc3339Nano,
+  joinPartialLines,
+  parseCriLogLine,
+  parseRfc3339Nano,
   containerPid,
   containerStatus,
   ContainerState,
@@ -104,6 +114,129 @@ function cgroupDirOf(pid: number, controller: string, v2: boolean): string {
   }
   throw new Error(`no ${controller} cgroup for pid ${pid}: ${lines.join(" | ")}`);
 }
+
+// ------------------------------------------------------------------------------------------------ no daemon needed
+
+describe("CRI pieces that need no daemon", () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "crane-cri-test-"));
+  });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it("parses CRI log records, with any fraction length and time zone", () => {
+    expect(parseCriLogLine("2024-05-06T07:08:09.123456789Z stdout F hello world")).toEqual({
+      timeNs: 1714979289123456789n,
+      stream: "stdout",
+      partial: false,
+      data: "hello world",
+    });
+    expect(parseCriLogLine("2024-05-06T09:08:09.1234+02:00 stderr P  two  spaces ")).toEqual({
+      timeNs: 1714979289123400000n,
+      stream: "stderr",
+      partial: true,
+      data: " two  spaces ",
+    });
+    expect(parseCriLogLine("2024-05-06T07:08:09Z stdout F:x ")?.data).toBe(""); // extra tags, empty text
+    expect(parseCriLogLine("2024-05-06T07:08:09Z stdout F")?.data).toBe("");
+    for (const bad of ["", "hello", "2024-05-06T07:08:09Z stdin F x", "2024-05-06T07:08:09Z stdout X x", "yesterday stdout F x"]) {
+      expect(parseCriLogLine(bad)).toBeUndefined();
+    }
+    const t = 1714979289000000001n;
+    expect(parseRfc3339Nano(formatRfc3339Nano(t))).toBe(t);
+    const line = { timeNs: t, stream: "stderr" as const, partial: true, data: "x y" };
+    expect(parseCriLogLine(formatCriLogLine(line).trimEnd())).toEqual(line);
+    expect(joinPartialLines([{ ...line, data: "ab" }, { ...line, timeNs: t + 1n, partial: false, data: "cd" }])).toEqual([
+      { ...line, data: "abcd", partial: false },
+    ]);
+  });
+
+  it("reads a log with tail, since, until and stream filters, and skips a line still being written", async () => {
+    const file = path.join(tmp, "big.log");
+    const base = 1714979289000000000n;
+    const records = Array.from({ length: 5000 }, (_, i) =>
+      formatCriLogLine({ timeNs: base + BigInt(i), stream: i % 2 ? "stderr" : "stdout", partial: false, data: `line ${i} ${"x".repeat(i % 50)}` }),
+    );
+    fs.writeFileSync(file, `${records.join("")}2024-05-06T07:08:09Z stdout F half-writ`);
+    expect(await readCriLog(file)).toHaveLength(5000);
+    const tail = await readCriLog(file, { tail: 3 });
+    expect(tail.map((l) => l.data.split(" ").slice(0, 2).join(" "))).toEqual(["line 4997", "line 4998", "line 4999"]);
+    expect((await readCriLog(file, { tail: 2, streams: ["stdout"] })).map((l) => l.timeNs - base)).toEqual([4996n, 4998n]);
+    expect(await readCriLog(file, { tail: 10_000 })).toHaveLength(5000);
+    expect((await readCriLog(file, { sinceNs: base + 4990n, untilNs: base + 4992n })).map((l) => l.timeNs - base)).toEqual([
+      4990n,
+      4991n,
+      4992n,
+    ]);
+    expect(await readCriLog(path.join(tmp, "missing.log"))).toEqual([]);
+  });
+
+  it("follows a log that appears late, grows, and is replaced", async () => {
+    const file = path.join(tmp, "follow.log");
+    const seen: string[] = [];
+    const follower = followCriLog(file, { onLine: (l) => seen.push(l.data), pollMs: 10 });
+    const rec = (data: string) => formatCriLogLine({ timeNs: 1n, stream: "stdout", partial: false, data });
+    await new Promise((r) => setTimeout(r, 30));
+    fs.writeFileSync(file, rec("a"));
+    await expect.poll(() => seen).toEqual(["a"]);
+    fs.appendFileSync(file, `${rec("b")}2024-05-06T07:08:09Z stdout F c`);
+    await expect.poll(() => seen).toEqual(["a", "b"]);
+    fs.appendFileSync(file, "\n");
+    await expect.poll(() => seen).toEqual(["a", "b", "c"]);
+    fs.renameSync(file, `${file}.1`); // like ReopenContainerLog after rotation
+    fs.writeFileSync(file, rec("d"));
+    fs.appendFileSync(file, rec("e"));
+    await follower.stop();
+    expect(seen).toEqual(["a", "b", "c", "d", "e"]);
+
+    const tailSeen: string[] = [];
+    const tailer = followCriLog(file, { onLine: (l) => tailSeen.push(l.data), start: { tail: 1 }, pollMs: 10 });
+    await expect.poll(() => tailSeen).toEqual(["e"]);
+    fs.appendFileSync(file, rec("f"));
+    await tailer.stop();
+    expect(tailSeen).toEqual(["e", "f"]);
+  });
+
+  it("builds a reproducible OCI layout that tar reads, with matching digests", () => {
+    const a = buildBusyboxImageLayout();
+    expect(buildBusyboxImageLayout().tar.equals(a.tar)).toBe(true);
+    const file = path.join(tmp, "image.tar");
+    fs.writeFileSync(file, a.tar);
+    const out = path.join(tmp, "image");
+    fs.mkdirSync(out);
+    execFileSync("tar", ["-xf", file, "-C", out]);
+    const index = JSON.parse(fs.readFileSync(path.join(out, "index.json"), "utf8")) as {
+      manifests: { digest: string; annotations: Record<string, string> }[];
+    };
+    expect(index.manifests.map((m) => m.annotations["io.containerd.image.name"])).toEqual([BUSYBOX_IMAGE, PAUSE_IMAGE]);
+    expect(index.manifests[0].annotations["org.opencontainers.image.ref.name"]).toBe("latest");
+    for (const blob of fs.readdirSync(path.join(out, "blobs", "sha256"))) {
+      const data = fs.readFileSync(path.join(out, "blobs", "sha256", blob));
+      expect(crypto.createHash("sha256").update(data).digest("hex")).toBe(blob);
+    }
+    const layer = zlib.gunzipSync(fs.readFileSync(path.join(out, "blobs", "sha256", a.layerDigest.slice(7))));
+    expect(`sha256:${crypto.createHash("sha256").update(layer).digest("hex")}`).toBe(a.diffId);
+    const listing = execFileSync("tar", ["-tvf", "-"], { input: layer }).toString();
+    expect(listing).toMatch(/^-rwxr-xr-x root\/root +\d+ .* bin\/busybox$/m);
+    expect(listing).toMatch(/^lrwxrwxrwx .* bin\/sh -> busybox$/m);
+    expect(listing).toMatch(/^drwxrwxrwt .* tmp\/$/m);
+    expect(listing).toMatch(/etc\/passwd$/m);
+  });
+
+  it("explains an unreachable runtime and keeps one channel per distinct endpoint", async () => {
+    const cri = connectCri({ runtimeEndpoint: path.join(tmp, "nothing.sock"), timeoutMs: 2_000 });
+    const err = await cri.version().catch((e: unknown) => e);
+    cri.close();
+    expect(err).toBeInstanceOf(CriError);
+    expect(criErrorMessage(err)).toBe(
+      `failed to query the container runtime version: container runtime is not reachable at unix://${tmp}/nothing.sock (connect ENOENT; is containerd running?)`,
+    );
+    const two = connectCri({ runtimeEndpoint: "unix:///run/a.sock", imageEndpoint: "/run/b.sock" });
+    expect(two.channelCount).toBe(2);
+    two.close();
+    expect(() => connectCri({ runtimeEndpoint: "localhost:1234" })).toThrow(/not a unix socket path/);
+  });
+});
 
 // ------------------------------------------------------------------------------------------------ tests
 

@@ -28,6 +28,20 @@ describe("node list, excludes and exclusive jobs", () => {
     for (const id of [1, 2, 3, 4, 5]) expect(r.reasonOf(id)).toBe("ReqNodeNotAvail");
   });
 
+  it("holds back a job whose node-list node is reserved, even when other nodes are free", () => {
+    const nodes = [node("n1"), node("n2"), node("n3"), node("n4")];
+    const snap = cluster(nodes, [], [{ nodes: ["n2"], cpu: 4, endsIn: 60 }]);
+    snap.pending = [
+      job(1, { cpu: 4, nodeNum: 2, nodelist: ["n1", "n2"], priority: 300 }),
+      job(2, { cpu: 2, nodeNum: 2, nodelist: ["n1"], minutes: 120, priority: 200 }),
+      job(3, { cpu: 2, nodeNum: 2, nodelist: ["n1"], minutes: 30, priority: 100 }),
+    ];
+    const r = run(snap);
+    expect(r.reservationOf(1)?.nodes).toEqual(["n1", "n2"]);
+    expect(r.reasonOf(2)).toBe("Priority");
+    expect(r.nodesOf(3)).toEqual(["n1", "n3"]);
+  });
+
   it("never uses an excluded node", () => {
     const r = run(cluster(four(), [job(1, { cpu: 2, excludes: ["n1"] }), job(2, { cpu: 2, nodeNum: 2, excludes: ["n2", "n3"] })]));
     expect(r.nodesOf(1)).toEqual(["n2"]);

@@ -13,20 +13,22 @@ import type { Resources } from "./types";
  * reservations of higher-priority jobs stand in the way.
  */
 export function chooseNodes(state: ClusterState, shape: Shape, duration: number, scratch: Float64Array): number[] | "Resource" | "Priority" {
-  const need = shape.nodeNum;
   const chosen: number[] = [];
-  let heldBack = 0;
+  let requiredHeldBack = 0;
   for (const n of shape.required) {
     const fit = fitsNow(state, n, shape, duration, scratch);
     if (fit === FITS) chosen.push(n);
-    else if (fit === HELD_BACK) heldBack++;
+    else if (fit === HELD_BACK) requiredHeldBack++;
     else return "Resource";
   }
 
+  const want = shape.nodeNum - shape.required.length;
+  let found = 0;
+  let heldBack = 0;
   const { pool, skip, demand } = shape;
   const { cpu, mem } = state;
   let i = pool.lowerBound(demand.cpu - EPS, -Infinity, -1);
-  while (i < pool.size && chosen.length < need) {
+  while (i < pool.size && found < want) {
     const n = pool.at(i);
     if (mem[n]! < demand.mem) {
       // Skip every node with this much free CPU and too little memory.
@@ -36,11 +38,13 @@ export function chooseNodes(state: ClusterState, shape: Shape, duration: number,
     i++;
     if (skip !== undefined && skip.has(n)) continue;
     const fit = fitsNow(state, n, shape, duration, scratch);
-    if (fit === FITS) chosen.push(n);
-    else if (fit === HELD_BACK) heldBack++;
+    if (fit === FITS) {
+      chosen.push(n);
+      found++;
+    } else if (fit === HELD_BACK) heldBack++;
   }
-  if (chosen.length >= need) return chosen;
-  return chosen.length + heldBack >= need ? "Priority" : "Resource";
+  if (found >= want && requiredHeldBack === 0) return chosen;
+  return found + heldBack >= want ? "Priority" : "Resource";
 }
 
 /**

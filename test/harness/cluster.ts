@@ -1,0 +1,131 @@
+// A real crane cluster for integration tests: the built single executable (dist/crane) started with
+// `crane up` in a private directory on free loopback ports, optionally on a private containerd.
+// Commands run as separate processes exactly as a user would run them.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const DIST = path.join(ROOT, "dist");
+export const CRANE = path.join(DIST, "crane");
+
+export function binaryMissingReason(): string | undefined {
+  if (!fs.existsSync(CRANE)) return "dist/crane is missing: run `npm run build` first";
+  if (process.getuid?.() !== 0) return "integration tests need root (cgroups, containerd)";
+  return undefined;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A base port with `count` free ports after it. */
+export async function freePortBase(count: number): Promise<number> {
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 40000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
+    if (ok) return base;
+  }
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestCluster {
+  dir: string;
+  configFile: string;
+  port: number;
+  nodes: string[];
+  env: NodeJS.ProcessEnv;
+  /** Runs a user command (`ccon`, `cbatch`, ... or `crane`) against this cluster. */
+  run(cmd: string, args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** Polls `cqueue --json -a` until `pred` holds for the job; returns the job. */
+  waitJob(jobId: number, pred: (job: JobJson) => boolean, timeoutMs?: number): Promise<JobJson>;
+  pids(): { ctld: number; craneds: Record<string, number> };
+  stop(): Promise<void>;
+}
+
+export interface JobJson {
+  job_id: number;
+  status: string;
+  exit_code: number;
+  reason: string;
+  nodes: string[];
+  pending_reason: string;
+  steps: { step_id: number; status: string; exit_code: number; reason: string; nodes: string[] }[];
+}
+
+export async function startCluster(opts: { nodes?: number; runtimeEndpoint?: string; extraArgs?: string[] } = {}): Promise<TestCluster> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-it-"));
+  const nodeCount = opts.nodes ?? 1;
+  const port = await freePortBase(3 + nodeCount);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PATH: `${DIST}:${process.env.PATH}`,
+    CRANE_CONFIG: path.join(dir, "config.yaml"),
+    CRANE_LOCAL_DIR: dir,
+  };
+  delete env.CRANE_JOB_ID;
+  const upArgs = ["up", "--dir", dir, "--port", String(port), "--nodes", String(nodeCount), "--cpus", "4", "--memory", "4G"];
+  if (opts.runtimeEndpoint) upArgs.push("--runtime-endpoint", opts.runtimeEndpoint);
+  else upArgs.push("--no-containers");
+  upArgs.push(...(opts.extraArgs ?? []));
+  const up = spawnSync(CRANE, upArgs, { env, encoding: "utf8", timeout: 60_000 });
+  if (up.status !== 0) throw new Error(`crane up failed (${up.status}): ${up.stdout}${up.stderr}`);
+
+  const run: TestCluster["run"] = (cmd, args, o = {}) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(path.join(DIST, cmd), args, { cwd: o.cwd ?? dir, env: { ...env, ...o.env } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill("SIGKILL"), o.timeoutMs ?? 60_000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+      if (o.input !== undefined) child.stdin.end(o.input);
+      else child.stdin.end();
+    });
+
+  const cluster: TestCluster = {
+    dir,
+    configFile: path.join(dir, "config.yaml"),
+    port,
+    nodes: nodeCount === 1 ? [os.hostname().split(".")[0]!] : Array.from({ length: nodeCount }, (_, i) => `${os.hostname().split(".")[0]}-${i + 1}`),
+    env,
+    run,
+    async waitJob(jobId, pred, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: JobJson | undefined;
+      while (Date.now() < deadline) {
+        const r = await run("cqueue", ["--json", "-a", "-j", String(jobId)]);
+        if (r.code === 0) {
+          last = (JSON.parse(r.stdout) as { jobs: JobJson[] }).jobs.find((j) => j.job_id === jobId);
+          if (last && pred(last)) return last;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`job ${jobId} did not reach the expected state; last seen: ${JSON.stringify(last)}`);
+    },
+    pids() {
+      return JSON.parse(fs.readFileSync(path.join(dir, "pids.json"), "utf8"));
+    },
+    async stop() {
+      spawnSync(CRANE, ["down", "--dir", dir, "--purge"], { env, encoding: "utf8", timeout: 60_000 });
+    },
+  };
+  return cluster;
+}
