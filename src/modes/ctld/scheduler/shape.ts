@@ -54,6 +54,7 @@ interface Entry {
 export class ShapeCache {
   private readonly partitionIds = new Map<string, number>();
   private readonly entries: Entry[] = [];
+  private readonly hashes: number[] = [];
   private next: Int32Array = new Int32Array(256);
   private heads: Int32Array = new Int32Array(256).fill(-1);
   // The last lookup, for add().
@@ -87,8 +88,6 @@ export class ShapeCache {
     else this.link(e, this.lastHash);
     this.hashes.push(this.lastHash);
   }
-
-  private readonly hashes: number[] = [];
 
   private link(e: number, h: number): void {
     const b = h & (this.heads.length - 1);

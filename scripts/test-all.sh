@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: unit, the single executable end to end, and integration tests against real daemons and a
+# private containerd started by the test harness. Ends with the plain line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PATH="$PWD/node_modules/.bin:$PATH"
+npm run build
+mkdir -p .tmp
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
+status=$?
+set -e
+node -e '
+const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
+const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' || { echo "0 passed, 1 failed"; exit 1; }
+exit "$status"
