@@ -309,9 +309,10 @@ export class JobManager {
       for (const n of job.nodes) {
         if (job.status === JobStatus.Completing && !job.pendingFree.includes(n)) continue;
         const u = used.get(n) ?? { cpu: 0, memoryBytes: 0, gres: {} };
-        u.cpu += job.allocPerNode.cpu;
-        u.memoryBytes += job.allocPerNode.memoryBytes;
-        for (const [k, v] of Object.entries(job.allocPerNode.gres)) u.gres[k] = (u.gres[k] ?? 0) + v;
+        const alloc = job.allocByNode?.[n] ?? job.allocPerNode;
+        u.cpu += alloc.cpu;
+        u.memoryBytes += alloc.memoryBytes;
+        for (const [k, v] of Object.entries(alloc.gres)) u.gres[k] = (u.gres[k] ?? 0) + v;
         used.set(n, u);
       }
     }
@@ -333,7 +334,7 @@ export class JobManager {
       running.push({
         jobId: job.jobId,
         nodes: job.nodes,
-        perNode: job.allocPerNode,
+        perNode: job.allocByNode?.[job.nodes[0]!] ?? job.allocPerNode,
         endTime: job.status === JobStatus.Completing ? now : job.startTime + limit,
         exclusive: job.spec.exclusive,
       });
@@ -366,6 +367,7 @@ export class JobManager {
       const job = this.jobs.get(p.jobId);
       if (!job || job.status !== JobStatus.Pending) continue;
       this.startJob(job, p.nodes, p.perNode, now);
+      job.allocByNode = Object.fromEntries(p.nodes.map((n, i) => [n, p.allocated[i] ?? p.perNode]));
     }
     // Backfill windows move with time: look again soon even when nothing changed.
     if (result.pending.size > 0) setTimeout(() => (this.scheduleDirty = true), 2000).unref();
@@ -424,8 +426,11 @@ export class JobManager {
     const spec = job.spec;
     const entry = this.nodes.get(node);
     const deviceFiles: string[] = [];
-    for (const [key, count] of Object.entries(step.resPerNode.gres)) {
-      deviceFiles.push(...(entry?.deviceFiles[key] ?? []).slice(0, count));
+    // Devices follow the node's own GRES keys; a step gets the job's devices of each key it uses.
+    const nodeAlloc = job.allocByNode?.[node] ?? job.allocPerNode;
+    for (const [key, count] of Object.entries(nodeAlloc.gres)) {
+      const wanted = Object.keys(step.resPerNode.gres).some((k) => k === key || key.startsWith(`${k}:`));
+      if (wanted) deviceFiles.push(...(entry?.deviceFiles[key] ?? []).slice(0, count));
     }
     const cred = this.credentials.get(`${job.jobId}.${step.stepId}`);
     const containerMeta = step.containerMeta && cred

@@ -52,6 +52,8 @@ export interface JobRecord {
   endTime: number;
   nodes: string[];
   allocPerNode: Resources;
+  /** What each node gives, with the node's own GRES keys (an untyped gpu request lands on typed GPUs). */
+  allocByNode?: Record<string, Resources>;
   reqPerNode: Resources;
   steps: StepRecord[];
   nextStepId: number;
