@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in containerd runc containernetworking-plugins busybox-static tmux util-linux iproute2 ca-certificates; do
+for pkg in containerd runc containernetworking-plugins busybox-static iptables tmux util-linux iproute2 ca-certificates; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

@@ -2,7 +2,7 @@
 # Prepares this machine (Debian 12, as root) to run crane container jobs with the system containerd:
 #   1. installs containerd, runc, CNI plugins, busybox-static, iptables (only what is missing);
 #   2. writes /etc/containerd/config.toml (CRI with restrict_oom_score_adj, local pause image, CNI dirs),
-#      keeping any different previous file as config.toml.crane-backup-<time>;
+#      keeping a previous file not written by this script as config.toml.crane-backup-<time>;
 #   3. writes the pod network /etc/cni/net.d/10-crane.conflist (bridge crane0, host-local, portmap);
 #   4. (re)starts containerd: with systemd if it runs, else in the background (pidfile /run/crane-containerd.pid,
 #      log /var/log/crane-containerd.log), only when it is down or its config changed;
@@ -68,14 +68,15 @@ fi
 
 # ------------------------------------------------------------------------------------------------ 2. containerd config
 
-# Writes $2 to $1 if the content differs; returns 0 when it changed the file. Keeps a backup of a different file.
+# Writes $2 to $1 if the content differs; returns 0 when it changed the file. A previous file that does not
+# contain the marker $3 (i.e. was not written by this script) is kept as <file>.crane-backup-<time>.
 install_file() {
-  local target="$1" content="$2"
+  local target="$1" content="$2" marker="$3"
   if [ -f "$target" ] && [ "$(cat "$target")" = "$content" ]; then
     return 1
   fi
   mkdir -p "$(dirname "$target")"
-  if [ -f "$target" ]; then
+  if [ -f "$target" ] && ! grep -qF -- "$marker" "$target"; then
     local backup
     backup="$target.crane-backup-$(date +%Y%m%d-%H%M%S)"
     cp -p "$target" "$backup"
@@ -106,7 +107,7 @@ version = 2
     path = \"/var/lib/containerd/opt\""
 
 config_changed=0
-if install_file "$CONFIG" "$CONTAINERD_CONFIG"; then
+if install_file "$CONFIG" "$CONTAINERD_CONFIG" "# Written by crane scripts/prepare-node.sh"; then
   config_changed=1
   log "wrote $CONFIG"
 else
@@ -154,7 +155,7 @@ CNI_CONFIG="{
     { \"type\": \"portmap\", \"capabilities\": { \"portMappings\": true } }
   ]
 }"
-if install_file "$CNI_CONFLIST" "$CNI_CONFIG"; then
+if install_file "$CNI_CONFLIST" "$CNI_CONFIG" "\"bridge\": \"$BRIDGE\""; then
   config_changed=1
   log "wrote $CNI_CONFLIST (bridge $BRIDGE, subnet $SUBNET)"
 else
@@ -170,7 +171,7 @@ fi
 containerd_answers() { ctr -a "$SOCKET" version >/dev/null 2>&1; }
 
 cri_ready() {
-  ctr -a "$SOCKET" plugins ls 2>/dev/null | awk '$2 == "io.containerd.grpc.v1.cri" { found = ($4 == "ok") } END { exit !found }'
+  ctr -a "$SOCKET" plugins ls 2>/dev/null | awk '$1 == "io.containerd.grpc.v1" && $2 == "cri" { found = ($4 == "ok") } END { exit !found }'
 }
 
 wait_ready() {

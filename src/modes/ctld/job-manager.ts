@@ -33,6 +33,7 @@ const FREE_JOB_TIMEOUT_MS = 120_000;
 export class JobManager {
   readonly jobs = new Map<number, JobRecord>(); // active (not finished) jobs
   private scheduleDirty = true;
+  private kickPending = false;
   private timers: NodeJS.Timeout[] = [];
   private freeing = new Set<string>(); // "<job>@<node>" FreeJob calls in flight
   private readonly startedAt = Date.now();
@@ -173,7 +174,7 @@ export class JobManager {
     if (image?.username) this.credentials.set(`${job.jobId}.${PRIMARY_STEP}`, { username: image.username, password: image.password });
     this.jobs.set(job.jobId, job);
     await this.store.save(job);
-    this.scheduleDirty = true;
+    this.markScheduleDirty();
     return job.jobId;
   }
 
@@ -764,7 +765,14 @@ export class JobManager {
     }
   }
 
+  /** Something changed: run a scheduling cycle soon (coalescing a burst of submissions into one cycle). */
   markScheduleDirty(): void {
     this.scheduleDirty = true;
+    if (this.kickPending) return;
+    this.kickPending = true;
+    setTimeout(() => {
+      this.kickPending = false;
+      this.scheduleCycle();
+    }, 5).unref();
   }
 }
