@@ -169,12 +169,9 @@ export class CriClient {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const started = performance.now();
     return new Promise<Res>((resolve, reject) => {
-      method.call(
-        client,
-        request,
-        new grpc.Metadata(),
-        { deadline: Date.now() + timeoutMs },
-        (error, response) => {
+      // A request that cannot be serialized throws here, synchronously.
+      try {
+        method.call(client, request, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
           const ms = performance.now() - started;
           if (error) {
             let detail = criErrorMessage(error, endpoint);
@@ -186,8 +183,10 @@ export class CriClient {
             this.onCallDone?.({ op, ms });
             resolve(response);
           }
-        },
-      );
+        });
+      } catch (err) {
+        reject(this.wrapError(err, op, opts.subject, endpoint));
+      }
     });
   }
 

@@ -4,7 +4,6 @@
 // continues in the next record of the same stream. The exact output is therefore the concatenation of
 // `data + (partial ? "" : "\n")` over a stream's records. The runtime writes a record at the newline, so an
 // unterminated last line in the file is a write in progress and is never returned.
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 
 export type LogStream = "stdout" | "stderr";
@@ -261,24 +260,21 @@ export function followCriLog(path: string, opts: FollowLogOptions): CriLogFollow
               offset = (await readBackward(fd, st.size, 0, opts)).endOffset;
             } else if (typeof start === "object") {
               const { lines, endOffset } = await readBackward(fd, st.size, Math.max(0, start.tail), opts);
-              lines.forEach(opts.onLine);
+              for (const line of lines) opts.onLine(line);
               offset = endOffset;
             }
             first = false;
           }
         }
         if (fd) {
+          // Look at the path before the open file: once a new file is there, the writer has left the old
+          // one, so reading the old one to its current size loses nothing.
+          const current = await fsp.stat(path).catch(() => undefined);
+          const replaced = current !== undefined && current.ino !== ino;
           const st = await fd.stat();
-          let current: fs.Stats | undefined;
-          try {
-            current = await fsp.stat(path);
-          } catch {
-            current = undefined;
-          }
           if (st.size < offset) offset = 0; // truncated in place
           offset = await readForward(fd, offset, st.size, emit);
-          if (current && current.ino !== ino) {
-            // Replaced (reopened log): the old file is fully read; continue with the new one.
+          if (replaced) {
             await fd.close();
             fd = undefined;
             continue;
