@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { destroyCgroup } from "./cgroup";
+import { cgroupDirs, destroyCgroup, jobCgroupPath } from "./cgroup";
 import { loadConfig } from "./config";
 import { ctldClient, unary } from "./rpc";
 import { selfCommand } from "./self";
@@ -83,9 +83,14 @@ function alive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  // A zombie has exited; only its parent (not us) can reap it, so waiting for it to vanish is pointless.
+  try {
+    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true; // no /proc: trust the signal check
   }
 }
 
@@ -182,25 +187,34 @@ export async function down(dir: string, graceMs = 10_000): Promise<boolean> {
 
 /**
  * Ends whatever a stopped local cluster left running: supervisors are asked to stop their steps
- * (which removes their containers and pods), then killed, and the nodes' cgroups are removed.
+ * (which removes their containers and pods), then killed, and the cgroups of the jobs its nodes still
+ * hold are removed. Only those: other local clusters on this machine may use the same node names.
  */
 export async function purge(dir: string): Promise<void> {
   const cranedRoot = path.join(dir, "craned");
   if (!fs.existsSync(cranedRoot)) return;
   const pids: number[] = [];
+  const heldJobs: { node: string; jobId: number }[] = [];
   for (const node of fs.readdirSync(cranedRoot)) {
     const stepsDir = path.join(cranedRoot, node, "steps");
     if (!fs.existsSync(stepsDir)) continue;
     // Ordinary steps before pods (step 0), as at the end of a job.
     const stepDirs = fs.readdirSync(stepsDir).sort((a, b) => Number(b.endsWith(".0")) - Number(a.endsWith(".0")));
+    for (const jobId of new Set(stepDirs.map((s) => Number(s.split(".")[0])))) {
+      if (Number.isInteger(jobId)) heldJobs.push({ node, jobId });
+    }
     for (const step of stepDirs) {
       try {
         const pid = Number(fs.readFileSync(path.join(stepsDir, step, "supervisor.pid"), "utf8"));
-        if (alive(pid)) {
-          fs.writeFileSync(path.join(stepsDir, step, "stop"), "Cancelled");
-          process.kill(pid, "SIGTERM");
-          pids.push(pid);
+        if (!alive(pid)) continue;
+        if (fs.existsSync(path.join(stepsDir, step, "result.json"))) {
+          // Its step is over and the outcome saved; it only waits for a craned that is gone to take the report.
+          process.kill(pid, "SIGKILL");
+          continue;
         }
+        fs.writeFileSync(path.join(stepsDir, step, "stop"), "Cancelled");
+        process.kill(pid, "SIGTERM");
+        pids.push(pid);
       } catch {
         // no supervisor
       }
@@ -209,5 +223,17 @@ export async function purge(dir: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
-  for (const node of fs.readdirSync(cranedRoot)) await destroyCgroup(`/crane/${node}`);
+  for (const { node, jobId } of heldJobs) await destroyCgroup(jobCgroupPath(node, jobId));
+  for (const node of fs.readdirSync(cranedRoot)) removeEmptyCgroup(path.posix.dirname(jobCgroupPath(node, 0)));
+}
+
+/** Removes a cgroup left without jobs; one still in use (by another cluster's node of that name) stays. */
+function removeEmptyCgroup(rel: string): void {
+  for (const d of cgroupDirs(rel)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      // gone, or still has children
+    }
+  }
 }

@@ -8,6 +8,7 @@ import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOn
 import { followStep, jobIdFromEnv, waitForStepPlacement } from "../../core/cli/step-client";
 import { JobType, StepSpec, type ContainerMeta } from "../../core/generated/crane/crane";
 import { ParseError, normaliseImageRef, parseEnvAssignment, parseVolume } from "../../core/parse";
+import { waitUntilStepRuns } from "./logs";
 
 export default class CconRun extends CraneCommand {
   static override summary = "Run a container: a new container job, or a step of the current job when CRANE_JOB_ID is set";
@@ -134,6 +135,7 @@ export default class CconRun extends CraneCommand {
       }
       const placed = await waitForStepPlacement(ctld, jobId, stepId, progress);
       if (placed.finishedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${placed.reason}`, ExitCode.Backend);
+      await waitUntilStepRuns(ctld, jobId, stepId);
       const end = await followStep(ctld, { jobId, stepId, node: "", tail: -1 });
       if (end.failed && end.exitCode === 0) {
         throw new CliError(`container ${jobId}.${stepId} ${end.statusName}${end.reason ? `: ${end.reason}` : ""}`, ExitCode.Backend);

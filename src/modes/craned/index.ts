@@ -223,12 +223,13 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   const address = opts.advertise ?? `${advertiseHost(config)}:${port}`;
 
   const register = async (): Promise<void> => {
-    const running = [...steps.values()].filter((s) => !s.done && alive(s));
+    // Every step not yet freed, finished or not: ctld frees the jobs that ended while it did not know this node.
+    const held = [...steps.values()];
     const reply = await unary(ctld, ctld.cranedRegister, {
       node: opts.node,
       address,
       resources: { cpu: nodeConfig.cpu, memoryBytes: nodeConfig.memoryBytes, gres: {} },
-      steps: running.map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
+      steps: held.map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
       version: "1",
       containerEnabled: config.container.enabled,
     }, 5000);
@@ -245,7 +246,11 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
         return;
       }
       const reply = await unary(ctld, ctld.cranedPing, { node: opts.node }, 5000);
-      if (reply.reregister) registered = false;
+      if (reply.reregister) {
+        // ctld restarted (or declared us down): tell it at once what we hold, not one ping interval later.
+        registered = false;
+        await register();
+      }
     } catch (e) {
       if (registered) log.warn(`ctld unreachable: ${(e as Error).message}`);
       registered = false;

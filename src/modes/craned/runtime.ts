@@ -1,5 +1,6 @@
 // craned's own use of the container runtime: cleaning up a job's pods by label (whatever its supervisors
 // managed or not) and obtaining exec/attach URLs for a container step on this node.
+import { cgroupDirs, jobCgroupPath } from "../../core/cgroup";
 import type { ContainerConfig } from "../../core/config";
 import { connectCri, destroyPodSandbox, getAttachUrl, getExecUrl, listPodSandboxes } from "../../core/cri";
 import type { StreamRequest } from "../../core/generated/crane/crane";
@@ -18,6 +19,40 @@ export async function removeJobPods(container: ContainerConfig, node: string, jo
     }
   } finally {
     cri.close();
+  }
+  removeRuntimeOnlyCgroups(jobCgroupPath(node, jobId));
+}
+
+/**
+ * runc creates a pod's cgroup parent (the job's cgroup) in every mounted hierarchy, also in those crane does not
+ * manage (cgroup v1 "name=systemd", the hybrid "unified" cgroup2), and leaves the job's directory there when the
+ * pod goes. Removes those now-empty directories; crane's own hierarchies are left to destroyCgroup.
+ */
+function removeRuntimeOnlyCgroups(rel: string): void {
+  const managed = new Set(cgroupDirs(rel));
+  for (const mountPoint of cgroupMountPoints()) {
+    const dir = path.join(mountPoint, rel);
+    if (!managed.has(dir) && fs.existsSync(dir)) removeEmptyTree(dir);
+  }
+}
+
+function cgroupMountPoints(): string[] {
+  const points: string[] = [];
+  for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const [left, right] = line.split(" - ");
+    const fsType = right?.split(" ")[0];
+    const mountPoint = left?.split(" ")[4];
+    if (mountPoint && (fsType === "cgroup" || fsType === "cgroup2")) points.push(mountPoint);
+  }
+  return points;
+}
+
+function removeEmptyTree(dir: string): void {
+  try {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeEmptyTree(path.join(dir, e.name));
+    fs.rmdirSync(dir);
+  } catch {
+    // still in use (a process or a child cgroup left): not ours to force
   }
 }
 

@@ -574,10 +574,20 @@ export class JobManager {
       return;
     }
     job.status = JobStatus.Completing;
-    job.pendingFree = job.nodes.filter((n) => this.nodes.get(n)?.up);
+    job.pendingFree = job.nodes.filter((n) => this.mayStillFree(n, Date.now()));
     for (const s of job.steps) if (!isTerminal(s.status)) s.endRequested = s.endRequested ?? job.endRequested;
     this.freeOnNodes(job);
     if (job.pendingFree.length === 0) this.finishJob(job);
+  }
+
+  /**
+   * Whether a node can still be told to free a job: it is up, or it has not registered since this ctld
+   * started and may still come back within the timeout (it then gets FreeJob when it registers).
+   */
+  private mayStillFree(node: string, now: number): boolean {
+    const n = this.nodes.get(node);
+    if (!n) return false;
+    return n.up || (!n.registered && now - this.startedAt < this.config.cranedTimeoutSeconds * 1000);
   }
 
   private freeOnNodes(job: JobRecord): void {
@@ -666,16 +676,23 @@ export class JobManager {
 
   // ------------------------------------------------------------------ nodes
 
-  /** A craned (re)registers, telling which steps it still runs; returns steps it should drop. */
+  /** A craned (re)registers, telling which steps it still holds; returns steps it should drop. */
   async onNodeRegister(node: NodeEntry, running: { jobId: number; stepId: number }[]): Promise<{ jobId: number; stepId: number }[]> {
     const orphans: { jobId: number; stepId: number }[] = [];
+    const endedHere = new Set<number>();
     const reported = new Set(running.map((s) => `${s.jobId}.${s.stepId}`));
     for (const s of running) {
       const job = this.jobs.get(s.jobId);
       const step = job && findStep(job, s.stepId);
-      if (!job || !step || isTerminal(step.status) || (job.status === JobStatus.Completing && !job.pendingFree.includes(node.name))) {
-        orphans.push(s);
-      }
+      const jobEndedHere = !job || (job.status === JobStatus.Completing && !job.pendingFree.includes(node.name));
+      if (jobEndedHere || !step || isTerminal(step.status)) orphans.push(s);
+      if (jobEndedHere) endedHere.add(s.jobId);
+    }
+    // Jobs that ended while the node was away were never freed there: its cgroup and step state would stay forever.
+    for (const jobId of endedHere) {
+      if (!node.client) break;
+      unary(node.client, node.client.freeJob, { jobId }, FREE_JOB_TIMEOUT_MS)
+        .catch((e: Error) => this.log.warn(`freeing ended job ${jobId} on ${node.name} failed: ${e.message}`));
     }
     const now = Date.now();
     for (const job of this.jobs.values()) {
@@ -744,7 +761,7 @@ export class JobManager {
     for (const node of this.nodes.expire(timeoutMs, now)) this.onNodeDown(node);
     for (const job of [...this.jobs.values()]) {
       if (job.status === JobStatus.Completing) {
-        job.pendingFree = job.pendingFree.filter((n) => this.nodes.get(n)?.up || !this.nodes.get(n)?.registered && now - this.startedAt < timeoutMs);
+        job.pendingFree = job.pendingFree.filter((n) => this.mayStillFree(n, now));
         if (job.pendingFree.length === 0) this.finishJob(job);
         else this.freeOnNodes(job);
         continue;

@@ -345,7 +345,7 @@ export function internalService(jm: JobManager, log: Logger): CraneCtldForIntern
         const known = [...jm.nodes.nodes.keys()].join(", ");
         return cb(null, { ok: false, reason: `node "${r.node}" is not in the cluster configuration (known: ${known})`, orphanSteps: [] });
       }
-      log.info(`node ${r.node} registered from ${r.address} with ${r.steps.length} running steps`);
+      log.info(`node ${r.node} registered from ${r.address} with ${r.steps.length} steps still held`);
       const orphans = await jm.onNodeRegister(node, r.steps);
       cb(null, { ok: true, reason: "", orphanSteps: orphans.map((o) => ({ ...o, status: JobStatus.Cancelled })) });
     },

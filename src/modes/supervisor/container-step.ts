@@ -43,6 +43,7 @@ export function startContainerStep(opts: {
   const subject = `job ${step.jobId} step ${step.stepId}`;
   let containerId = "";
   let stopReason: JobStatus | undefined;
+  let finished = false;
 
   const done = (async () => {
     try {
@@ -54,6 +55,8 @@ export function startContainerStep(opts: {
       if (stopReason !== undefined) return { status: stopReason, exitCode: 0, reason: "stopped before it started" };
       containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, opts.env, imageRef), pod.config, { subject });
       await startContainer(cri, containerId, { subject });
+      // A stop that arrived while the container was being created found no container to stop.
+      if (stopReason !== undefined) stopContainer(cri, containerId, STOP_GRACE_SECONDS).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
       const stepDir = path.join(spec.stateDir, "steps", `${step.jobId}.${step.stepId}`);
       fs.writeFileSync(path.join(stepDir, "container.json"), JSON.stringify({ containerId }));
       log(`container ${containerId.slice(0, 12)} running`);
@@ -84,10 +87,10 @@ export function startContainerStep(opts: {
   })();
 
   return {
-    done,
+    done: done.finally(() => (finished = true)),
     stop(reason) {
       stopReason = reason;
-      if (containerId) {
+      if (containerId && !finished) {
         stopContainer(cri, containerId, STOP_GRACE_SECONDS).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
       }
     },

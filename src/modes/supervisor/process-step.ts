@@ -38,7 +38,9 @@ export function startProcessStep(opts: {
   const { step, node } = opts;
   const cg = createStepCgroup(node, step.jobId, step.stepId);
   const procsFiles = cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs"));
-  const oomBefore = oomKillCount(jobCg(cg));
+  // The kernel counts a kill in the victim's own cgroup (v1) or in the limited ancestor (v2 events): read both.
+  const oomKills = () => oomKillCount(cg) + oomKillCount(jobCg(cg));
+  const oomBefore = oomKills();
   const user = userByUid(step.uid);
   const cwd = step.cwd && fs.existsSync(step.cwd) ? step.cwd : user?.home && fs.existsSync(user.home) ? user.home : "/";
   const baseEnv: Record<string, string> = {
@@ -105,7 +107,7 @@ export function startProcessStep(opts: {
     logWriter?.close();
     const failed = results.find((r) => r.signal || r.code !== 0);
     const exitCode = failed ? (failed.signal ? 128 + signalNumber(failed.signal) : failed.code) : 0;
-    const oom = oomKillCount(jobCg(cg)) > oomBefore;
+    const oom = oomKills() > oomBefore;
     let status = statusFromExit(exitCode, failed?.signal ?? null, oom);
     if (stopReason !== undefined) status = stopReason;
     let reason = "";

@@ -1,0 +1,226 @@
+// Daemon failures on real local clusters: ctld and craned killed with SIGKILL and restarted by hand (as an init
+// system would), and a node that dies for good. Jobs must neither be lost nor left running unaccounted for.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CRANE, binaryMissingReason, startCluster, type JobJson, type RunResult, type TestCluster } from "../harness/cluster";
+
+const skip = !!binaryMissingReason();
+
+function jobIdOf(r: RunResult): number {
+  const m = /Job id allocated: (\d+)\./.exec(r.stdout);
+  if (r.code !== 0 || !m) throw new Error(`submission failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  return Number(m[1]);
+}
+
+async function submit(cluster: TestCluster, args: string[]): Promise<number> {
+  return jobIdOf(await cluster.run("cbatch", args));
+}
+
+const finished = (j: JobJson) => !["Pending", "Configuring", "Starting", "Running", "Completing"].includes(j.status);
+
+/** Gone, or a zombie nobody has reaped yet (it runs nothing any more). */
+function processGone(pid: number): boolean {
+  try {
+    return /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function kill9(pid: number): Promise<void> {
+  process.kill(pid, "SIGKILL");
+  await waitFor(`pid ${pid} to die`, () => processGone(pid), 5_000);
+}
+
+/** Starts a daemon the way `crane up` does (detached, output appended to <dir>/<log>) and records it in pids.json. */
+function startDaemon(cluster: TestCluster, log: string, args: string[], record: (pids: ReturnType<TestCluster["pids"]>, pid: number) => void): number {
+  const out = fs.openSync(path.join(cluster.dir, log), "a");
+  const child = spawn(CRANE, args, { detached: true, stdio: ["ignore", out, out], env: cluster.env });
+  fs.closeSync(out);
+  child.unref();
+  const pids = cluster.pids();
+  record(pids, child.pid!);
+  fs.writeFileSync(path.join(cluster.dir, "pids.json"), JSON.stringify(pids));
+  return child.pid!;
+}
+
+function restartCtld(cluster: TestCluster): number {
+  return startDaemon(cluster, "ctld.log", ["ctld", "-C", cluster.configFile], (p, pid) => (p.ctld = pid));
+}
+
+function restartCraned(cluster: TestCluster, node: string): number {
+  const config = YAML.parse(fs.readFileSync(cluster.configFile, "utf8")) as { CranedListenPort: number };
+  const port = config.CranedListenPort + cluster.nodes.indexOf(node);
+  return startDaemon(
+    cluster,
+    `craned-${node}.log`,
+    ["craned", "-C", cluster.configFile, "--node", node, "--port", String(port), "--state-dir", path.join(cluster.dir, "craned", node)],
+    (p, pid) => (p.craneds[node] = pid),
+  );
+}
+
+function supervisorPid(cluster: TestCluster, node: string, jobId: number, stepId: number): number {
+  return Number(fs.readFileSync(path.join(cluster.dir, "craned", node, "steps", `${jobId}.${stepId}`, "supervisor.pid"), "utf8"));
+}
+
+/** Waits until the node dropped every trace of the job's steps (FreeJob ran there). */
+async function waitFreedOnNode(cluster: TestCluster, node: string, jobId: number): Promise<void> {
+  const dir = path.join(cluster.dir, "craned", node, "steps");
+  await waitFor(`job ${jobId} to be freed on ${node}`, () => !fs.readdirSync(dir).some((d) => d.startsWith(`${jobId}.`)), 10_000);
+}
+
+async function cinfoNodes(cluster: TestCluster): Promise<Record<string, { state: string; reason: string }>> {
+  const r = await cluster.run("cinfo", ["--json"]);
+  expect(r.code).toBe(0);
+  const info = JSON.parse(r.stdout) as { nodes: { name: string; state: string; reason: string }[] };
+  return Object.fromEntries(info.nodes.map((n) => [n.name, { state: n.state, reason: n.reason }]));
+}
+
+describe.skipIf(skip)("ctld killed with SIGKILL and restarted", () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("keeps running and pending jobs, records the running one's completion, and never reuses a job id", async () => {
+    const running = await submit(cluster, ["-o", "running.out", "--wrap", "sleep 4; echo done"]);
+    const held = await submit(cluster, ["-H", "--wrap", "echo held"]);
+    await cluster.waitJob(running, (j) => j.status === "Running");
+
+    await kill9(cluster.pids().ctld);
+    const down = await cluster.run("cqueue", []);
+    expect(down.code).toBe(3);
+    restartCtld(cluster);
+
+    // The job was started by the old ctld, finishes under the new one and is recorded with its output.
+    const job = await cluster.waitJob(running, finished, 30_000);
+    expect(job).toMatchObject({ status: "Completed", exit_code: 0 });
+    expect(job.steps.find((s) => s.step_id === 1)).toMatchObject({ status: "Completed" });
+    expect(fs.readFileSync(path.join(cluster.dir, "running.out"), "utf8")).toBe("done\n");
+    await waitFreedOnNode(cluster, cluster.nodes[0]!, running);
+
+    const pending = await cluster.waitJob(held, () => true);
+    expect(pending).toMatchObject({ status: "Pending", pending_reason: "Held" });
+    const next = await submit(cluster, ["--wrap", "echo after-restart"]);
+    expect(next).toBeGreaterThan(Math.max(running, held));
+    expect((await cluster.waitJob(next, finished, 30_000)).status).toBe("Completed");
+    expect(fs.readFileSync(path.join(cluster.dir, `Crane-${next}.out`), "utf8")).toBe("after-restart\n");
+
+    expect((await cluster.run("ccancel", [String(held)])).code).toBe(0);
+    expect((await cluster.waitJob(held, finished)).status).toBe("Cancelled");
+  });
+});
+
+describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("leaves the running step alone and reports its completion once back", async () => {
+    const node = cluster.nodes[0]!;
+    const id = await submit(cluster, ["-o", "survivor.out", "--wrap", "sleep 2; echo done"]);
+    await cluster.waitJob(id, (j) => j.status === "Running");
+    const supervisor = supervisorPid(cluster, node, id, 1);
+
+    await kill9(cluster.pids().craneds[node]!);
+    // The step finishes while its node daemon is away; its supervisor holds on to the result.
+    await waitFor("the job's output", () => fs.existsSync(path.join(cluster.dir, "survivor.out")) && fs.readFileSync(path.join(cluster.dir, "survivor.out"), "utf8") === "done\n");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processGone(supervisor)).toBe(false);
+    expect((await cluster.waitJob(id, () => true)).status).toBe("Running");
+
+    restartCraned(cluster, node);
+    const job = await cluster.waitJob(id, finished, 30_000);
+    expect(job).toMatchObject({ status: "Completed", exit_code: 0 });
+    await waitFor("the supervisor to exit", () => processGone(supervisor), 5_000);
+    await waitFreedOnNode(cluster, node, id);
+
+    // The restarted craned serves new work.
+    const next = await submit(cluster, ["--wrap", "echo again"]);
+    expect((await cluster.waitJob(next, finished, 30_000)).status).toBe("Completed");
+    expect(fs.readFileSync(path.join(cluster.dir, `Crane-${next}.out`), "utf8")).toBe("again\n");
+  });
+
+  it("re-adopts a step that is still running when craned comes back", async () => {
+    const node = cluster.nodes[0]!;
+    const id = await submit(cluster, ["-o", "adopted.out", "--wrap", "sleep 3; echo done"]);
+    await cluster.waitJob(id, (j) => j.status === "Running");
+    const supervisor = supervisorPid(cluster, node, id, 1);
+    await kill9(cluster.pids().craneds[node]!);
+    restartCraned(cluster, node);
+    const job = await cluster.waitJob(id, finished, 30_000);
+    expect(job).toMatchObject({ status: "Completed", exit_code: 0 });
+    expect(fs.readFileSync(path.join(cluster.dir, "adopted.out"), "utf8")).toBe("done\n");
+    await waitFor("the supervisor to exit", () => processGone(supervisor), 5_000);
+    await waitFreedOnNode(cluster, node, id);
+  });
+});
+
+describe.skipIf(skip)("a node that dies for good", () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ nodes: 2, extraArgs: ["--craned-timeout", "3", "--ping-interval", "1"] });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("is shown down and fails the job running on it with a reason naming the node", async () => {
+    const [victim, survivor] = cluster.nodes as [string, string];
+    const id = await submit(cluster, ["-w", victim, "--wrap", "sleep 60"]);
+    const other = await submit(cluster, ["-w", survivor, "-o", "other.out", "--wrap", "sleep 5; echo fine"]);
+    await cluster.waitJob(id, (j) => j.status === "Running");
+    await cluster.waitJob(other, (j) => j.status === "Running");
+    const supervisor = supervisorPid(cluster, victim, id, 1);
+
+    const t0 = Date.now();
+    await kill9(cluster.pids().craneds[victim]!);
+    const job = await cluster.waitJob(id, finished, 15_000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(job.status).toBe("Failed");
+    expect(job.reason).toContain(victim);
+
+    const nodes = await cinfoNodes(cluster);
+    expect(nodes[victim]!.state).toBe("down");
+    expect(nodes[victim]!.reason).toMatch(/heartbeat/);
+    const table = await cluster.run("cinfo", []);
+    expect(table.stdout).toMatch(new RegExp(`^CPU\\*\\s+up\\s+1\\s+down\\s+${victim}\\s*$`, "m"));
+
+    // The other node is untouched; no new job is placed on the dead one.
+    expect((await cluster.waitJob(other, finished, 15_000)).status).toBe("Completed");
+    expect(fs.readFileSync(path.join(cluster.dir, "other.out"), "utf8")).toBe("fine\n");
+    const next = await submit(cluster, ["--wrap", "echo placed"]);
+    expect((await cluster.waitJob(next, finished)).nodes).toEqual([survivor]);
+
+    // When the node comes back it is up again and drops the step of the job that ended without it.
+    expect(processGone(supervisor)).toBe(false);
+    restartCraned(cluster, victim);
+    await waitFor("the node to come back", async () => (await cinfoNodes(cluster))[victim]!.state === "idle", 15_000);
+    await waitFor("the lost job's supervisor to stop", () => processGone(supervisor), 15_000);
+    await waitFreedOnNode(cluster, victim, id);
+  });
+});
