@@ -271,9 +271,9 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       expect(all.at(-1)).toBe("got-sigterm");
       expect(all.length).toBeGreaterThan(tail.length + 5);
 
+      await c.waitJob(jobId, (j) => j.status === "Cancelled" || j.status === "Completed");
       expect(await psRow(c, id, false)).toBeUndefined();
       expect(await psRow(c, id, true)).toContain("CANCELLED");
-      await c.waitJob(jobId, (j) => j.status === "Cancelled" || j.status === "Completed");
     });
 
     it("logs -f follows a container until it ends by itself", async () => {
