@@ -193,7 +193,7 @@ export async function down(dir: string, graceMs = 10_000): Promise<boolean> {
 export async function purge(dir: string): Promise<void> {
   const cranedRoot = path.join(dir, "craned");
   if (!fs.existsSync(cranedRoot)) return;
-  const pids: number[] = [];
+  const stopping: { pid: number; result: string }[] = [];
   const heldJobs: { node: string; jobId: number }[] = [];
   for (const node of fs.readdirSync(cranedRoot)) {
     const stepsDir = path.join(cranedRoot, node, "steps");
@@ -207,22 +207,19 @@ export async function purge(dir: string): Promise<void> {
       try {
         const pid = Number(fs.readFileSync(path.join(stepsDir, step, "supervisor.pid"), "utf8"));
         if (!alive(pid)) continue;
-        if (fs.existsSync(path.join(stepsDir, step, "result.json"))) {
-          // Its step is over and the outcome saved; it only waits for a craned that is gone to take the report.
-          process.kill(pid, "SIGKILL");
-          continue;
-        }
         fs.writeFileSync(path.join(stepsDir, step, "stop"), "Cancelled");
         process.kill(pid, "SIGTERM");
-        pids.push(pid);
+        stopping.push({ pid, result: path.join(stepsDir, step, "result.json") });
       } catch {
         // no supervisor
       }
     }
   }
+  // A supervisor that saved its result has stopped its step; with craned gone it would only wait to report it.
+  const busy = (s: { pid: number; result: string }) => alive(s.pid) && !fs.existsSync(s.result);
   const deadline = Date.now() + 20_000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+  while (stopping.some(busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const s of stopping.filter((s) => alive(s.pid))) process.kill(s.pid, "SIGKILL");
   for (const { node, jobId } of heldJobs) await destroyCgroup(jobCgroupPath(node, jobId));
   for (const node of fs.readdirSync(cranedRoot)) removeEmptyCgroup(path.posix.dirname(jobCgroupPath(node, 0)));
 }

@@ -19,6 +19,15 @@ async function submit(cluster: TestCluster, args: string[]): Promise<number> {
   return jobIdOf(await cluster.run("cbatch", args));
 }
 
+/** `crane down --purge`, once more a little later if it failed (e.g. dist/crane was being rebuilt meanwhile). */
+async function stopCluster(cluster: TestCluster): Promise<void> {
+  await cluster.stop();
+  if (fs.existsSync(path.join(cluster.dir, "pids.json"))) {
+    await new Promise((r) => setTimeout(r, 3_000));
+    await cluster.stop();
+  }
+}
+
 const finished = (j: JobJson) => !["Pending", "Configuring", "Starting", "Running", "Completing"].includes(j.status);
 
 /** Gone, or a zombie nobody has reaped yet (it runs nothing any more). */
@@ -95,7 +104,7 @@ describe.skipIf(skip)("ctld killed with SIGKILL and restarted", () => {
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    if (cluster) await stopCluster(cluster);
   });
 
   it("keeps running and pending jobs, records the running one's completion, and never reuses a job id", async () => {
@@ -106,6 +115,7 @@ describe.skipIf(skip)("ctld killed with SIGKILL and restarted", () => {
     await kill9(cluster.pids().ctld);
     const down = await cluster.run("cqueue", []);
     expect(down.code).toBe(3);
+    expect(fs.existsSync(path.join(cluster.dir, "running.out")) && fs.readFileSync(path.join(cluster.dir, "running.out"), "utf8")).not.toBe("done\n");
     restartCtld(cluster);
 
     // The job was started by the old ctld, finishes under the new one and is recorded with its output.
@@ -135,7 +145,7 @@ describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    if (cluster) await stopCluster(cluster);
   });
 
   it("leaves the running step alone and reports its completion once back", async () => {
@@ -186,7 +196,7 @@ describe.skipIf(skip)("a node that dies for good", () => {
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    if (cluster) await stopCluster(cluster);
   });
 
   it("is shown down and fails the job running on it with a reason naming the node", async () => {
