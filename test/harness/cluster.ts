@@ -123,9 +123,45 @@ export async function startCluster(opts: { nodes?: number; runtimeEndpoint?: str
     pids() {
       return JSON.parse(fs.readFileSync(path.join(dir, "pids.json"), "utf8"));
     },
+    /** `crane down --purge`, once more a little later if it failed (e.g. dist/crane was being rebuilt meanwhile). */
     async stop() {
-      spawnSync(CRANE, ["down", "--dir", dir, "--purge"], { env, encoding: "utf8", timeout: 60_000 });
+      const down = () => spawnSync(CRANE, ["down", "--dir", dir, "--purge"], { env, encoding: "utf8", timeout: 60_000 });
+      down();
+      if (fs.existsSync(path.join(dir, "pids.json"))) {
+        await new Promise((r) => setTimeout(r, 3_000));
+        down();
+      }
     },
   };
   return cluster;
+}
+
+/** The job id printed by a successful cbatch, or an error showing what it printed instead. */
+export function jobIdOf(r: RunResult): number {
+  const m = /Job id allocated: (\d+)\./.exec(r.stdout);
+  if (r.code !== 0 || !m) throw new Error(`submission failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  return Number(m[1]);
+}
+
+export async function submit(cluster: TestCluster, args: string[], cwd?: string): Promise<number> {
+  return jobIdOf(await cluster.run("cbatch", args, { cwd }));
+}
+
+export const finished = (j: JobJson) => !["Pending", "Configuring", "Starting", "Running", "Completing"].includes(j.status);
+
+/** Gone, or a zombie nobody has reaped yet (it runs nothing any more). */
+export function processGone(pid: number): boolean {
+  try {
+    return /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
+  }
+}
+
+export async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

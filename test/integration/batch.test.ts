@@ -3,47 +3,18 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { binaryMissingReason, startCluster, type JobJson, type RunResult, type TestCluster } from "../harness/cluster";
+import {
+  binaryMissingReason,
+  finished,
+  processGone,
+  startCluster,
+  submit,
+  waitFor,
+  type JobJson,
+  type TestCluster,
+} from "../harness/cluster";
 
 const skip = !!binaryMissingReason();
-
-function jobIdOf(r: RunResult): number {
-  const m = /Job id allocated: (\d+)\./.exec(r.stdout);
-  if (r.code !== 0 || !m) throw new Error(`submission failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
-  return Number(m[1]);
-}
-
-async function submit(cluster: TestCluster, args: string[], cwd?: string): Promise<number> {
-  return jobIdOf(await cluster.run("cbatch", args, { cwd }));
-}
-
-/** `crane down --purge`, once more a little later if it failed (e.g. dist/crane was being rebuilt meanwhile). */
-async function stopCluster(cluster: TestCluster): Promise<void> {
-  await cluster.stop();
-  if (fs.existsSync(path.join(cluster.dir, "pids.json"))) {
-    await new Promise((r) => setTimeout(r, 3_000));
-    await cluster.stop();
-  }
-}
-
-const finished = (j: JobJson) => !["Pending", "Configuring", "Starting", "Running", "Completing"].includes(j.status);
-
-/** Gone, or a zombie nobody has reaped yet (it runs nothing any more). */
-function processGone(pid: number): boolean {
-  try {
-    return /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A job script that records the pid of its long-running child, so the test can check the child is gone. */
 function sleeperScript(pidFile: string, seconds: number): string {
@@ -68,7 +39,7 @@ describe.skipIf(skip)("batch jobs on a one-node cluster", () => {
   });
 
   afterAll(async () => {
-    if (cluster) await stopCluster(cluster);
+    if (cluster) await cluster.stop();
   });
 
   const out = (name: string) => fs.readFileSync(path.join(work, name), "utf8");
@@ -298,7 +269,7 @@ describe.skipIf(skip)("batch jobs on a two-node cluster", () => {
   });
 
   afterAll(async () => {
-    if (cluster) await stopCluster(cluster);
+    if (cluster) await cluster.stop();
   });
 
   it("allocates both nodes to a -N 2 job and crun -N 2 runs a task on each", async () => {

@@ -125,13 +125,9 @@ async function podNetns(cri: CriClient, podId: string): Promise<string> {
   return info.runtimeSpec?.linux?.namespaces?.find((n) => n.type === "network")?.path ?? "";
 }
 
-/** `crane down --purge`, once more a little later if it failed (e.g. dist/crane was being rebuilt meanwhile). */
+/** Stops the cluster and removes the empty node cgroups it leaves in hierarchies crane does not manage. */
 async function stopCluster(c: TestCluster): Promise<void> {
   await c.stop();
-  if (fs.existsSync(path.join(c.dir, "pids.json"))) {
-    await new Promise((r) => setTimeout(r, 3_000));
-    await c.stop();
-  }
   removeNodeCgroups(c.nodes);
 }
 

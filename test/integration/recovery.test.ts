@@ -5,47 +5,18 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CRANE, binaryMissingReason, startCluster, type JobJson, type RunResult, type TestCluster } from "../harness/cluster";
+import {
+  CRANE, binaryMissingReason,
+  finished,
+  processGone,
+  startCluster,
+  submit,
+  waitFor,
+  type JobJson,
+  type TestCluster,
+} from "../harness/cluster";
 
 const skip = !!binaryMissingReason();
-
-function jobIdOf(r: RunResult): number {
-  const m = /Job id allocated: (\d+)\./.exec(r.stdout);
-  if (r.code !== 0 || !m) throw new Error(`submission failed (exit ${r.code}): ${r.stdout}${r.stderr}`);
-  return Number(m[1]);
-}
-
-async function submit(cluster: TestCluster, args: string[]): Promise<number> {
-  return jobIdOf(await cluster.run("cbatch", args));
-}
-
-/** `crane down --purge`, once more a little later if it failed (e.g. dist/crane was being rebuilt meanwhile). */
-async function stopCluster(cluster: TestCluster): Promise<void> {
-  await cluster.stop();
-  if (fs.existsSync(path.join(cluster.dir, "pids.json"))) {
-    await new Promise((r) => setTimeout(r, 3_000));
-    await cluster.stop();
-  }
-}
-
-const finished = (j: JobJson) => !["Pending", "Configuring", "Starting", "Running", "Completing"].includes(j.status);
-
-/** Gone, or a zombie nobody has reaped yet (it runs nothing any more). */
-function processGone(pid: number): boolean {
-  try {
-    return /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function kill9(pid: number): Promise<void> {
   process.kill(pid, "SIGKILL");
@@ -104,7 +75,7 @@ describe.skipIf(skip)("ctld killed with SIGKILL and restarted", () => {
   });
 
   afterAll(async () => {
-    if (cluster) await stopCluster(cluster);
+    if (cluster) await cluster.stop();
   });
 
   it("keeps running and pending jobs, records the running one's completion, and never reuses a job id", async () => {
@@ -145,7 +116,7 @@ describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
   });
 
   afterAll(async () => {
-    if (cluster) await stopCluster(cluster);
+    if (cluster) await cluster.stop();
   });
 
   it("leaves the running step alone and reports its completion once back", async () => {
@@ -196,7 +167,7 @@ describe.skipIf(skip)("a node that dies for good", () => {
   });
 
   afterAll(async () => {
-    if (cluster) await stopCluster(cluster);
+    if (cluster) await cluster.stop();
   });
 
   it("is shown down and fails the job running on it with a reason naming the node", async () => {
