@@ -7,7 +7,7 @@
 //        npm run build -- --bundle-only   (step 1 only; dist/crane.cjs runs with `node dist/crane.cjs`)
 // Honours SOURCE_DATE_EPOCH for the "Source Time" stamp (reproducible builds).
 import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { build } from "esbuild";
 import { MULTI_CALL_NAMES } from "../src/core/cli/dispatch.js";
@@ -108,12 +108,14 @@ async function sea(): Promise<void> {
   execFileSync(node, ["--experimental-sea-config", SEA_CONFIG], { stdio: ["ignore", "ignore", "inherit"], cwd: DIST });
   step(`blob ${relative(ROOT, BLOB)} ${mb(statSync(BLOB).size)} (node ${relative(ROOT, node)})`);
 
-  rmSync(OUT, { force: true });
-  copyFileSync(node, OUT);
-  chmodSync(OUT, 0o755);
+  // Built beside the old binary and renamed over it: processes running (or starting) the old one are not disturbed.
+  const partial = `${OUT}.partial`;
+  rmSync(partial, { force: true });
+  copyFileSync(node, partial);
+  chmodSync(partial, 0o755);
   if (hasTool("strip")) {
-    execFileSync("strip", ["--strip-all", OUT]);
-    step(`stripped node copy ${mb(statSync(OUT).size)}`);
+    execFileSync("strip", ["--strip-all", partial]);
+    step(`stripped node copy ${mb(statSync(partial).size)}`);
   } else {
     step("strip not found: keeping debug symbols");
   }
@@ -128,11 +130,12 @@ async function sea(): Promise<void> {
     if (!/Can't find string offset for section name/.test(String(a[0]))) warn(...a);
   };
   try {
-    await inject(OUT, "NODE_SEA_BLOB", readFileSync(BLOB), { sentinelFuse: FUSE });
+    await inject(partial, "NODE_SEA_BLOB", readFileSync(BLOB), { sentinelFuse: FUSE });
   } finally {
     console.warn = warn;
   }
-  chmodSync(OUT, 0o755);
+  chmodSync(partial, 0o755);
+  renameSync(partial, OUT);
   step(`injected blob -> ${relative(ROOT, OUT)} ${mb(statSync(OUT).size)}`);
 
   for (const name of MULTI_CALL_NAMES) {

@@ -1,5 +1,6 @@
 // Job and step cgroups on cgroup v1 (one hierarchy per controller) and v2 (one unified hierarchy).
-// Layout: <root>/crane/<node>/job_<id>/step_<id>; limits sit on the job cgroup, processes in step cgroups
+// Layout: <root>/crane/<cluster>/<node>/job_<id>/step_<id> (the cluster keeps two clusters on one machine, whose
+// node names and job ids may coincide, apart); limits sit on the job cgroup, processes in step cgroups
 // (cgroup v2 forbids processes in a cgroup that has children with controllers enabled).
 import fs from "node:fs";
 import path from "node:path";
@@ -19,8 +20,17 @@ export interface JobLimits {
 }
 
 /** The cgroup path of a job relative to the hierarchy root, as CRI's cgroup_parent wants it. */
-export function jobCgroupPath(node: string, jobId: number): string {
-  return `/crane/${sanitize(node)}/job_${jobId}`;
+export function jobCgroupPath(cluster: string, node: string, jobId: number): string {
+  return `${nodeCgroupPath(cluster, node)}/job_${jobId}`;
+}
+
+/** The cgroup holding all jobs of one node of one cluster. */
+export function nodeCgroupPath(cluster: string, node: string): string {
+  return `${clusterCgroupPath(cluster)}/${sanitize(node)}`;
+}
+
+export function clusterCgroupPath(cluster: string): string {
+  return `/crane/${sanitize(cluster)}`;
 }
 
 function sanitize(s: string): string {
@@ -84,8 +94,8 @@ function ensureTree(rel: string): void {
   }
 }
 
-export function createJobCgroup(node: string, jobId: number, limits: JobLimits): string {
-  const rel = jobCgroupPath(node, jobId);
+export function createJobCgroup(cluster: string, node: string, jobId: number, limits: JobLimits): string {
+  const rel = jobCgroupPath(cluster, node, jobId);
   ensureTree(rel);
   const period = 100_000;
   const quota = Math.max(1000, Math.round(limits.cpu * period));
@@ -114,8 +124,8 @@ export function createJobCgroup(node: string, jobId: number, limits: JobLimits):
   return rel;
 }
 
-export function createStepCgroup(node: string, jobId: number, stepId: number): string {
-  const rel = `${jobCgroupPath(node, jobId)}/step_${stepId}`;
+export function createStepCgroup(jobCgroup: string, stepId: number): string {
+  const rel = `${jobCgroup}/step_${stepId}`;
   ensureTree(rel);
   return rel;
 }

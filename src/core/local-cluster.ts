@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { cgroupDirs, destroyCgroup, jobCgroupPath } from "./cgroup";
+import { cgroupDirs, clusterCgroupPath, destroyCgroup, jobCgroupPath, nodeCgroupPath } from "./cgroup";
 import { loadConfig } from "./config";
 import { ctldClient, unary } from "./rpc";
 import { selfCommand } from "./self";
@@ -53,7 +53,8 @@ export function writeLocalConfig(opts: UpOptions): string {
     return node;
   });
   const config = {
-    ClusterName: "local",
+    // Unique among the clusters of this machine (no two listen on one port): cgroups and pod labels carry it.
+    ClusterName: `local-${opts.port}`,
     ControlMachine: "127.0.0.1",
     CraneCtldListenAddr: "127.0.0.1",
     CraneCtldListenPort: opts.port,
@@ -193,6 +194,7 @@ export async function down(dir: string, graceMs = 10_000): Promise<boolean> {
 export async function purge(dir: string): Promise<void> {
   const cranedRoot = path.join(dir, "craned");
   if (!fs.existsSync(cranedRoot)) return;
+  const cluster = loadConfig(path.join(dir, "config.yaml")).clusterName;
   const stopping: { pid: number; result: string }[] = [];
   const heldJobs: { node: string; jobId: number }[] = [];
   for (const node of fs.readdirSync(cranedRoot)) {
@@ -220,11 +222,12 @@ export async function purge(dir: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (stopping.some(busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   for (const s of stopping.filter((s) => alive(s.pid))) process.kill(s.pid, "SIGKILL");
-  for (const { node, jobId } of heldJobs) await destroyCgroup(jobCgroupPath(node, jobId));
-  for (const node of fs.readdirSync(cranedRoot)) removeEmptyCgroup(path.posix.dirname(jobCgroupPath(node, 0)));
+  for (const { node, jobId } of heldJobs) await destroyCgroup(jobCgroupPath(cluster, node, jobId));
+  for (const node of fs.readdirSync(cranedRoot)) removeEmptyCgroup(nodeCgroupPath(cluster, node));
+  removeEmptyCgroup(clusterCgroupPath(cluster));
 }
 
-/** Removes a cgroup left without jobs; one still in use (by another cluster's node of that name) stays. */
+/** Removes a cgroup left without jobs (or nodes); one still in use stays. */
 function removeEmptyCgroup(rel: string): void {
   for (const d of cgroupDirs(rel)) {
     try {

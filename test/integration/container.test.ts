@@ -87,8 +87,8 @@ async function psRow(c: TestCluster, id: string, all: boolean): Promise<string |
 }
 
 /** Directories of a job's cgroup in every hierarchy mounted under /sys/fs/cgroup (crane's and the runtime's). */
-function jobCgroupDirsOnDisk(node: string, jobId: number): string[] {
-  const rel = jobCgroupPath(node, jobId);
+function jobCgroupDirsOnDisk(c: TestCluster, node: string, jobId: number): string[] {
+  const rel = jobCgroupPath(`local-${c.port}`, node, jobId);
   const root = "/sys/fs/cgroup";
   const candidates = [path.join(root, rel), ...fs.readdirSync(root).map((h) => path.join(root, h, rel))];
   return candidates.filter((d) => fs.existsSync(d));
@@ -437,13 +437,13 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
 
       const during = await runtimeFootprint(jobId);
       expect(during.pods).toHaveLength(1);
-      expect(during.pods[0]!.labels).toMatchObject({ "crane.job": String(jobId), "crane.node": node, "crane.step": "0" });
+      expect(during.pods[0]!.labels).toMatchObject({ "crane.cluster": `local-${c.port}`, "crane.job": String(jobId), "crane.node": node, "crane.step": "0" });
       expect(during.containers).toHaveLength(1);
       expect(during.containers[0]!.labels).toMatchObject({ "crane.job": String(jobId), "crane.node": node, "crane.step": "1" });
       const netns = await podNetns(cri, during.pods[0]!.id);
       expect(netns).toMatch(/^\/(var\/)?run\/netns\//);
       expect(podNetnsIn(ctrd.subnet)).toEqual([...netnsBefore, path.basename(netns)].sort());
-      const cgroups = jobCgroupDirsOnDisk(node, jobId);
+      const cgroups = jobCgroupDirsOnDisk(c, node, jobId);
       expect(cgroups.length).toBeGreaterThan(0);
       expect((await baseline()).mounts).toBeGreaterThan(before.mounts);
 
@@ -454,11 +454,11 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       const after = await waitFor("the job's footprint to disappear", async () => {
         const now = await baseline();
         const mine = await runtimeFootprint(jobId);
-        const clean = mine.pods.length === 0 && mine.containers.length === 0 && jobCgroupDirsOnDisk(node, jobId).length === 0 && !fs.existsSync(netns);
+        const clean = mine.pods.length === 0 && mine.containers.length === 0 && jobCgroupDirsOnDisk(c, node, jobId).length === 0 && !fs.existsSync(netns);
         return clean ? now : undefined;
       }, 5_000);
       expect(after).toEqual(before);
-      expect(jobCgroupDirsOnDisk(node, jobId)).toEqual([]);
+      expect(jobCgroupDirsOnDisk(c, node, jobId)).toEqual([]);
       expect(podNetnsIn(ctrd.subnet)).toEqual(netnsBefore);
     });
 
@@ -542,7 +542,7 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       await ok(c, "ccancel", [String(jobId)]);
       await c.waitJob(jobId, (j) => j.status === "Cancelled", 30_000);
       await waitFor("both pods to be removed", async () => ((await runtimeFootprint(jobId)).pods.length === 0 ? true : undefined), 15_000);
-      for (const n of c.nodes) expect(jobCgroupDirsOnDisk(n, jobId)).toEqual([]);
+      for (const n of c.nodes) expect(jobCgroupDirsOnDisk(c, n, jobId)).toEqual([]);
     });
   });
 });

@@ -89,7 +89,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   };
 
   const spawnSupervisor = (step: StepToD): void => {
-    const jobCgroup = jobCgroupPath(opts.node, step.jobId);
+    const jobCgroup = jobCgroupPath(config.clusterName, opts.node, step.jobId);
     const spec: SupervisorSpec = {
       step: StepToD.toJSON(step) as SupervisorSpec["step"],
       node: opts.node,
@@ -140,8 +140,8 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     await waitForExit(mine.filter((s) => s.stepId !== 0), 30_000);
     for (const s of mine.filter((s) => s.stepId === 0)) terminate(jobId, 0, JobStatus.Cancelled);
     await waitForExit(mine.filter((s) => s.stepId === 0), 30_000);
-    if (config.container.enabled) await removeJobPods(config.container, opts.node, jobId, log).catch((e) => log.warn(String(e)));
-    await destroyCgroup(jobCgroupPath(opts.node, jobId));
+    if (config.container.enabled) await removeJobPods(config, opts.node, jobId, log).catch((e) => log.warn(String(e)));
+    await destroyCgroup(jobCgroupPath(config.clusterName, opts.node, jobId));
     for (const s of jobSteps(jobId)) {
       steps.delete(stepKey(s.jobId, s.stepId));
       fs.rmSync(dirs.stepDir(s.jobId, s.stepId), { recursive: true, force: true });
@@ -171,7 +171,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       const key = stepKey(step.jobId, step.stepId);
       if (steps.has(key)) return cb(null, { ok: true, reason: "already running" });
       try {
-        createJobCgroup(opts.node, step.jobId, { cpu: step.jobRes?.cpu ?? 0, memoryBytes: step.jobRes?.memoryBytes ?? 0 });
+        createJobCgroup(config.clusterName, opts.node, step.jobId, { cpu: step.jobRes?.cpu ?? 0, memoryBytes: step.jobRes?.memoryBytes ?? 0 });
         spawnSupervisor(step);
         cb(null, { ok: true, reason: "" });
       } catch (e) {

@@ -1,7 +1,7 @@
 // craned's own use of the container runtime: cleaning up a job's pods by label (whatever its supervisors
 // managed or not) and obtaining exec/attach URLs for a container step on this node.
 import { cgroupDirs, jobCgroupPath } from "../../core/cgroup";
-import type { ContainerConfig } from "../../core/config";
+import type { ContainerConfig, CraneConfig } from "../../core/config";
 import { connectCri, destroyPodSandbox, getAttachUrl, getExecUrl, listPodSandboxes } from "../../core/cri";
 import type { StreamRequest } from "../../core/generated/crane/crane";
 import type { Logger } from "../../core/log";
@@ -9,10 +9,10 @@ import type { StepDirs } from "./steps";
 import fs from "node:fs";
 import path from "node:path";
 
-export async function removeJobPods(container: ContainerConfig, node: string, jobId: number, log: Logger): Promise<void> {
-  const cri = connectCri({ runtimeEndpoint: container.runtimeEndpoint, nodeName: node, timeoutMs: 30_000 });
+export async function removeJobPods(config: CraneConfig, node: string, jobId: number, log: Logger): Promise<void> {
+  const cri = connectCri({ runtimeEndpoint: config.container.runtimeEndpoint, nodeName: node, timeoutMs: 30_000 });
   try {
-    const pods = await listPodSandboxes(cri, { labels: { "crane.job": String(jobId), "crane.node": node } });
+    const pods = await listPodSandboxes(cri, { labels: { "crane.cluster": config.clusterName, "crane.job": String(jobId), "crane.node": node } });
     for (const p of pods) {
       log.warn(`removing leftover pod ${p.id.slice(0, 12)} of job ${jobId}`);
       await destroyPodSandbox(cri, p.id);
@@ -20,7 +20,7 @@ export async function removeJobPods(container: ContainerConfig, node: string, jo
   } finally {
     cri.close();
   }
-  removeRuntimeOnlyCgroups(jobCgroupPath(node, jobId));
+  removeRuntimeOnlyCgroups(jobCgroupPath(config.clusterName, node, jobId));
 }
 
 /**

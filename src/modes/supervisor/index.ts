@@ -28,7 +28,7 @@ export async function runSupervisor(specFile: string): Promise<number> {
     } else if (step.containerMeta) {
       running = startContainerStep({ step, spec, env, reporter, log });
     } else {
-      running = startProcessStep({ step, node: spec.node, stateDir: spec.stateDir, env, reporter });
+      running = startProcessStep({ step, node: spec.node, jobCgroup: spec.jobCgroup, stateDir: spec.stateDir, env, reporter });
     }
   } catch (e) {
     log(`cannot start: ${(e as Error).stack}`);

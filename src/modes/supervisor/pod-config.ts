@@ -7,10 +7,11 @@ import { PodMeta_NetworkMode, type StepToD } from "../../core/generated/crane/cr
 import type { SupervisorSpec } from "../craned/steps";
 
 /** Labels on every pod and container crane creates, so leftovers can always be found. */
-export function craneLabels(step: StepToD, node: string): Record<string, string> {
+export function craneLabels(step: StepToD, spec: SupervisorSpec): Record<string, string> {
   return {
+    "crane.cluster": spec.clusterName,
     "crane.job": String(step.jobId),
-    "crane.node": node,
+    "crane.node": spec.node,
     "crane.uid": String(step.uid),
     "crane.user": step.username,
   };
@@ -65,7 +66,7 @@ export function podSandboxConfig(step: StepToD, spec: SupervisorSpec): DeepParti
     portMappings: hostNet
       ? []
       : (pm?.ports ?? []).map((p) => ({ protocol: p.protocol === "UDP" ? 1 : 0, containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp })),
-    labels: { ...craneLabels(step, spec.node), "crane.step": "0" },
+    labels: { ...craneLabels(step, spec), "crane.step": "0" },
     annotations: { "crane.io/job-name": step.jobName, "crane.io/pod-name": pm?.name ?? "" },
     linux: {
       cgroupParent: spec.jobCgroup,
@@ -89,7 +90,7 @@ export function containerConfig(step: StepToD, spec: SupervisorSpec, env: Record
     envs: Object.entries(envs).map(([key, value]) => ({ key, value })),
     mounts: cm.mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly })),
     devices: step.deviceFiles.map((f) => ({ containerPath: f, hostPath: f, permissions: "rwm" })),
-    labels: { ...craneLabels(step, spec.node), "crane.step": String(step.stepId) },
+    labels: { ...craneLabels(step, spec), "crane.step": String(step.stepId) },
     logPath: `${step.stepId}.log`,
     stdin: cm.stdin,
     stdinOnce: cm.stdinOnce,

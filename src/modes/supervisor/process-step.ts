@@ -31,15 +31,16 @@ export interface RunningProcessStep {
 export function startProcessStep(opts: {
   step: StepToD;
   node: string;
+  jobCgroup: string;
   stateDir: string;
   env: Record<string, string>;
   reporter: Reporter;
 }): RunningProcessStep {
   const { step, node } = opts;
-  const cg = createStepCgroup(node, step.jobId, step.stepId);
+  const cg = createStepCgroup(opts.jobCgroup, step.stepId);
   const procsFiles = cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs"));
   // The kernel counts a kill in the victim's own cgroup (v1) or in the limited ancestor (v2 events): read both.
-  const oomKills = () => oomKillCount(cg) + oomKillCount(jobCg(cg));
+  const oomKills = () => oomKillCount(cg) + oomKillCount(opts.jobCgroup);
   const oomBefore = oomKills();
   const user = userByUid(step.uid);
   const cwd = step.cwd && fs.existsSync(step.cwd) ? step.cwd : user?.home && fs.existsSync(user.home) ? user.home : "/";
@@ -145,10 +146,6 @@ function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
-}
-
-function jobCg(stepCg: string): string {
-  return path.posix.dirname(stepCg);
 }
 
 function signalNumber(name: string): number {
