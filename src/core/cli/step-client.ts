@@ -70,7 +70,7 @@ export async function followStep(
   const stream = ctld.client.streamStepLog(
     {
       jobId: opts.jobId, stepId: opts.stepId, node: opts.node, follow: opts.follow ?? true, tail: opts.tail,
-      sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0,
+      sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0, awaitStepMs: 0,
     },
     identityMetadata(),
   );

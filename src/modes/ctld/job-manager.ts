@@ -471,6 +471,7 @@ export class JobManager {
       qos: spec.qos,
       startTime: job.startTime,
       deviceFiles,
+      gpuIds: [],
     };
   }
 

@@ -645,6 +645,8 @@ export interface CancelJobRequest {
   state?: JobStatus | undefined;
   nodes: string[];
   account: string;
+  /** Seconds between SIGTERM and SIGKILL (ccon stop -t); unset = the default of 10. */
+  graceSeconds?: number | undefined;
 }
 
 export interface CancelFailure {
@@ -702,6 +704,11 @@ export interface StepLogRequest {
   /** 0 = no bound */
   sinceMs: number;
   untilMs: number;
+  /**
+   * Set by ctld for a follow when it dispatched the step to this node and the step has not ended there: a node
+   * that does not know the step yet waits up to this long for it to arrive instead of reporting it ended.
+   */
+  awaitStepMs: number;
 }
 
 export interface LogLine {
@@ -832,6 +839,8 @@ export interface StepToD {
   startTime: number;
   /** Device files of the GRES allocated on this node, e.g. /dev/nvidia0. */
   deviceFiles: string[];
+  /** Host indices of the GPUs among device_files (e.g. 3 for /dev/nvidia3), for CUDA_VISIBLE_DEVICES of process steps. */
+  gpuIds: number[];
 }
 
 export interface StepToD_EnvEntry {
@@ -854,6 +863,8 @@ export interface TerminateStepRequest {
   /** Cancelled | ExceedTimeLimit | Failed */
   reasonStatus: JobStatus;
   reason: string;
+  /** Seconds between SIGTERM and SIGKILL; unset = the default of 10. */
+  graceSeconds?: number | undefined;
 }
 
 export interface TerminateStepReply {
@@ -6034,7 +6045,16 @@ export const QueryJobsReply: MessageFns<QueryJobsReply> = {
 };
 
 function createBaseCancelJobRequest(): CancelJobRequest {
-  return { jobIds: [], partition: "", name: "", user: "", state: undefined, nodes: [], account: "" };
+  return {
+    jobIds: [],
+    partition: "",
+    name: "",
+    user: "",
+    state: undefined,
+    nodes: [],
+    account: "",
+    graceSeconds: undefined,
+  };
 }
 
 export const CancelJobRequest: MessageFns<CancelJobRequest> = {
@@ -6059,6 +6079,9 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
     }
     if (message.account !== "") {
       writer.uint32(58).string(message.account);
+    }
+    if (message.graceSeconds !== undefined) {
+      writer.uint32(64).uint32(message.graceSeconds);
     }
     return writer;
   },
@@ -6132,6 +6155,14 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
             message.account = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.graceSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6157,6 +6188,11 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
       state: isSet(object.state) ? jobStatusFromJSON(object.state) : undefined,
       nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => globalThis.String(e)) : [],
       account: isSet(object.account) ? globalThis.String(object.account) : "",
+      graceSeconds: isSet(object.graceSeconds)
+        ? globalThis.Number(object.graceSeconds)
+        : isSet(object.grace_seconds)
+        ? globalThis.Number(object.grace_seconds)
+        : undefined,
     };
   },
 
@@ -6183,6 +6219,9 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
     if (message.account !== "") {
       obj.account = message.account;
     }
+    if (message.graceSeconds !== undefined) {
+      obj.graceSeconds = Math.round(message.graceSeconds);
+    }
     return obj;
   },
 
@@ -6198,6 +6237,7 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
     message.state = object.state ?? undefined;
     message.nodes = object.nodes?.map((e) => e) || [];
     message.account = object.account ?? "";
+    message.graceSeconds = object.graceSeconds ?? undefined;
     return message;
   },
 };
@@ -6950,7 +6990,7 @@ export const QueryClusterReply: MessageFns<QueryClusterReply> = {
 };
 
 function createBaseStepLogRequest(): StepLogRequest {
-  return { jobId: 0, stepId: 0, node: "", follow: false, tail: 0, sinceMs: 0, untilMs: 0 };
+  return { jobId: 0, stepId: 0, node: "", follow: false, tail: 0, sinceMs: 0, untilMs: 0, awaitStepMs: 0 };
 }
 
 export const StepLogRequest: MessageFns<StepLogRequest> = {
@@ -6975,6 +7015,9 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     }
     if (message.untilMs !== 0) {
       writer.uint32(56).int64(message.untilMs);
+    }
+    if (message.awaitStepMs !== 0) {
+      writer.uint32(64).uint32(message.awaitStepMs);
     }
     return writer;
   },
@@ -7048,6 +7091,14 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
             message.untilMs = longToNumber(reader.int64());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.awaitStepMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7085,6 +7136,11 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
         : isSet(object.until_ms)
         ? globalThis.Number(object.until_ms)
         : 0,
+      awaitStepMs: isSet(object.awaitStepMs)
+        ? globalThis.Number(object.awaitStepMs)
+        : isSet(object.await_step_ms)
+        ? globalThis.Number(object.await_step_ms)
+        : 0,
     };
   },
 
@@ -7111,6 +7167,9 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     if (message.untilMs !== 0) {
       obj.untilMs = Math.round(message.untilMs);
     }
+    if (message.awaitStepMs !== 0) {
+      obj.awaitStepMs = Math.round(message.awaitStepMs);
+    }
     return obj;
   },
 
@@ -7126,6 +7185,7 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     message.tail = object.tail ?? 0;
     message.sinceMs = object.sinceMs ?? 0;
     message.untilMs = object.untilMs ?? 0;
+    message.awaitStepMs = object.awaitStepMs ?? 0;
     return message;
   },
 };
@@ -8552,6 +8612,7 @@ function createBaseStepToD(): StepToD {
     qos: "",
     startTime: 0,
     deviceFiles: [],
+    gpuIds: [],
   };
 }
 
@@ -8655,6 +8716,13 @@ export const StepToD: MessageFns<StepToD> = {
     }
     for (const v of message.deviceFiles) {
       writer.uint32(266).string(v!);
+    }
+    if (message.gpuIds.length !== 0) {
+      writer.uint32(274).fork();
+      for (const v of message.gpuIds) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -8939,6 +9007,24 @@ export const StepToD: MessageFns<StepToD> = {
             message.deviceFiles.push(reader.string());
             continue;
           }
+          case 34: {
+            if (tag === 272) {
+              message.gpuIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 274) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.gpuIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9085,6 +9171,11 @@ export const StepToD: MessageFns<StepToD> = {
         : globalThis.Array.isArray(object?.device_files)
         ? object.device_files.map((e: any) => globalThis.String(e))
         : [],
+      gpuIds: globalThis.Array.isArray(object?.gpuIds)
+        ? object.gpuIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.gpu_ids)
+        ? object.gpu_ids.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -9195,6 +9286,9 @@ export const StepToD: MessageFns<StepToD> = {
     if (message.deviceFiles?.length) {
       obj.deviceFiles = message.deviceFiles;
     }
+    if (message.gpuIds?.length) {
+      obj.gpuIds = message.gpuIds.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -9252,6 +9346,7 @@ export const StepToD: MessageFns<StepToD> = {
     message.qos = object.qos ?? "";
     message.startTime = object.startTime ?? 0;
     message.deviceFiles = object.deviceFiles?.map((e) => e) || [];
+    message.gpuIds = object.gpuIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -9494,7 +9589,7 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
 };
 
 function createBaseTerminateStepRequest(): TerminateStepRequest {
-  return { jobId: 0, stepId: 0, reasonStatus: 0, reason: "" };
+  return { jobId: 0, stepId: 0, reasonStatus: 0, reason: "", graceSeconds: undefined };
 }
 
 export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
@@ -9510,6 +9605,9 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
     }
     if (message.reason !== "") {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.graceSeconds !== undefined) {
+      writer.uint32(40).uint32(message.graceSeconds);
     }
     return writer;
   },
@@ -9559,6 +9657,14 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.graceSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -9589,6 +9695,11 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
         ? jobStatusFromJSON(object.reason_status)
         : 0,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      graceSeconds: isSet(object.graceSeconds)
+        ? globalThis.Number(object.graceSeconds)
+        : isSet(object.grace_seconds)
+        ? globalThis.Number(object.grace_seconds)
+        : undefined,
     };
   },
 
@@ -9606,6 +9717,9 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.graceSeconds !== undefined) {
+      obj.graceSeconds = Math.round(message.graceSeconds);
+    }
     return obj;
   },
 
@@ -9618,6 +9732,7 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
     message.stepId = object.stepId ?? 0;
     message.reasonStatus = object.reasonStatus ?? 0;
     message.reason = object.reason ?? "";
+    message.graceSeconds = object.graceSeconds ?? undefined;
     return message;
   },
 };
