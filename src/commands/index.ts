@@ -9,6 +9,8 @@ import CconInspectp from "./ccon/inspectp";
 import CconStop from "./ccon/stop";
 import CconWait from "./ccon/wait";
 import CconLogs from "./ccon/logs";
+import CconAttach from "./ccon/attach";
+import CconExec from "./ccon/exec";
 import CconLogin from "./ccon/login";
 import CconLogout from "./ccon/logout";
 import Cbatch from "./cbatch";
@@ -41,6 +43,8 @@ export const commands: Record<string, typeof Command> = {
   "ccon:stop": CconStop,
   "ccon:wait": CconWait,
   "ccon:logs": CconLogs,
+  "ccon:attach": CconAttach,
+  "ccon:exec": CconExec,
   "ccon:login": CconLogin,
   "ccon:logout": CconLogout,
 };

@@ -60,6 +60,11 @@ export interface CraneConfig {
   /** Seconds without a ping after which ctld marks a node down. */
   cranedTimeoutSeconds: number;
   pingIntervalSeconds: number;
+  /**
+   * TCP port of craned's stream proxy (attach/exec sessions from other nodes reach the runtime's loopback stream
+   * server through it); 0 = any free port, announced in the URLs craned hands out.
+   */
+  cranedStreamPort: number;
   /** What happens to the jobs of a node that went down: requeue them or end them as Failed. */
   jobRequeue: boolean;
   scheduleIntervalMs: number;
@@ -308,6 +313,7 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     jobRequeue: bool(ctldSection, "JobRequeue", false, "CraneCtld.JobRequeue"),
     scheduleIntervalMs: num(ctldSection, "ScheduleIntervalMs", 200, "CraneCtld.ScheduleIntervalMs", 10),
     pingIntervalSeconds: num(cranedSection, "PingInterval", 5, "Craned.PingInterval", 0.1),
+    cranedStreamPort: num(cranedSection, "StreamPort", 0, "Craned.StreamPort", 0),
     nodes,
     partitions,
     defaultPartition,

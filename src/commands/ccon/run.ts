@@ -2,7 +2,8 @@ import { Flags } from "@oclif/core";
 import path from "node:path";
 import { CraneCommand } from "../../core/cli/base";
 import { registryAuthFor } from "../../core/cli/registry";
-import { connectCtld, errMessage } from "../../core/cli/ctld";
+import { connectCtld, errMessage, type CtldConnection } from "../../core/cli/ctld";
+import { exitCodeAfterAttach, openContainerSession, StepNotRunningError } from "../../core/cli/container-session";
 import { CliError, ExitCode } from "../../core/cli/errors";
 import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, resourceFlags, type OptionMap } from "../../core/cli/job-options";
 import { followStep, jobIdFromEnv, waitForStepPlacement } from "../../core/cli/step-client";
@@ -52,9 +53,6 @@ export default class CconRun extends CraneCommand {
     const topic = (await this.parseTopicFlags()) as Record<string, unknown>;
     const words = argv as string[];
     if (words.length === 0) throw new CliError("run requires at least one argument: IMAGE [COMMAND] [ARG...]");
-    if (flags.interactive || flags.tty) {
-      throw new CliError("interactive containers (-i/-t) are not available yet: run with -d, then follow with 'ccon logs -f'");
-    }
     if (flags.network !== "default" && flags.network !== "host") {
       throw new CliError(`invalid network specification '${flags.network}': only 'host' and 'default' are supported`);
     }
@@ -136,13 +134,48 @@ export default class CconRun extends CraneCommand {
       const placed = await waitForStepPlacement(ctld, jobId, stepId, progress);
       if (placed.finishedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${placed.reason}`, ExitCode.Backend);
       await waitUntilStepRuns(ctld, jobId, stepId);
-      const end = await followStep(ctld, { jobId, stepId, node: "", tail: -1 });
-      if (end.failed && end.exitCode === 0) {
-        throw new CliError(`container ${jobId}.${stepId} ${end.statusName}${end.reason ? `: ${end.reason}` : ""}`, ExitCode.Backend);
-      }
-      if (end.exitCode !== 0) throw new CliError("", end.exitCode < 256 ? end.exitCode : ExitCode.Backend);
+      const multiNode = (placed.step?.nodes.length ?? 0) > 1;
+      if (multiNode && (flags.tty || flags.interactive)) process.stderr.write("Multiple nodes requested, auto-attach disabled: showing the output of every node.\n");
+      const exitCode = flags.tty && !multiNode
+        ? await runInTerminal(ctld, jobId, stepId, flags.interactive)
+        : await runWithOutput(ctld, jobId, stepId, flags.interactive && !multiNode);
+      if (exitCode !== 0) throw new CliError("", exitCode);
     } finally {
       ctld.close();
     }
   }
+}
+
+/**
+ * -t: the container's terminal is attached here (with -i, what is typed goes to it). A container that ended before
+ * the attach could be made still shows its whole output, from its log.
+ */
+async function runInTerminal(ctld: CtldConnection, jobId: number, stepId: number, stdin: boolean): Promise<number> {
+  try {
+    const end = await openContainerSession(ctld, { jobId, stepId, node: "", attach: true, command: [], stdin, tty: true, stdout: true, stderr: false });
+    return await exitCodeAfterAttach(ctld, jobId, stepId, end);
+  } catch (e) {
+    if (!(e instanceof StepNotRunningError)) throw e;
+    return runWithOutput(ctld, jobId, stepId, false);
+  }
+}
+
+/**
+ * Without a terminal the output comes from the container's log, which never loses a line; with -i, stdin goes to
+ * the container through an attach session of its own, whose end (at the end of our input) closes the container's
+ * stdin.
+ */
+async function runWithOutput(ctld: CtldConnection, jobId: number, stepId: number, stdin: boolean): Promise<number> {
+  const output = followStep(ctld, { jobId, stepId, node: "", tail: -1 });
+  if (stdin) {
+    const input = openContainerSession(ctld, { jobId, stepId, node: "", attach: true, command: [], stdin: true, tty: false, stdout: false, stderr: false });
+    await input.catch((e) => {
+      if (!(e instanceof StepNotRunningError)) throw e;
+    });
+  }
+  const end = await output;
+  if (end.failed && end.exitCode === 0) {
+    throw new CliError(`container ${jobId}.${stepId} ${end.statusName}${end.reason ? `: ${end.reason}` : ""}`, ExitCode.Backend);
+  }
+  return end.exitCode < 256 ? end.exitCode : ExitCode.Backend;
 }

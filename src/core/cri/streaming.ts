@@ -74,8 +74,22 @@ export async function getPortForwardUrl(
 /** Websocket subprotocols to offer, best first (containerd 1.6 refuses v5 alone). */
 export const STREAM_PROTOCOLS = ["v5.channel.k8s.io", "v4.channel.k8s.io"] as const;
 
-/** First byte of every websocket frame. */
-export const StreamChannel = { Stdin: 0, Stdout: 1, Stderr: 2, Status: 3, Resize: 4 } as const;
+/** First byte of every websocket frame. Close (v5 only) half-closes the channel named by its payload byte. */
+export const StreamChannel = { Stdin: 0, Stdout: 1, Stderr: 2, Status: 3, Resize: 4, Close: 255 } as const;
+
+/** One websocket message of the channel protocol. */
+export function channelFrame(channel: number, data: Uint8Array | string = new Uint8Array()): Buffer {
+  const payload = typeof data === "string" ? Buffer.from(data) : data;
+  const frame = Buffer.allocUnsafe(payload.length + 1);
+  frame[0] = channel;
+  frame.set(payload, 1);
+  return frame;
+}
+
+/** A resize message for channel 4. */
+export function resizeFrame(columns: number, rows: number): Buffer {
+  return channelFrame(StreamChannel.Resize, JSON.stringify({ Width: columns, Height: rows }));
+}
 
 /**
  * Exit code from a status frame (channel 3): 0 for {"status":"Success"}, the code of a NonZeroExitCode failure,

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { CraneConfig } from "../../core/config";
 import {
   CranedService,
+  ErrCode,
   JobStatus,
   StepToD,
   type CranedServer,
@@ -21,6 +22,7 @@ import { selfCommand } from "../../core/self";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
 import { streamStepLog } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
+import { startStreamProxy } from "./stream-proxy";
 import { StepDirs, isSupervisorAlive, stepKey, type SupervisorSpec } from "./steps";
 
 export interface CranedOptions {
@@ -202,10 +204,13 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
 
     async openStepStream(call, cb) {
       try {
-        const url = await streamUrl(config.container, dirs, call.request);
-        cb(null, { ok: true, reason: "", url, code: 0 });
+        const runtimeUrl = await streamUrl(config.container, dirs, call.request);
+        cb(null, { ok: true, reason: "", url: streamProxy.issue(runtimeUrl), code: 0 });
       } catch (e) {
-        cb(null, { ok: false, reason: (e as Error).message, url: "", code: 81 });
+        const reason = (e as Error).message;
+        // A container that already exited (its supervisor has not reported it yet) cannot be attached to.
+        const code = /CONTAINER_EXITED|has no running container/.test(reason) ? ErrCode.ERR_CRI_CONTAINER_NOT_READY : ErrCode.ERR_CRI_GENERIC;
+        cb(null, { ok: false, reason, url: "", code });
       }
     },
 
@@ -221,6 +226,12 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   await bindServer(server, `unix://${socketPath}`);
   fs.writeFileSync(path.join(opts.stateDir, "craned.pid"), String(process.pid));
   const address = opts.advertise ?? `${advertiseHost(config)}:${port}`;
+  const streamProxy = await startStreamProxy({
+    listenAddr: config.cranedListenAddr,
+    port: config.cranedStreamPort,
+    publicHost: address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, ""),
+    log,
+  });
 
   const register = async (): Promise<void> => {
     // Every step not yet freed, finished or not: ctld frees the jobs that ended while it did not know this node.
@@ -279,13 +290,14 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     setInterval(() => void heartbeat(), config.pingIntervalSeconds * 1000),
     setInterval(() => void reapDeadSupervisors(), 1000),
   ];
-  log.info(`node ${opts.node} serving on port ${port}, state in ${opts.stateDir}`);
+  log.info(`node ${opts.node} serving on port ${port} (streams on ${streamProxy.port}), state in ${opts.stateDir}`);
 
   return {
     port,
     async stop() {
       timers.forEach(clearInterval);
       await new Promise<void>((r) => server.tryShutdown(() => r()));
+      await streamProxy.close();
       ctld.close();
     },
   };

@@ -18,6 +18,7 @@ import { usernameOf } from "../../core/identity";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { JobStore } from "./store";
+import { assignDevices, legacyDevices, stepDevices, type DeviceMap } from "./devices";
 import { feasibleEver, schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
 
 export class Rejection extends Error {
@@ -39,6 +40,8 @@ export class JobManager {
   private readonly startedAt = Date.now();
   /** Registry credentials of not-yet-dispatched container steps: kept in memory only, never saved. */
   private credentials = new Map<string, { username: string; password: string }>();
+  /** Finished jobs whose final save has not committed yet: still answered from memory, so no query misses them. */
+  private readonly finishing = new Map<number, JobRecord>();
 
   constructor(
     readonly config: CraneConfig,
@@ -302,13 +305,19 @@ export class JobManager {
     };
   }
 
+  /** Whether the job still holds its allocation on node `n` (a Completing job until that node freed it). */
+  private holdsAllocationOn(job: JobRecord, n: string): boolean {
+    if (job.status === JobStatus.Pending) return false;
+    return !(job.status === JobStatus.Completing && !job.pendingFree.includes(n));
+  }
+
   /** Resources held by jobs on each node, from the jobs that hold an allocation. */
   allocatedByNode(): Map<string, Resources> {
     const used = new Map<string, Resources>();
     for (const job of this.jobs.values()) {
       if (job.status === JobStatus.Pending) continue;
       for (const n of job.nodes) {
-        if (job.status === JobStatus.Completing && !job.pendingFree.includes(n)) continue;
+        if (!this.holdsAllocationOn(job, n)) continue;
         const u = used.get(n) ?? { cpu: 0, memoryBytes: 0, gres: {} };
         const alloc = job.allocByNode?.[n] ?? job.allocPerNode;
         u.cpu += alloc.cpu;
@@ -318,6 +327,44 @@ export class JobManager {
       }
     }
     return used;
+  }
+
+  /** Device files held on each node by the jobs holding an allocation there (same rule as allocatedByNode). */
+  private heldDevices(): Map<string, Set<string>> {
+    const held = new Map<string, Set<string>>();
+    for (const job of this.jobs.values()) {
+      for (const n of job.nodes) {
+        if (!this.holdsAllocationOn(job, n)) continue;
+        const set = held.get(n) ?? new Set<string>();
+        for (const files of Object.values(this.jobDevices(job, n))) for (const f of files) set.add(f);
+        held.set(n, set);
+      }
+    }
+    return held;
+  }
+
+  /** The device files the job holds on a node (jobs started before devices were tracked: the old first-N rule). */
+  jobDevices(job: JobRecord, node: string): DeviceMap {
+    const mine = job.devicesByNode?.[node];
+    if (mine) return mine;
+    const alloc = job.allocByNode?.[node] ?? job.allocPerNode;
+    return legacyDevices(this.nodes.get(node)?.deviceFiles ?? {}, alloc.gres);
+  }
+
+  /** Picks free devices on each of a starting job's nodes. `held` is updated, so later jobs of the cycle see them. */
+  private assignJobDevices(job: JobRecord, held: Map<string, Set<string>>): void {
+    const byNode: Record<string, DeviceMap> = {};
+    for (const n of job.nodes) {
+      const nodeDevices = this.nodes.get(n)?.deviceFiles ?? {};
+      const alloc = job.allocByNode?.[n] ?? job.allocPerNode;
+      const set = held.get(n) ?? new Set<string>();
+      const { devices, short } = assignDevices(nodeDevices, set, alloc.gres);
+      if (short.length) this.log.error(`job ${job.jobId} on ${n}: not enough free devices (${short.join(", ")}); it gets the free ones`);
+      for (const files of Object.values(devices)) for (const f of files) set.add(f);
+      held.set(n, set);
+      byNode[n] = devices;
+    }
+    job.devicesByNode = byNode;
   }
 
   buildSnapshot(now: number): Snapshot {
@@ -369,6 +416,8 @@ export class JobManager {
       if (!job || job.status !== JobStatus.Pending) continue;
       this.startJob(job, p.nodes, p.perNode, now);
       job.allocByNode = Object.fromEntries(p.nodes.map((n, i) => [n, p.allocated[i] ?? p.perNode]));
+      // Set before the start's save is flushed (next turn of the event loop), so it is saved with it.
+      if (usesGres) this.assignJobDevices(job, held);
     }
     // Backfill windows move with time: look again soon even when nothing changed.
     if (result.pending.size > 0) setTimeout(() => (this.scheduleDirty = true), 2000).unref();
@@ -426,13 +475,8 @@ export class JobManager {
   stepToD(job: JobRecord, step: StepRecord, node: string): StepToD {
     const spec = job.spec;
     const entry = this.nodes.get(node);
-    const deviceFiles: string[] = [];
     // Devices follow the node's own GRES keys; a step gets the job's devices of each key it uses.
-    const nodeAlloc = job.allocByNode?.[node] ?? job.allocPerNode;
-    for (const [key, count] of Object.entries(nodeAlloc.gres)) {
-      const wanted = Object.keys(step.resPerNode.gres).some((k) => k === key || key.startsWith(`${k}:`));
-      if (wanted) deviceFiles.push(...(entry?.deviceFiles[key] ?? []).slice(0, count));
-    }
+    const { files: deviceFiles, gpuIds } = stepDevices(this.jobDevices(job, node), step.resPerNode.gres, entry?.deviceFiles ?? {});
     const cred = this.credentials.get(`${job.jobId}.${step.stepId}`);
     const containerMeta = step.containerMeta && cred
       ? { ...step.containerMeta, image: { ...step.containerMeta.image!, ...cred } }
@@ -471,7 +515,7 @@ export class JobManager {
       qos: spec.qos,
       startTime: job.startTime,
       deviceFiles,
-      gpuIds: [],
+      gpuIds,
     };
   }
 
@@ -624,9 +668,39 @@ export class JobManager {
       }
     }
     this.jobs.delete(job.jobId);
+    this.finishing.set(job.jobId, job);
     this.scheduleDirty = true;
-    void this.store.save(job);
+    this.saveFinished(job);
     this.log.info(`job ${job.jobId} ended ${JobStatus[job.status]} (exit ${job.exitCode})${job.reason ? `: ${job.reason}` : ""}`);
+  }
+
+  /** Saves a finished job, retrying until it is on disk; only then does it leave memory. */
+  private saveFinished(job: JobRecord): void {
+    this.store.save(job).then(
+      () => {
+        if (this.finishing.get(job.jobId) === job) this.finishing.delete(job.jobId);
+      },
+      (e: Error) => {
+        this.log.error(`saving finished job ${job.jobId} failed (will retry): ${e.message}`);
+        setTimeout(() => this.saveFinished(job), 1000).unref();
+      },
+    );
+  }
+
+  /** A job by id: active, finished but not yet saved, or finished (from the store). */
+  findJob(jobId: number): JobRecord | undefined {
+    return this.jobs.get(jobId) ?? this.finishing.get(jobId) ?? this.store.loadFinished(1, [jobId])[0];
+  }
+
+  /** Finished jobs, newest first, including those whose final save is still in flight. */
+  loadFinished(limit: number, jobIds?: number[]): JobRecord[] {
+    const wanted = jobIds && jobIds.length > 0 ? new Set(jobIds) : undefined;
+    const inFlight = [...this.finishing.values()].filter((j) => !wanted || wanted.has(j.jobId));
+    if (inFlight.length === 0) return this.store.loadFinished(limit, jobIds);
+    const ids = new Set(inFlight.map((j) => j.jobId));
+    const rest = wanted ? [...wanted].filter((id) => !ids.has(id)) : undefined;
+    const stored = rest?.length === 0 ? [] : this.store.loadFinished(limit, rest).filter((j) => !ids.has(j.jobId));
+    return [...inFlight, ...stored].sort((a, b) => b.jobId - a.jobId).slice(0, limit);
   }
 
   // ------------------------------------------------------------------ user actions

@@ -1,0 +1,62 @@
+import { Args, Flags } from "@oclif/core";
+import { CraneCommand } from "../../core/cli/base";
+import { checkTransport, exitCodeAfterAttach, openContainerSession, transportFlag } from "../../core/cli/container-session";
+import { findContainerStep, parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
+import { connectCtld } from "../../core/cli/ctld";
+import { DETACH_HELP } from "../../core/cli/detach";
+import { CliError, ExitCode } from "../../core/cli/errors";
+import { JobStatus, StreamReply } from "../../core/generated/crane/crane";
+
+export default class CconAttach extends CraneCommand {
+  static override summary = "Attach this terminal to a running container's main process";
+  static override description = [
+    "Streams the container's output here and, when it was started with -i, what you type to it. stdin and tty",
+    "default to what the container was started with (-i, -t). ccon exits with the container's exit code when it",
+    "ends while attached.",
+    "",
+    DETACH_HELP,
+  ].join("\n");
+  static override examples = ["ccon attach 12.1", "ccon attach --no-stdin 12.1", "ccon attach -n node2 12.1"];
+  static override args = { container: Args.string({ description: "JOBID.STEPID", required: true }) };
+  static override flags = {
+    stdin: Flags.boolean({ description: "Send this terminal's input to the container (default: if started with -i)", allowNo: true }),
+    stdout: Flags.boolean({ description: "Show the container's stdout", allowNo: true, default: true }),
+    stderr: Flags.boolean({ description: "Show the container's stderr separately (not with a tty, which merges it)", allowNo: true }),
+    tty: Flags.boolean({ description: "Attach as a terminal (default: if started with -t)", allowNo: true }),
+    transport: transportFlag,
+    "target-node": Flags.string({ char: "n", description: "Node of a multi-node container" }),
+    json: Flags.boolean({ description: "Print ctld's reply (with the session URL) as JSON instead of attaching" }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(CconAttach);
+    checkTransport(flags.transport);
+    const { jobId, stepId } = parseContainerArg(args.container, "step 0 is reserved for pods, please specify a container step ID");
+    const ctld = connectCtld(flags.config);
+    try {
+      const found = await findContainerStep(ctld, jobId, stepId, false, false);
+      const meta = found?.step.containerMeta;
+      if (!found || !meta) throw new CliError(`container ${jobId}.${stepId} not found`, ExitCode.Backend);
+      if (found.step.status !== JobStatus.Running) {
+        throw new CliError(`Cannot attach to container ${jobId}.${stepId} in state: ${JobStatus[found.step.status]}`, ExitCode.CmdArg);
+      }
+      const tty = flags.tty ?? meta.tty;
+      if (tty && flags.stderr) throw new CliError("Cannot use --stderr with --tty; stderr is combined into stdout in TTY mode", ExitCode.CmdArg);
+      const req = {
+        jobId, stepId, node: resolveTargetNode(found.step, flags["target-node"]), attach: true, command: [],
+        stdin: flags.stdin ?? meta.stdin, tty, stdout: flags.stdout, stderr: !tty && (flags.stderr ?? true),
+      };
+      if (flags.json) {
+        const r = await ctld.call(ctld.client.openStepStream, req, "Failed to attach to container job");
+        this.log(JSON.stringify({ action: "attach", data: StreamReply.toJSON(r) }));
+        if (!r.ok) throw new CliError("", ExitCode.Backend);
+        return;
+      }
+      const end = await openContainerSession(ctld, req);
+      const code = await exitCodeAfterAttach(ctld, jobId, stepId, end);
+      if (code !== 0) throw new CliError("", code);
+    } finally {
+      ctld.close();
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import { Flags } from "@oclif/core";
+import { CraneCommand } from "../../core/cli/base";
+import { checkTransport, openContainerSession, printDetached, streamLost, transportFlag } from "../../core/cli/container-session";
+import { findContainerStep, parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
+import { connectCtld } from "../../core/cli/ctld";
+import { DETACH_HELP } from "../../core/cli/detach";
+import { CliError, ExitCode } from "../../core/cli/errors";
+import { JobStatus, StreamReply } from "../../core/generated/crane/crane";
+
+export default class CconExec extends CraneCommand {
+  static override summary = "Run a command in a running container";
+  static override description = [
+    "Flags go before the container id; everything after it is the command. ccon exits with the command's exit code.",
+    "With -i and without -t on a runtime that speaks channel protocol v4 (containerd 1.6), the end of piped input",
+    "also ends the session: the runtime cannot be told that stdin alone closed.",
+    "",
+    DETACH_HELP,
+  ].join("\n");
+  static override examples = ["ccon exec 12.1 ls /", "ccon exec -it 12.1 sh", "ccon exec -n node2 12.1 hostname"];
+  static override stopAtFirstPositional = true;
+  static override strict = false;
+  static override flags = {
+    interactive: Flags.boolean({ char: "i", description: "Send this terminal's input to the command" }),
+    tty: Flags.boolean({ char: "t", description: "Run the command in a terminal" }),
+    transport: transportFlag,
+    "target-node": Flags.string({ char: "n", description: "Node of a multi-node container" }),
+    json: Flags.boolean({ description: "Print ctld's reply (with the session URL) as JSON instead of running" }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(CconExec);
+    checkTransport(flags.transport);
+    const [container, ...command] = argv as string[];
+    if (!container || command.length === 0) throw new CliError("exec requires at least two arguments: CONTAINER (JOBID.STEPID) COMMAND [ARG...]");
+    const { jobId, stepId } = parseContainerArg(container, "step 0 is reserved for pods, please specify a container step ID");
+    const ctld = connectCtld(flags.config);
+    try {
+      const found = await findContainerStep(ctld, jobId, stepId, false, false);
+      if (!found?.step.containerMeta) throw new CliError(`container ${jobId}.${stepId} not found`, ExitCode.Backend);
+      if (found.step.status !== JobStatus.Running) {
+        throw new CliError(`Cannot exec into container ${jobId}.${stepId} in state: ${JobStatus[found.step.status]}`, ExitCode.CmdArg);
+      }
+      const req = {
+        jobId, stepId, node: resolveTargetNode(found.step, flags["target-node"]), attach: false, command,
+        stdin: flags.interactive, tty: flags.tty, stdout: true, stderr: !flags.tty,
+      };
+      if (flags.json) {
+        const r = await ctld.call(ctld.client.openStepStream, req, "Failed to exec into container job");
+        this.log(JSON.stringify({ action: "exec", data: StreamReply.toJSON(r) }));
+        if (!r.ok) throw new CliError("", ExitCode.Backend);
+        return;
+      }
+      const end = await openContainerSession(ctld, req);
+      if (end.detached) return printDetached(jobId, stepId);
+      if (end.failure) {
+        // The command could not start: exit like a shell does (127 not found, 126 not runnable).
+        if (/OCI runtime exec failed|exec failed/.test(end.failure)) {
+          throw new CliError(`Exec failed: ${end.failure.replace(/^.*OCI runtime exec failed: /, "")}`, /not found|no such file/i.test(end.failure) ? 127 : 126);
+        }
+        throw new CliError(streamLost(end.failure), ExitCode.Backend);
+      }
+      if (end.exitCode) throw new CliError("", end.exitCode < 256 ? end.exitCode : ExitCode.Backend);
+    } finally {
+      ctld.close();
+    }
+  }
+}

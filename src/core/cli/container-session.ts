@@ -1,0 +1,122 @@
+// attach / exec / run -it: ask ctld for a session on a running container step (it checks ownership and state and
+// routes to the container's node), open it, and turn its end into ccon's exit code.
+import { Flags } from "@oclif/core";
+import { ErrCode, JobStatus } from "../generated/crane/crane";
+import { isTerminal } from "../job-state";
+import type { CtldConnection } from "./ctld";
+import { shouldEnableDetach } from "./detach";
+import { CliError, ExitCode } from "./errors";
+import { queryStep } from "./step-client";
+import { connectStream, runSession, type SessionEnd } from "./stream-session";
+
+export interface ContainerSessionRequest {
+  jobId: number;
+  stepId: number;
+  /** "" = the step's only node (ctld refuses a multi-node step without one). */
+  node: string;
+  /** Attach to the container's main process; otherwise exec `command`. */
+  attach: boolean;
+  command: string[];
+  stdin: boolean;
+  tty: boolean;
+  stdout: boolean;
+  stderr: boolean;
+}
+
+/** The step is not (or no longer) running, so no session can be opened: e.g. a container that already ended. */
+export class StepNotRunningError extends CliError {}
+
+const ATTEMPTS = 3;
+
+/** crane streams over websocket only; `spdy` (the reference CLI's default) is named in the error. */
+export const transportFlag = Flags.string({ description: "Stream transport (websocket)", options: ["ws", "spdy"], default: "ws" });
+
+export function checkTransport(transport: string): void {
+  if (transport !== "ws") throw new CliError(`transport '${transport}' is not supported: crane streams over websocket, use --transport ws (the default)`, ExitCode.CmdArg);
+}
+
+export async function openContainerSession(ctld: CtldConnection, req: ContainerSessionRequest): Promise<SessionEnd> {
+  const what = req.attach ? "attach to" : "exec into";
+  let lastError = "";
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    // Every attempt asks for a new URL: the runtime's URLs (and craned's tickets) are single-use.
+    const r = await ctld.call(ctld.client.openStepStream, req, `Failed to ${what} container job`);
+    if (!r.ok) {
+      const message = `${req.attach ? "Attach" : "Exec"} failed: ${r.reason}`;
+      const notRunning = r.code === ErrCode.ERR_CRI_CONTAINER_NOT_READY || r.code === ErrCode.ERR_INVALID_JOB_ID;
+      throw notRunning ? new StepNotRunningError(message, ExitCode.Backend) : new CliError(message, ExitCode.Backend);
+    }
+    let ws;
+    try {
+      ws = await connectStream(r.url);
+    } catch (e) {
+      lastError = (e as Error).message;
+      if (attempt < ATTEMPTS) {
+        process.stderr.write(`Warning: Stream attempt ${attempt} failed: ${lastError}\n`);
+        await new Promise((resolve) => setTimeout(resolve, attempt * 1000));
+      }
+      continue;
+    }
+    const stopOnSignal = exitOnSignal(req.jobId, req.stepId);
+    try {
+      return await runSession(ws, {
+        stdin: req.stdin,
+        tty: req.tty,
+        detachable: shouldEnableDetach(req.stdin, req.tty, Boolean(process.stdin.isTTY)),
+        input: process.stdin,
+        output: process.stdout,
+        errorOutput: process.stderr,
+      });
+    } finally {
+      stopOnSignal();
+    }
+  }
+  throw new CliError(streamLost(`stream failed after ${ATTEMPTS} attempts, last error: ${lastError}`), ExitCode.Backend);
+}
+
+export function streamLost(detail: string): string {
+  return `Stream connection lost. Please check container status with 'ccon ps' or reattach with 'ccon attach': ${detail}`;
+}
+
+export function printDetached(jobId: number, stepId: number): void {
+  process.stderr.write(`\nDetached from container ${jobId}.${stepId}. The container is still running; re-attach with: ccon attach ${jobId}.${stepId}\n`);
+}
+
+/**
+ * Exit code after an attach session ended: the container's, once ctld knows it ended; 0 when it is still running
+ * (its output stream closed, or the connection was cut by the user).
+ */
+export async function exitCodeAfterAttach(ctld: CtldConnection, jobId: number, stepId: number, end: SessionEnd): Promise<number> {
+  if (end.detached) {
+    printDetached(jobId, stepId);
+    return 0;
+  }
+  if (end.failure) throw new CliError(streamLost(end.failure), ExitCode.Backend);
+  // The stream closes when the container exits; its supervisor reports the exit code a moment later.
+  const deadline = Date.now() + 10_000;
+  for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 1.5, 500)) {
+    const { step } = await queryStep(ctld, jobId, stepId);
+    if (!step) return 0;
+    if (isTerminal(step.status)) {
+      if (step.status !== JobStatus.Completed && step.exitCode === 0) {
+        throw new CliError(`container ${jobId}.${stepId} ${JobStatus[step.status]}${step.reason ? `: ${step.reason}` : ""}`, ExitCode.Backend);
+      }
+      return step.exitCode < 256 ? step.exitCode : ExitCode.Backend;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  return 0;
+}
+
+/** While a session runs, SIGINT/SIGTERM/SIGHUP end ccon (not the step); the terminal is restored on exit. */
+function exitOnSignal(jobId: number, stepId: number): () => void {
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const handler = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nReceived signal ${signal} when attaching to container (Job ID: ${jobId}, Step ID: ${stepId}), exiting...\n(Note: Step is not cancelled.)\n`);
+    process.exit(0);
+  };
+  for (const s of signals) process.on(s, handler);
+  return () => {
+    for (const s of signals) process.off(s, handler);
+  };
+}
