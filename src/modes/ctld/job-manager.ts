@@ -411,6 +411,9 @@ export class JobManager {
       const job = this.jobs.get(jobId);
       if (job && job.status === JobStatus.Pending) job.pendingReason = reason;
     }
+    // Devices held before this cycle's jobs start (computed once, and only when a placement uses GRES).
+    const usesGres = result.placements.some((p) => p.allocated.some((a) => Object.keys(a.gres).length > 0));
+    const held = usesGres ? this.heldDevices() : new Map<string, Set<string>>();
     for (const p of result.placements) {
       const job = this.jobs.get(p.jobId);
       if (!job || job.status !== JobStatus.Pending) continue;

@@ -54,6 +54,8 @@ export interface JobRecord {
   allocPerNode: Resources;
   /** What each node gives, with the node's own GRES keys (an untyped gpu request lands on typed GPUs). */
   allocByNode?: Record<string, Resources>;
+  /** The GRES device files the job holds on each node (node -> GRES key -> files), picked at start from the free ones. */
+  devicesByNode?: Record<string, Record<string, string[]>>;
   reqPerNode: Resources;
   steps: StepRecord[];
   nextStepId: number;

@@ -156,7 +156,7 @@ export function publicService(jm: JobManager, log: Logger): CraneCtldServer {
       let finished: JobRecord[] = [];
       if (q.includeCompleted) {
         const ids = q.jobIds.map((s) => s.jobId).filter((id) => !jm.jobs.has(id));
-        finished = (q.jobIds.length ? jm.store.loadFinished(limit, ids) : jm.store.loadFinished(limit)).filter((j) => matches(j, q));
+        finished = (q.jobIds.length ? jm.loadFinished(limit, ids) : jm.loadFinished(limit)).filter((j) => matches(j, q));
       }
       const jobs = [...active, ...finished].sort((a, b) => b.jobId - a.jobId).slice(0, limit);
       cb(null, { ok: true, jobs: jobs.map((j) => jobInfo(j)) });
@@ -286,7 +286,7 @@ function grpcError(code: grpc.status, details: string): Error {
 }
 
 function findJobOrFinished(jm: JobManager, jobId: number): JobRecord | undefined {
-  return jm.jobs.get(jobId) ?? jm.store.loadFinished(1, [jobId])[0];
+  return jm.findJob(jobId);
 }
 
 /** Merges the log streams of a step's nodes into one, then closes with the step's exit code. */

@@ -25,6 +25,10 @@ export function stepEnvironment(step: StepToD, clusterName: string): Record<stri
     CRANE_GPUS: String(gpus),
   };
   if (step.timeLimitSeconds) env.CRANE_JOB_END_TIME = String(step.startTime + step.timeLimitSeconds * 1000);
-  if (gpus > 0) env.CUDA_VISIBLE_DEVICES = Array.from({ length: gpus }, (_, i) => i).join(",");
+  // A container sees only its own devices, numbered from 0; a process step sees the host's, so it gets the host
+  // indices of the GPUs ctld assigned to the job on this node.
+  if (step.gpuIds.length > 0 && !step.containerMeta) env.CUDA_VISIBLE_DEVICES = step.gpuIds.join(",");
+  else if (step.gpuIds.length > 0) env.CUDA_VISIBLE_DEVICES = step.gpuIds.map((_, i) => i).join(",");
+  else if (gpus > 0) env.CUDA_VISIBLE_DEVICES = Array.from({ length: gpus }, (_, i) => i).join(",");
   return env;
 }

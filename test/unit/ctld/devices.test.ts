@@ -1,0 +1,120 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseConfig } from "../../../src/core/config";
+import { JobSpec, JobStatus, JobType, type StepToD } from "../../../src/core/generated/crane/crane";
+import type { Logger } from "../../../src/core/log";
+import { assignDevices, deviceIndex, stepDevices } from "../../../src/modes/ctld/devices";
+import { JobManager } from "../../../src/modes/ctld/job-manager";
+import { NodeRegistry } from "../../../src/modes/ctld/nodes";
+import { JobStore } from "../../../src/modes/ctld/store";
+
+describe("assignDevices", () => {
+  const node = { "gpu:a100": ["/dev/nvidia0", "/dev/nvidia1"], "gpu:h100": ["/dev/nvidia2", "/dev/nvidia3"] };
+
+  it("hands out only devices nobody holds, in the node's order", () => {
+    const held = new Set(["/dev/nvidia0", "/dev/nvidia2"]);
+    expect(assignDevices(node, held, { "gpu:a100": 1, "gpu:h100": 1 })).toEqual({
+      devices: { "gpu:a100": ["/dev/nvidia1"], "gpu:h100": ["/dev/nvidia3"] },
+      short: [],
+    });
+  });
+
+  it("reports a shortfall instead of sharing a held device", () => {
+    const r = assignDevices(node, new Set(["/dev/nvidia0"]), { "gpu:a100": 2 });
+    expect(r.devices).toEqual({ "gpu:a100": ["/dev/nvidia1"] });
+    expect(r.short).toEqual(["gpu:a100: 1 of 2 free"]);
+  });
+
+  it("gives nothing for GRES without device files", () => {
+    expect(assignDevices({}, new Set(), { license: 2 })).toEqual({ devices: {}, short: [] });
+  });
+
+  it("gives a step the job's devices of the keys it asks for, with host GPU indices", () => {
+    const r = stepDevices({ "gpu:h100": ["/dev/nvidia3"] }, { gpu: 1 }, node);
+    expect(r).toEqual({ files: ["/dev/nvidia3"], gpuIds: [3] });
+    expect(stepDevices({ "gpu:h100": ["/dev/nvidia3"] }, {}, node)).toEqual({ files: [], gpuIds: [] });
+    expect(deviceIndex("/dev/dri/renderD", 2)).toBe(2);
+  });
+});
+
+// ---------------------------------------------------------------------------- ctld's job manager
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A ctld job manager on a real store, with one 2-GPU node whose craned accepts every dispatch. */
+function ctld(stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-jm-"))) {
+  dirs.push(stateDir);
+  const config = parseConfig({
+    Nodes: [{ name: "n1", cpu: 8, memory: "8G", gres: [{ name: "gpu", type: "sim", DeviceFileList: ["/dev/sim0", "/dev/sim1"] }] }],
+    Partitions: [{ name: "CPU", nodes: "ALL" }],
+  }, "");
+  const store = new JobStore(stateDir);
+  const nodes = new NodeRegistry(config);
+  const dispatched: StepToD[] = [];
+  const client = {
+    executeStep(req: { step: StepToD }, _md: unknown, _opts: unknown, cb: (e: null, r: { ok: boolean; reason: string }) => void) {
+      dispatched.push(req.step);
+      cb(null, { ok: true, reason: "" });
+    },
+    freeJob(_req: unknown, _md: unknown, _opts: unknown, cb: (e: null, r: { ok: boolean }) => void) {
+      cb(null, { ok: true });
+    },
+  };
+  Object.assign(nodes.get("n1")!, { up: true, registered: true, lastSeen: Date.now(), client });
+  const jm = new JobManager(config, store, nodes, quiet);
+  return { jm, store, dispatched, stateDir };
+}
+
+const gpuJob = (gpus: number) =>
+  JobSpec.fromPartial({ type: JobType.Batch, name: "g", cpusPerTask: 1, gresPerNode: { gpu: gpus }, shScript: "true", cwd: "/" });
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+describe("JobManager", () => {
+  it("keeps a finished job visible until its final save has committed", async () => {
+    const { jm, store } = ctld();
+    const id = await jm.submitJob(gpuJob(0), { uid: 0, gid: 0 });
+    const job = jm.jobs.get(id)!;
+    jm.beginJobEnd(job, JobStatus.Cancelled, 0, "cancelled by user"); // a pending job finishes at once
+    expect(jm.jobs.has(id)).toBe(false);
+    expect(store.loadFinished(10, [id])).toEqual([]); // not committed yet...
+    expect(jm.findJob(id)?.status).toBe(JobStatus.Cancelled); // ...but still answered
+    expect(jm.loadFinished(10).map((j) => j.jobId)).toEqual([id]);
+    await tick();
+    expect(store.loadFinished(10, [id])[0]?.status).toBe(JobStatus.Cancelled);
+    expect(jm.loadFinished(10, [id]).map((j) => j.jobId)).toEqual([id]);
+  });
+
+  it("gives two 1-GPU jobs on a 2-GPU node different devices, frees them at job end and after a restart", async () => {
+    const { jm, dispatched, stateDir, store } = ctld();
+    const a = await jm.submitJob(gpuJob(1), { uid: 0, gid: 0 });
+    const b = await jm.submitJob(gpuJob(1), { uid: 0, gid: 0 });
+    jm.scheduleCycle();
+    await tick();
+    const files = (id: number) => dispatched.filter((s) => s.jobId === id).flatMap((s) => s.deviceFiles);
+    expect(files(a)).toHaveLength(1);
+    expect(files(b)).toHaveLength(1);
+    expect(new Set([...files(a), ...files(b)])).toEqual(new Set(["/dev/sim0", "/dev/sim1"]));
+    expect(dispatched.find((s) => s.jobId === a)!.gpuIds).toEqual([Number(files(a)[0]!.slice(-1))]);
+
+    // A ctld restart rebuilds who holds what from the saved jobs: a third job waits, then gets a's device once a ends.
+    store.close();
+    const again = ctld(stateDir);
+    const c = await again.jm.submitJob(gpuJob(1), { uid: 0, gid: 0 });
+    again.jm.scheduleCycle();
+    expect(again.jm.jobs.get(c)!.status).toBe(JobStatus.Pending);
+    again.jm.beginJobEnd(again.jm.jobs.get(a)!, JobStatus.Cancelled, 0, "cancelled by user");
+    await tick();
+    expect(again.jm.jobs.has(a)).toBe(false);
+    again.jm.scheduleCycle();
+    await tick();
+    expect(again.dispatched.filter((s) => s.jobId === c).flatMap((s) => s.deviceFiles)).toEqual(files(a));
+    again.jm.stop();
+    again.store.close();
+  });
+});
