@@ -20,7 +20,7 @@ import { createLogger, type Logger } from "../../core/log";
 import { bindServer, ctldInternalClient, safeHandlers, unary } from "../../core/rpc";
 import { selfCommand } from "../../core/self";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
-import { streamStepLog } from "./logs";
+import { streamStepLog, waitUntil } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
 import { startStreamProxy } from "./stream-proxy";
 import { StepDirs, isSupervisorAlive, stepKey, type SupervisorSpec } from "./steps";
@@ -195,6 +195,9 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
 
     async readStepLog(call) {
       const r = call.request;
+      // ctld dispatched the step here, but its launch may still be on the way: wait for it (bounded) instead of
+      // reporting a step that has not reached this node as ended.
+      if (r.follow && r.awaitStepMs > 0) await waitUntil(call, () => steps.has(stepKey(r.jobId, r.stepId)), r.awaitStepMs);
       const isDone = () => {
         const s = steps.get(stepKey(r.jobId, r.stepId));
         return !s || s.done || (isTerminal(s.status) && !alive(s));

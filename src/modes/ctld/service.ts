@@ -289,6 +289,9 @@ function findJobOrFinished(jm: JobManager, jobId: number): JobRecord | undefined
   return jm.findJob(jobId);
 }
 
+/** How long a node waits for a dispatched step to arrive before a follow of its log ends (> the launch RPC timeout). */
+const DISPATCH_WAIT_MS = 15_000;
+
 /** Merges the log streams of a step's nodes into one, then closes with the step's exit code. */
 async function proxyLogs(
   jm: JobManager,
@@ -299,13 +302,22 @@ async function proxyLogs(
 ): Promise<void> {
   const upstreams: grpc.ClientReadableStream<StepLogChunk>[] = [];
   call.on("cancelled", () => upstreams.forEach((u) => u.cancel()));
+  // A follow of a step that is not dispatched yet (its job or pod is still starting) waits for the dispatch.
+  const current = () => {
+    const job = findJobOrFinished(jm, req.jobId);
+    return job && findStep(job, req.stepId);
+  };
+  while (req.follow && !call.cancelled && current()?.status === JobStatus.Pending) await new Promise((r) => setTimeout(r, 20));
   const results = await Promise.all(
     nodes.map(
       (node) =>
         new Promise<string>((resolve) => {
           const entry = jm.nodes.get(node);
           if (!entry?.client || !entry.up) return resolve(`node ${node} is not reachable`);
-          const up = entry.client.readStepLog({ ...req, node });
+          // Dispatched there and not ended: the node may not have the launch yet and must wait for it.
+          const there = current()?.perNode[node];
+          const awaitStepMs = req.follow && there && !isTerminal(there.status) ? DISPATCH_WAIT_MS : 0;
+          const up = entry.client.readStepLog({ ...req, node, awaitStepMs });
           upstreams.push(up);
           up.on("data", (chunk: StepLogChunk) => {
             if (chunk.lines.length) call.write({ lines: chunk.lines.map((l) => ({ ...l, node })), eof: false, exitCode: 0, status: 0 });
