@@ -262,7 +262,7 @@ export function publicService(jm: JobManager, log: Logger): CraneCtldServer {
       const step = job && findStep(job, req.stepId);
       const fail = (code: ErrCode, reason: string) => cb(null, { ok: false, code, reason, url: "", node: "" });
       if (!job || !step || req.stepId === 0) return fail(ErrCode.ERR_INVALID_JOB_ID, `step ${req.jobId}.${req.stepId} does not exist or has finished`);
-      if (!jm.mayControl(caller.uid, job)) return fail(ErrCode.ERR_PERMISSION_USER, "Insufficient permission to attach.");
+      if (!jm.mayControl(caller.uid, job)) return fail(ErrCode.ERR_PERMISSION_USER, `Insufficient permission to ${req.attach ? "attach" : "exec"}.`);
       if (!step.containerMeta) return fail(ErrCode.ERR_INVALID_PARAM, `step ${req.jobId}.${req.stepId} is not a container`);
       if (step.status !== JobStatus.Running) return fail(ErrCode.ERR_CRI_CONTAINER_NOT_READY, `step is ${JobStatus[step.status]}, not Running`);
       if (!req.node && step.nodes.length > 1) return fail(ErrCode.ERR_CRI_MULTIPLE_NODES, `container runs on several nodes (${step.nodes.join(",")}): choose one with -n`);
