@@ -8,7 +8,7 @@ export default class CconStop extends CraneCommand {
   static override summary = "Stop a container step (SIGTERM, then SIGKILL after the grace period)";
   static override args = { container: Args.string({ description: "JOBID.STEPID", required: true }) };
   static override flags = {
-    timeout: Flags.integer({ char: "t", description: "Grace period in seconds before SIGKILL", default: 10 }),
+    timeout: Flags.integer({ char: "t", description: "Seconds between SIGTERM and SIGKILL", default: 10, min: 0 }),
     json: Flags.boolean({ description: "JSON output" }),
   };
 
@@ -21,6 +21,7 @@ export default class CconStop extends CraneCommand {
       if (!found || !isActive(found.step.status)) throw new CliError(`Step ${jobId}.${stepId} not found or is not a running container`);
       const r = await ctld.call(ctld.client.cancelJob, {
         jobIds: [{ jobId, stepIds: [stepId] }], partition: "", name: "", user: "", account: "", nodes: [],
+        graceSeconds: flags.timeout,
       }, "Failed to stop the container");
       const ok = r.cancelled.length > 0;
       if (flags.json) this.log(JSON.stringify({ action: "stop", flags: { Timeout: flags.timeout }, data: r }));

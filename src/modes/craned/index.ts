@@ -117,9 +117,11 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     steps.set(stepKey(step.jobId, step.stepId), local);
   };
 
-  const terminate = (jobId: number, stepId: number, reason: JobStatus): void => {
+  /** Asks a step's supervisor to stop: why and the grace before SIGKILL go to its `stop` file, then SIGTERM. */
+  const terminate = (jobId: number, stepId: number, reason: JobStatus, graceSeconds?: number): void => {
     const dir = dirs.stepDir(jobId, stepId);
-    if (fs.existsSync(dir)) fs.writeFileSync(path.join(dir, "stop"), JobStatus[reason] ?? "Cancelled");
+    const stop = { reason: JobStatus[reason] ?? "Cancelled", ...(graceSeconds !== undefined ? { graceSeconds } : {}) };
+    if (fs.existsSync(dir)) fs.writeFileSync(path.join(dir, "stop"), JSON.stringify(stop));
     const local = steps.get(stepKey(jobId, stepId));
     const pid = local?.pid ?? dirs.readPid(jobId, stepId);
     if (pid && (local ? alive(local) : isSupervisorAlive(pid))) {
@@ -184,7 +186,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
 
     terminateStep(call, cb) {
       const r = call.request;
-      terminate(r.jobId, r.stepId, r.reasonStatus);
+      terminate(r.jobId, r.stepId, r.reasonStatus, r.graceSeconds);
       cb(null, { ok: true });
     },
 

@@ -708,8 +708,11 @@ export class JobManager {
 
   // ------------------------------------------------------------------ user actions
 
-  /** Cancels a job (stepId undefined) or one step. Returns an error text, or "" on success. */
-  async cancel(jobId: number, stepId: number | undefined, caller: { uid: number }): Promise<string> {
+  /**
+   * Cancels a job (stepId undefined) or one step. A step gets SIGTERM, then SIGKILL after `graceSeconds`
+   * (default 10). Returns an error text, or "" on success.
+   */
+  async cancel(jobId: number, stepId: number | undefined, caller: { uid: number }, graceSeconds?: number): Promise<string> {
     const job = this.jobs.get(jobId);
     if (!job) return "job does not exist or has already finished";
     if (!this.mayControl(caller.uid, job)) return "Permission denied: the job belongs to another user";
@@ -733,17 +736,17 @@ export class JobManager {
       for (const n of step.nodes) step.perNode[n] = { status: JobStatus.Cancelled, exitCode: 0, reason: "cancelled before it started", containerId: "" };
       this.updateStepStatus(job, step, Date.now());
     } else {
-      this.terminateStep(job, step, JobStatus.Cancelled, "cancelled by user");
+      this.terminateStep(job, step, JobStatus.Cancelled, "cancelled by user", graceSeconds);
     }
     await this.store.save(job);
     return "";
   }
 
-  private terminateStep(job: JobRecord, step: StepRecord, reasonStatus: JobStatus, reason: string): void {
+  private terminateStep(job: JobRecord, step: StepRecord, reasonStatus: JobStatus, reason: string, graceSeconds?: number): void {
     for (const node of step.nodes) {
       const entry = this.nodes.get(node);
       if (!entry?.client) continue;
-      unary(entry.client, entry.client.terminateStep, { jobId: job.jobId, stepId: step.stepId, reasonStatus, reason }, CRANED_RPC_TIMEOUT_MS)
+      unary(entry.client, entry.client.terminateStep, { jobId: job.jobId, stepId: step.stepId, reasonStatus, reason, graceSeconds }, CRANED_RPC_TIMEOUT_MS)
         .catch((e: Error) => this.log.warn(`terminating ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`));
     }
   }

@@ -194,7 +194,7 @@ export function publicService(jm: JobManager, log: Logger): CraneCtldServer {
         }
         const done: number[] = [];
         for (const s of t.stepIds) {
-          const err = await jm.cancel(t.jobId, s, caller);
+          const err = await jm.cancel(t.jobId, s, caller, q.graceSeconds);
           if (err) reply.notCancelled.push({ jobId: t.jobId, stepId: s, reason: err });
           else done.push(s);
         }

@@ -18,10 +18,9 @@ import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import type { SupervisorSpec } from "../craned/steps";
 import { containerConfig } from "./pod-config";
 import { podRecordPath, type PodRecord } from "./pod-step";
-import type { RunningProcessStep } from "./process-step";
+import { DEFAULT_STOP_GRACE_SECONDS, type RunningProcessStep } from "./process-step";
 import type { Reporter } from "./report";
 
-const STOP_GRACE_SECONDS = 10;
 const POLL_MS = 100;
 
 export function startContainerStep(opts: {
@@ -43,6 +42,7 @@ export function startContainerStep(opts: {
   const subject = `job ${step.jobId} step ${step.stepId}`;
   let containerId = "";
   let stopReason: JobStatus | undefined;
+  let stopGrace = DEFAULT_STOP_GRACE_SECONDS;
   let finished = false;
 
   const done = (async () => {
@@ -56,7 +56,7 @@ export function startContainerStep(opts: {
       containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, opts.env, imageRef), pod.config, { subject });
       await startContainer(cri, containerId, { subject });
       // A stop that arrived while the container was being created found no container to stop.
-      if (stopReason !== undefined) stopContainer(cri, containerId, STOP_GRACE_SECONDS).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
+      if (stopReason !== undefined) stopContainer(cri, containerId, stopGrace).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
       const stepDir = path.join(spec.stateDir, "steps", `${step.jobId}.${step.stepId}`);
       fs.writeFileSync(path.join(stepDir, "container.json"), JSON.stringify({ containerId }));
       log(`container ${containerId.slice(0, 12)} running`);
@@ -88,10 +88,12 @@ export function startContainerStep(opts: {
 
   return {
     done: done.finally(() => (finished = true)),
-    stop(reason) {
+    stop(reason, graceSeconds = DEFAULT_STOP_GRACE_SECONDS) {
       stopReason = reason;
+      stopGrace = graceSeconds;
       if (containerId && !finished) {
-        stopContainer(cri, containerId, STOP_GRACE_SECONDS).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
+        // CRI StopContainer: SIGTERM (or the image's stop signal), SIGKILL once the timeout is over.
+        stopContainer(cri, containerId, graceSeconds).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
       }
     },
   };

@@ -8,7 +8,7 @@ import type { SupervisorSpec } from "../craned/steps";
 import { startContainerStep } from "./container-step";
 import { stepEnvironment } from "./env";
 import { startPodStep } from "./pod-step";
-import { startProcessStep, type RunningProcessStep } from "./process-step";
+import { DEFAULT_STOP_GRACE_SECONDS, startProcessStep, type RunningProcessStep } from "./process-step";
 import { Reporter } from "./report";
 
 export async function runSupervisor(specFile: string): Promise<number> {
@@ -38,16 +38,14 @@ export async function runSupervisor(specFile: string): Promise<number> {
   }
 
   const onStop = () => {
-    let reason = JobStatus.Cancelled;
-    try {
-      const text = fs.readFileSync(path.join(stepDir, "stop"), "utf8").trim();
-      reason = (JobStatus as unknown as Record<string, JobStatus>)[text] ?? JobStatus.Cancelled;
-    } catch {
-      // no reason written: a plain cancel
-    }
-    log(`stopping: ${JobStatus[reason]}`);
-    running.stop(reason);
+    // Whatever is still to be reported is saved in result.json by then: do not wait for a craned that may be gone.
+    reporter.stopRetrying();
+    if (finished) return;
+    const { reason, graceSeconds } = readStopFile(path.join(stepDir, "stop"));
+    log(`stopping: ${JobStatus[reason]} (SIGKILL after ${graceSeconds} s)`);
+    running.stop(reason, graceSeconds);
   };
+  let finished = false;
   process.on("SIGTERM", onStop);
   process.on("SIGINT", () => undefined);
   process.on("SIGHUP", () => undefined);
@@ -55,9 +53,31 @@ export async function runSupervisor(specFile: string): Promise<number> {
   // A pod step only waits for SIGTERM: keep the event loop alive until the step is over.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const result = await running.done;
+  finished = true;
   clearInterval(keepAlive);
   log(`finished ${JobStatus[result.status]} exit=${result.exitCode} ${result.reason}`);
   await reporter.report(result.status, { exitCode: result.exitCode, reason: result.reason });
   reporter.close();
   return 0;
+}
+
+/**
+ * Why and how to stop, as craned wrote it before its SIGTERM: `{"reason":"Cancelled","graceSeconds":10}`
+ * (or, from an older craned, just the reason's name). No file: a plain cancel with the default grace.
+ */
+export function readStopFile(file: string): { reason: JobStatus; graceSeconds: number } {
+  const byName = (name: unknown) => (JobStatus as unknown as Record<string, JobStatus>)[String(name)] ?? JobStatus.Cancelled;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8").trim();
+  } catch {
+    return { reason: JobStatus.Cancelled, graceSeconds: DEFAULT_STOP_GRACE_SECONDS };
+  }
+  try {
+    const v = JSON.parse(text) as { reason?: string; graceSeconds?: number };
+    const grace = Number.isFinite(v.graceSeconds) && v.graceSeconds! >= 0 ? v.graceSeconds! : DEFAULT_STOP_GRACE_SECONDS;
+    return { reason: byName(v.reason), graceSeconds: grace };
+  } catch {
+    return { reason: byName(text), graceSeconds: DEFAULT_STOP_GRACE_SECONDS };
+  }
 }

@@ -23,9 +23,13 @@ const JOIN_AND_DROP = [
   'exec "$@"',
 ].join("\n");
 
+/** Seconds between SIGTERM and SIGKILL when a stop names none (ccon stop's default). */
+export const DEFAULT_STOP_GRACE_SECONDS = 10;
+
 export interface RunningProcessStep {
   done: Promise<{ status: JobStatus; exitCode: number; reason: string }>;
-  stop(reason: JobStatus): void;
+  /** SIGTERM (CRI StopContainer for a container), then SIGKILL after `graceSeconds`. */
+  stop(reason: JobStatus, graceSeconds?: number): void;
 }
 
 export function startProcessStep(opts: {
@@ -75,14 +79,11 @@ export function startProcessStep(opts: {
     const err = step.io?.errorPattern ? resolveOutputPath(step.io.errorPattern, cwd, ctx, isDir) : out;
     const append = step.io?.openModeAppend ? ">>" : ">";
     const interpreter = step.interpreter?.replace(/^#!\s*/, "").trim() || "/bin/sh";
-    // Opened by the user's shell, after the privilege drop.
-    const redirect = out === err
-      ? `exec ${append}"$CRANE_OUT" 2>&1 </dev/null`
-      : `exec ${append}"$CRANE_OUT" 2${append}"$CRANE_ERR" </dev/null`;
-    const runner = `${redirect}; exec ${interpreter} "$CRANE_SCRIPT"`;
-    children.push(
-      spawnTask(["/bin/sh", "-c", runner], { ...baseEnv, CRANE_OUT: out, CRANE_ERR: err, CRANE_SCRIPT: script }, cwd),
-    );
+    // Opened by the user's shell, after the privilege drop. The paths travel as arguments ($1 output, $2 error,
+    // $3 script), not in the environment: the script sees only the documented CRANE_* variables.
+    const redirect = out === err ? `exec ${append}"$1" 2>&1 </dev/null` : `exec ${append}"$1" 2${append}"$2" </dev/null`;
+    const runner = `${redirect}; s=$3; shift 3; exec ${interpreter} "$s"`;
+    children.push(spawnTask(["/bin/sh", "-c", runner, "crane-batch", out, err, script], baseEnv, cwd));
   } else {
     logWriter = new CriLogWriter(path.join(opts.stateDir, "logs", String(step.jobId), `${step.stepId}.log`));
     const n = Math.max(1, step.ntasksPerNode);
@@ -122,10 +123,10 @@ export function startProcessStep(opts: {
 
   return {
     done,
-    stop(reason) {
+    stop(reason, graceSeconds = DEFAULT_STOP_GRACE_SECONDS) {
       stopReason = reason;
       for (const c of children) killGroup(c, "SIGTERM");
-      setTimeout(() => children.forEach((c) => killGroup(c, "SIGKILL")), 10_000).unref();
+      setTimeout(() => children.forEach((c) => killGroup(c, "SIGKILL")), graceSeconds * 1000).unref();
     },
   };
 }

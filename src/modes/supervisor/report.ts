@@ -1,6 +1,8 @@
 // The supervisor's only channel out: status reports to its craned, retried until craned accepts them
 // (craned accepts only once ctld has them, so a report survives a craned or ctld restart).
 // The terminal report is also saved to result.json first, so craned can replay it if we die.
+// Once the supervisor is told to stop (SIGTERM), a report that is not accepted at the first try is left to that
+// file: a craned that never returns must not keep the supervisor alive forever.
 import fs from "node:fs";
 import path from "node:path";
 import { JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
@@ -10,6 +12,8 @@ import { cranedClient, unary } from "../../core/rpc";
 export class Reporter {
   private client;
   private chain: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private wake: (() => void) | undefined;
 
   constructor(
     socketPath: string,
@@ -34,15 +38,33 @@ export class Reporter {
     return this.chain;
   }
 
+  /**
+   * The supervisor is stopping: stop retrying. The outcome is not lost, since the terminal report is in
+   * result.json before it is sent, and craned (also a restarted one) replays it from there once we are gone;
+   * an intermediate report (Running) is superseded by the terminal one.
+   */
+  stopRetrying(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
   private async deliver(msg: StepStatusChangeRequest): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const reply = await unary(this.client, this.client.stepStatusChange, msg, 10_000);
+        const reply = await unary(this.client, this.client.stepStatusChange, msg, this.stopping ? 2_000 : 10_000);
         if (reply.ok) return;
       } catch {
         // craned is restarting or ctld is away: keep trying, the step's outcome must not be lost
       }
-      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 3000)));
+      if (this.stopping) return;
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(200 * 2 ** attempt, 3000));
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      this.wake = undefined;
     }
   }
 
