@@ -157,6 +157,27 @@ describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
     await waitFor("the supervisor to exit", () => processGone(supervisor), 5_000);
     await waitFreedOnNode(cluster, node, id);
   });
+
+  it("a supervisor whose craned is gone ends on SIGTERM once its result is saved; a restarted craned reports it", async () => {
+    const node = cluster.nodes[0]!;
+    const id = await submit(cluster, ["-o", "orphan.out", "--wrap", "sleep 1; exit 3"]);
+    await cluster.waitJob(id, (j) => j.status === "Running");
+    const supervisor = supervisorPid(cluster, node, id, 1);
+    await kill9(cluster.pids().craneds[node]!);
+    // The step ends while craned is away: its supervisor saves the result and keeps trying to report it...
+    const result = path.join(cluster.dir, "craned", node, "steps", `${id}.1`, "result.json");
+    await waitFor("the supervisor to save the result", () => fs.existsSync(result));
+    expect(processGone(supervisor)).toBe(false);
+    // ...until it is told to stop: then it leaves the result to the file and exits.
+    process.kill(supervisor, "SIGTERM");
+    await waitFor("the supervisor to exit on SIGTERM", () => processGone(supervisor), 10_000);
+    expect(fs.existsSync(result)).toBe(true);
+
+    restartCraned(cluster, node);
+    const job = await cluster.waitJob(id, finished, 30_000);
+    expect(job).toMatchObject({ status: "Failed", exit_code: 3 });
+    await waitFreedOnNode(cluster, node, id);
+  });
 });
 
 describe.skipIf(skip)("a node that dies for good", () => {
