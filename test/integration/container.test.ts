@@ -282,6 +282,22 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       expect(await psRow(c, id, true)).toContain("CANCELLED");
     });
 
+    it("ccon stop -t N: SIGTERM, then SIGKILL after N seconds for a container that ignores SIGTERM", async () => {
+      const script = 'trap "echo ignored-sigterm" TERM; while true; do sleep 0.2; done';
+      const { id, jobId, stepId } = await runDetached(c, ["run", "-d", "busybox", "sh", "-c", script]);
+      await waitFor("the container to run", async () => ((await statusOf(c, id)) === "Running" ? true : undefined));
+      expect(await ok(c, "ccon", ["stop", "-t", "1", id])).toContain(`Container ${id} stopped successfully`);
+      const status = await waitFor("the step to end", async () => {
+        const s = await statusOf(c, id);
+        return s !== undefined && !ACTIVE.includes(s) ? s : undefined;
+      }, 30_000);
+      expect(status).toBe("Cancelled");
+      // The grace asked for reached the node's stop of the container (CRI StopContainer timeout).
+      const supervisorLog = path.join(c.dir, "craned", node, "logs", String(jobId), `supervisor-${stepId}.log`);
+      expect(fs.readFileSync(supervisorLog, "utf8")).toContain("stopping: Cancelled (SIGKILL after 1 s)");
+      expect(lines(await ok(c, "ccon", ["logs", id]))).toContain("ignored-sigterm");
+    });
+
     it("logs -f follows a container until it ends by itself", async () => {
       const { id, jobId } = await runDetached(c, ["run", "-d", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo n$i; sleep 0.3; done"]);
       const r = await c.run("ccon", ["logs", "-f", id], { timeoutMs: 30_000 });
