@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { MULTI_CALL_NAMES } from "../src/core/cli/dispatch.js";
 import { formatRfc1123Z } from "../src/core/cli/version.js";
 
@@ -64,6 +64,47 @@ function hasTool(name: string): boolean {
   }
 }
 
+/**
+ * Ink (crane top) is ESM with top-level await, which a CommonJS bundle cannot hold:
+ *  - yoga-layout awaits its WebAssembly at import: `yoga-layout` becomes a shim over `yoga-layout/load` whose
+ *    default export has the enum constants at once and Node/Config once loaded; the pending load is left in
+ *    globalThis.__craneYogaReady, which src/ui/yoga-ready.ts awaits before render().
+ *  - Ink's reconciler awaits two development-only imports (React devtools, its package.json) under DEV=true:
+ *    they are cut. Each edit must match, so an Ink upgrade that moves them fails here, not at run time.
+ */
+function inkPlugin(): Plugin {
+  const yogaDir = join(ROOT, "node_modules", "yoga-layout", "dist", "src");
+  const shim = [
+    `import { loadYoga } from "yoga-layout/load";`,
+    `import constants from ${JSON.stringify(join(yogaDir, "generated", "YGEnums.js"))};`,
+    `export * from "yoga-layout/load";`,
+    `const Yoga = { ...constants };`,
+    `globalThis.__craneYogaReady = loadYoga().then((y) => Object.assign(Yoga, y));`,
+    `export default Yoga;`,
+  ].join("\n");
+  const edits: [string, string][] = [
+    ["await import('./devtools.js');", "void 0;"],
+    ["import.meta.resolve('react-devtools-core');", "throw new Error('React devtools are not bundled');"],
+    ["await loadPackageJson()", "{}"],
+    ["new URL('../package.json', import.meta.url)", "'/nonexistent/ink/package.json'"],
+  ];
+  return {
+    name: "ink-in-cjs",
+    setup(b) {
+      b.onResolve({ filter: /^yoga-layout$/ }, () => ({ path: "yoga-shim", namespace: "crane-yoga" }));
+      b.onLoad({ filter: /.*/, namespace: "crane-yoga" }, () => ({ contents: shim, loader: "js", resolveDir: ROOT }));
+      b.onLoad({ filter: /[\\/]ink[\\/]build[\\/]reconciler\.js$/ }, (args) => {
+        let code = readFileSync(args.path, "utf8");
+        for (const [from, to] of edits) {
+          if (!code.includes(from)) throw new Error(`${args.path}: expected "${from}" (Ink changed: update inkPlugin in scripts/build-binary.ts)`);
+          code = code.split(from).join(to);
+        }
+        return { contents: code, loader: "js" };
+      });
+    },
+  };
+}
+
 async function bundle(): Promise<void> {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
   const epoch = process.env.SOURCE_DATE_EPOCH;
@@ -94,6 +135,7 @@ async function bundle(): Promise<void> {
       "process.env.NODE_ENV": JSON.stringify("production"),
     },
     metafile: false,
+    plugins: [inkPlugin()],
   });
   for (const w of result.warnings) console.warn(`[build] esbuild: ${w.text}`);
   step(`bundle ${relative(ROOT, BUNDLE)} ${mb(statSync(BUNDLE).size)} (crane ${pkg.version}, ${buildTime})`);

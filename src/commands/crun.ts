@@ -11,7 +11,8 @@ import {
   resourceFlags,
   type OptionMap,
 } from "../core/cli/job-options";
-import { followStep, jobIdFromEnv, waitForStepPlacement } from "../core/cli/step-client";
+import { waitForStart } from "../core/cli/progress";
+import { followStep, jobIdFromEnv } from "../core/cli/step-client";
 import { JobType, StepSpec } from "../core/generated/crane/crane";
 import path from "node:path";
 
@@ -107,8 +108,9 @@ export default class Crun extends CraneCommand {
       process.on("SIGINT", onInterrupt);
       process.on("SIGTERM", onInterrupt);
 
-      const placed = await waitForStepPlacement(ctld, jobId, stepId, (s) => progress(s));
-      if (placed.finishedBeforeStart) {
+      // On a TTY, one self-erasing line shows Pending (reason) -> Configuring -> Running meanwhile.
+      const placed = await waitForStart(ctld, jobId, stepId, { show: !flags.quiet });
+      if (placed.endedBeforeStart) {
         throw new CliError(`error: ${placed.reason || "the job ended before it started"}`, ExitCode.Backend);
       }
       const end = await followStep(ctld, { jobId, stepId, node: "", tail: -1 });

@@ -13,6 +13,7 @@ import CconAttach from "./ccon/attach";
 import CconExec from "./ccon/exec";
 import CconLogin from "./ccon/login";
 import CconLogout from "./ccon/logout";
+import CconTop from "./ccon/top";
 import Cbatch from "./cbatch";
 import Ccancel from "./ccancel";
 import Cinfo from "./cinfo";
@@ -22,6 +23,7 @@ import Crun from "./crun";
 import Ctld from "./ctld";
 import Down from "./down";
 import Supervisor from "./supervisor";
+import Top from "./top";
 import Up from "./up";
 
 export const commands: Record<string, typeof Command> = {
@@ -35,6 +37,7 @@ export const commands: Record<string, typeof Command> = {
   cqueue: Cqueue,
   ccancel: Ccancel,
   cinfo: Cinfo,
+  top: Top,
   "ccon:run": CconRun,
   "ccon:ps": CconPs,
   "ccon:pods": CconPods,
@@ -47,4 +50,5 @@ export const commands: Record<string, typeof Command> = {
   "ccon:exec": CconExec,
   "ccon:login": CconLogin,
   "ccon:logout": CconLogout,
+  "ccon:top": CconTop,
 };

@@ -11,6 +11,7 @@ import { JobManager } from "./job-manager";
 import { NodeRegistry } from "./nodes";
 import { internalService, publicService } from "./service";
 import { JobStore } from "./store";
+import { WatchHub } from "./watch";
 
 export interface CtldHandle {
   publicPort: number;
@@ -24,9 +25,11 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   const store = new JobStore(config.ctldStateDir);
   const nodes = new NodeRegistry(config);
   const jm = new JobManager(config, store, nodes, log);
+  const watch = new WatchHub(jm, log);
+  jm.changes = watch;
 
   const publicServer = new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
-  publicServer.addService(CraneCtldService, safeHandlers(publicService(jm, log), log.error));
+  publicServer.addService(CraneCtldService, safeHandlers(publicService(jm, log, watch), log.error));
   const internalServer = new grpc.Server();
   internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error));
   const publicPort = await bindServer(publicServer, `${config.ctldListenAddr}:${config.ctldPort}`);
@@ -40,6 +43,7 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
     internalPort,
     async stop() {
       jm.stop();
+      watch.closeAll();
       await Promise.all([
         new Promise<void>((r) => publicServer.tryShutdown(() => r())),
         new Promise<void>((r) => internalServer.tryShutdown(() => r())),

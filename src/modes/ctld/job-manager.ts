@@ -19,6 +19,7 @@ import { DAEMON_STEP, PRIMARY_STEP, findStep, type JobRecord, type StepRecord } 
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { JobStore } from "./store";
 import { assignDevices, legacyDevices, stepDevices, type DeviceMap } from "./devices";
+import type { ChangeListener } from "./watch";
 import { feasibleEver, schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
 
 export class Rejection extends Error {
@@ -40,6 +41,8 @@ export class JobManager {
   private readonly startedAt = Date.now();
   /** Registry credentials of not-yet-dispatched container steps: kept in memory only, never saved. */
   private credentials = new Map<string, { username: string; password: string }>();
+  /** Told about job and node changes (for WatchCluster, see watch.ts): saved jobs via the store, the rest here. */
+  changes?: ChangeListener;
   /** Finished jobs whose final save has not committed yet: still answered from memory, so no query misses them. */
   private readonly finishing = new Map<number, JobRecord>();
 
@@ -50,6 +53,7 @@ export class JobManager {
     private readonly log: Logger,
   ) {
     for (const job of store.loadActive()) this.jobs.set(job.jobId, job);
+    store.onCommit = (saved) => this.changes?.jobs(saved);
     log.info(`recovered ${this.jobs.size} active jobs from the database`);
   }
 
@@ -409,7 +413,10 @@ export class JobManager {
     this.log.debug(`schedule: ${snapshot.pending.length} pending, ${result.placements.length} placed`);
     for (const [jobId, reason] of result.pending) {
       const job = this.jobs.get(jobId);
-      if (job && job.status === JobStatus.Pending) job.pendingReason = reason;
+      if (job && job.status === JobStatus.Pending && job.pendingReason !== reason) {
+        job.pendingReason = reason;
+        this.changes?.jobs([job]);
+      }
     }
     // Devices held before this cycle's jobs start (computed once, and only when a placement uses GRES).
     const usesGres = result.placements.some((p) => p.allocated.some((a) => Object.keys(a.gres).length > 0));
@@ -791,11 +798,13 @@ export class JobManager {
       if (changed) await this.store.save(job);
     }
     this.scheduleDirty = true;
+    this.changes?.node(node.name);
     return orphans;
   }
 
   private onNodeDown(node: NodeEntry): void {
     this.log.warn(`node ${node.name} is down: ${node.reason}`);
+    this.changes?.node(node.name);
     for (const job of [...this.jobs.values()]) {
       if (job.status === JobStatus.Pending || !job.nodes.includes(node.name)) continue;
       if (job.status === JobStatus.Completing) {

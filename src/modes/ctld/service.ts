@@ -19,6 +19,8 @@ import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { JobManager, Rejection } from "./job-manager";
 import { findStep, type JobRecord, type StepRecord } from "./records";
+import { nodeInfos, partitionInfos } from "./cluster-info";
+import type { WatchHub } from "./watch";
 
 function requireCaller(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): Identity {
   const id = callerOf(call);
@@ -105,7 +107,7 @@ function rejectionReply(e: unknown): { ok: false; code: ErrCode; reason: string 
   throw e;
 }
 
-export function publicService(jm: JobManager, log: Logger): CraneCtldServer {
+export function publicService(jm: JobManager, log: Logger, watch: WatchHub): CraneCtldServer {
   return {
     async submitBatchJob(call, cb) {
       const caller = requireCaller(call);
@@ -206,30 +208,11 @@ export function publicService(jm: JobManager, log: Logger): CraneCtldServer {
     queryClusterInfo(call, cb) {
       requireCaller(call);
       const q = call.request;
-      const used = jm.allocatedByNode();
-      const cfg = jm.config;
-      const nodes = [...jm.nodes.nodes.values()]
-        .filter((n) => !q.nodes.length || q.nodes.includes(n.name))
-        .filter((n) => !q.partitions.length || n.partitions.some((p) => q.partitions.includes(p)))
-        .map((n) => {
-          const u = used.get(n.name) ?? { cpu: 0, memoryBytes: 0, gres: {} };
-          let state = "idle";
-          if (!n.up) state = "down";
-          else if (u.cpu >= n.total.cpu - 1e-9 || u.memoryBytes >= n.total.memoryBytes) state = "alloc";
-          else if (u.cpu > 0 || u.memoryBytes > 0) state = "mix";
-          return {
-            name: n.name, state, total: n.total, allocated: u, partitions: n.partitions, address: n.address,
-            reason: n.up ? "" : n.reason, lastSeen: n.lastSeen,
-          };
-        })
-        .filter((n) => !q.states.length || q.states.includes(n.state));
-      const partitions = cfg.partitions
-        .filter((p) => !q.partitions.length || q.partitions.includes(p.name))
-        .map((p) => ({
-          name: p.name, nodes: p.nodes, up: true, priority: p.priority, maxTimeSeconds: p.maxTimeSeconds,
-          isDefault: p.name === cfg.defaultPartition,
-        }));
-      cb(null, { partitions, nodes });
+      cb(null, { partitions: partitionInfos(jm, q), nodes: nodeInfos(jm, q) });
+    },
+
+    async watchCluster(call) {
+      await watch.serve(call, requireCaller(call));
     },
 
     async streamStepLog(call) {

@@ -16,6 +16,8 @@ export class JobStore {
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private flushScheduled = false;
   private nextJobId = 1;
+  /** Told, after each commit, which jobs it saved (the watch stream's source of job changes). */
+  onCommit?: (jobs: JobRecord[]) => void;
 
   constructor(dir: string) {
     fs.mkdirSync(dir, { recursive: true });
@@ -96,6 +98,7 @@ export class JobStore {
       return;
     }
     for (const w of waiters) w.resolve();
+    this.onCommit?.(jobs);
   }
 
   close(): void {

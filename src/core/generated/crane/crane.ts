@@ -750,6 +750,38 @@ export interface StreamReply {
   node: string;
 }
 
+/**
+ * A live view of the cluster for `crane top` and for commands that wait on a job: first a snapshot, then
+ * changes only, coalesced over a short window, so that a watcher costs ctld nothing while nothing changes.
+ */
+export interface WatchClusterRequest {
+  /** send jobs: the active ones in the snapshot, then every job that changes */
+  jobs: boolean;
+  /** send nodes (with their allocation) and partitions */
+  nodes: boolean;
+  /** only these jobs (empty = all); the snapshot includes them even when finished */
+  jobIds: number[];
+  /** only these users' jobs (empty = all users) */
+  users: string[];
+  /** how long changes are coalesced before they are sent; 0 = ctld's default (200 ms) */
+  intervalMs: number;
+}
+
+export interface ClusterEvent {
+  /** first event of the snapshot: forget everything known so far */
+  reset: boolean;
+  /** last event of the snapshot: the watcher's view is complete; later events carry changes */
+  synced: boolean;
+  /** ctld's clock when the event was made, for elapsed times */
+  nowMs: number;
+  /** new or changed jobs, whole; a job that ended comes once more with its final state */
+  jobs: JobInfo[];
+  /** changed nodes, whole */
+  nodes: NodeInfo[];
+  /** in the snapshot */
+  partitions: PartitionInfo[];
+}
+
 export interface StepRef {
   jobId: number;
   stepId: number;
@@ -7792,6 +7824,316 @@ export const StreamReply: MessageFns<StreamReply> = {
   },
 };
 
+function createBaseWatchClusterRequest(): WatchClusterRequest {
+  return { jobs: false, nodes: false, jobIds: [], users: [], intervalMs: 0 };
+}
+
+export const WatchClusterRequest: MessageFns<WatchClusterRequest> = {
+  encode(message: WatchClusterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobs !== false) {
+      writer.uint32(8).bool(message.jobs);
+    }
+    if (message.nodes !== false) {
+      writer.uint32(16).bool(message.nodes);
+    }
+    if (message.jobIds.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.jobIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.users) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(40).uint32(message.intervalMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchClusterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchClusterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jobs = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nodes = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.jobIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.jobIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.users.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.intervalMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchClusterRequest {
+    return {
+      jobs: isSet(object.jobs) ? globalThis.Boolean(object.jobs) : false,
+      nodes: isSet(object.nodes) ? globalThis.Boolean(object.nodes) : false,
+      jobIds: globalThis.Array.isArray(object?.jobIds)
+        ? object.jobIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.job_ids)
+        ? object.job_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => globalThis.String(e)) : [],
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WatchClusterRequest): unknown {
+    const obj: any = {};
+    if (message.jobs !== false) {
+      obj.jobs = message.jobs;
+    }
+    if (message.nodes !== false) {
+      obj.nodes = message.nodes;
+    }
+    if (message.jobIds?.length) {
+      obj.jobIds = message.jobIds.map((e) => Math.round(e));
+    }
+    if (message.users?.length) {
+      obj.users = message.users;
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchClusterRequest>, I>>(base?: I): WatchClusterRequest {
+    return WatchClusterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchClusterRequest>, I>>(object: I): WatchClusterRequest {
+    const message = createBaseWatchClusterRequest();
+    message.jobs = object.jobs ?? false;
+    message.nodes = object.nodes ?? false;
+    message.jobIds = object.jobIds?.map((e) => e) || [];
+    message.users = object.users?.map((e) => e) || [];
+    message.intervalMs = object.intervalMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseClusterEvent(): ClusterEvent {
+  return { reset: false, synced: false, nowMs: 0, jobs: [], nodes: [], partitions: [] };
+}
+
+export const ClusterEvent: MessageFns<ClusterEvent> = {
+  encode(message: ClusterEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reset !== false) {
+      writer.uint32(8).bool(message.reset);
+    }
+    if (message.synced !== false) {
+      writer.uint32(16).bool(message.synced);
+    }
+    if (message.nowMs !== 0) {
+      writer.uint32(24).int64(message.nowMs);
+    }
+    for (const v of message.jobs) {
+      JobInfo.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.nodes) {
+      NodeInfo.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.partitions) {
+      PartitionInfo.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reset = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.synced = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nowMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.jobs.push(JobInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodes.push(NodeInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.partitions.push(PartitionInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterEvent {
+    return {
+      reset: isSet(object.reset) ? globalThis.Boolean(object.reset) : false,
+      synced: isSet(object.synced) ? globalThis.Boolean(object.synced) : false,
+      nowMs: isSet(object.nowMs)
+        ? globalThis.Number(object.nowMs)
+        : isSet(object.now_ms)
+        ? globalThis.Number(object.now_ms)
+        : 0,
+      jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobInfo.fromJSON(e)) : [],
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => NodeInfo.fromJSON(e)) : [],
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => PartitionInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ClusterEvent): unknown {
+    const obj: any = {};
+    if (message.reset !== false) {
+      obj.reset = message.reset;
+    }
+    if (message.synced !== false) {
+      obj.synced = message.synced;
+    }
+    if (message.nowMs !== 0) {
+      obj.nowMs = Math.round(message.nowMs);
+    }
+    if (message.jobs?.length) {
+      obj.jobs = message.jobs.map((e) => JobInfo.toJSON(e));
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes.map((e) => NodeInfo.toJSON(e));
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => PartitionInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ClusterEvent>, I>>(base?: I): ClusterEvent {
+    return ClusterEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ClusterEvent>, I>>(object: I): ClusterEvent {
+    const message = createBaseClusterEvent();
+    message.reset = object.reset ?? false;
+    message.synced = object.synced ?? false;
+    message.nowMs = object.nowMs ?? 0;
+    message.jobs = object.jobs?.map((e) => JobInfo.fromPartial(e)) || [];
+    message.nodes = object.nodes?.map((e) => NodeInfo.fromPartial(e)) || [];
+    message.partitions = object.partitions?.map((e) => PartitionInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseStepRef(): StepRef {
   return { jobId: 0, stepId: 0, status: 0 };
 }
@@ -10135,6 +10477,15 @@ export const CraneCtldService = {
     responseSerialize: (value: StreamReply): Buffer => Buffer.from(StreamReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): StreamReply => StreamReply.decode(value),
   },
+  watchCluster: {
+    path: "/crane.grpc.CraneCtld/WatchCluster" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchClusterRequest): Buffer => Buffer.from(WatchClusterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchClusterRequest => WatchClusterRequest.decode(value),
+    responseSerialize: (value: ClusterEvent): Buffer => Buffer.from(ClusterEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterEvent => ClusterEvent.decode(value),
+  },
 } as const;
 
 export interface CraneCtldServer extends UntypedServiceImplementation {
@@ -10146,6 +10497,7 @@ export interface CraneCtldServer extends UntypedServiceImplementation {
   queryClusterInfo: handleUnaryCall<QueryClusterRequest, QueryClusterReply>;
   streamStepLog: handleServerStreamingCall<StepLogRequest, StepLogChunk>;
   openStepStream: handleUnaryCall<StreamRequest, StreamReply>;
+  watchCluster: handleServerStreamingCall<WatchClusterRequest, ClusterEvent>;
 }
 
 export interface CraneCtldClient extends Client {
@@ -10260,6 +10612,12 @@ export interface CraneCtldClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StreamReply) => void,
   ): ClientUnaryCall;
+  watchCluster(request: WatchClusterRequest, options?: Partial<CallOptions>): ClientReadableStream<ClusterEvent>;
+  watchCluster(
+    request: WatchClusterRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterEvent>;
 }
 
 export const CraneCtldClient = makeGenericClientConstructor(CraneCtldService, "crane.grpc.CraneCtld") as unknown as {
