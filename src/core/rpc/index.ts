@@ -88,7 +88,8 @@ export function safeHandlers<T extends object>(impl: T, log: (msg: string) => vo
         log(`${name} failed: ${(e as Error)?.stack ?? e}`);
         const err = { code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e) };
         if (callback) callback(err, null);
-        else (call as grpc.ServerWritableStream<unknown, unknown>).destroy(Object.assign(new Error(err.details), err));
+        // A server stream ends with a status through 'error' (destroy() would drop the call without one: the client hangs).
+        else (call as grpc.ServerWritableStream<unknown, unknown>).emit("error", Object.assign(new Error(err.details), err));
       };
       try {
         const r = fn.call(impl, call, callback);

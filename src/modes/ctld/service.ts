@@ -212,7 +212,9 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     },
 
     async watchCluster(call) {
-      await watch.serve(call, requireCaller(call));
+      const caller = callerOf(call);
+      if (!caller) return void call.emit("error", grpcError(grpc.status.UNAUTHENTICATED, "request carries no caller identity"));
+      await watch.serve(call, caller);
     },
 
     async streamStepLog(call) {

@@ -182,8 +182,9 @@ export class WatchHub implements ChangeListener {
     while (more() && !w.closed) {
       const chunk: JobInfo[] = [];
       while (more() && chunk.length < JOBS_PER_EVENT) {
-        const job = this.jm.jobs.get(ids[sent++]!);
-        // A job that ended meanwhile is in w.pending with its final state.
+        const id = ids[sent++]!;
+        // A job that ended while the snapshot was being sent is sent as it ended (and once more as a change).
+        const job = this.jm.jobs.get(id) ?? this.jm.findJob(id);
         if (job) chunk.push(jobInfo(job));
       }
       await this.send(w, { jobs: chunk, synced: !more() });
