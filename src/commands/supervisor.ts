@@ -1,17 +1,27 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { runSupervisor } from "../modes/supervisor";
+import { awaitHandoff, redirectOutput } from "../modes/supervisor/standby";
 
 export default class Supervisor extends CraneCommand {
   static override summary = "Run one step on this node (started by craned, not by hand)";
   static override hidden = true;
   static override flags = {
-    spec: Flags.string({ required: true, description: "The step's spec.json written by craned" }),
+    spec: Flags.string({ description: "The step's spec.json written by craned", exclusive: ["standby"] }),
+    standby: Flags.boolean({ description: "Boot now, then read the step ({spec, log} as one JSON line) from stdin" }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Supervisor);
-    const code = await runSupervisor(flags.spec);
+    let spec = flags.spec;
+    if (flags.standby) {
+      const handoff = await awaitHandoff();
+      if (!handoff) process.exit(0); // craned went away before it needed us
+      redirectOutput(handoff.log);
+      spec = handoff.spec;
+    }
+    if (!spec) this.error("give --spec FILE (or --standby)", { exit: 2 });
+    const code = await runSupervisor(spec);
     process.exit(code);
   }
 }

@@ -2,7 +2,6 @@
 // supervisor per step and relays their reports to ctld. Supervisors are separate processes, so a craned
 // restart leaves running steps alone: on start it re-adopts every supervisor still alive.
 import * as grpc from "@grpc/grpc-js";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -18,8 +17,8 @@ import {
 import { isTerminal } from "../../core/job-state";
 import { createLogger, type Logger } from "../../core/log";
 import { bindServer, ctldInternalClient, safeHandlers, unary } from "../../core/rpc";
-import { selfCommand } from "../../core/self";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
+import { SupervisorLauncher } from "./launcher";
 import { streamStepLog, waitUntil } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
 import { startStreamProxy } from "./stream-proxy";
@@ -90,6 +89,9 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     return true;
   };
 
+  const launcher = new SupervisorLauncher(path.join(opts.stateDir, "logs", "supervisor-standby.log"), log);
+  launcher.prepare();
+
   const spawnSupervisor = (step: StepToD): void => {
     const jobCgroup = jobCgroupPath(config.clusterName, opts.node, step.jobId);
     const spec: SupervisorSpec = {
@@ -103,15 +105,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     };
     const specFile = dirs.writeSpec(step, spec);
     fs.mkdirSync(dirs.logDir(step.jobId), { recursive: true });
-    const out = fs.openSync(path.join(dirs.logDir(step.jobId), `supervisor-${step.stepId}.log`), "a");
-    const [cmd, ...args] = selfCommand();
-    const child = spawn(cmd!, [...args, "supervisor", "--spec", specFile], {
-      detached: true,
-      stdio: ["ignore", out, out],
-      env: { ...process.env, CRANE_STEP: stepKey(step.jobId, step.stepId) },
-    });
-    fs.closeSync(out);
-    child.unref();
+    const child = launcher.launch(specFile, path.join(dirs.logDir(step.jobId), `supervisor-${step.stepId}.log`));
     const local: LocalStep = { jobId: step.jobId, stepId: step.stepId, pid: child.pid, status: JobStatus.Configuring, done: false, spawned: true };
     child.on("exit", () => (local.exited = true));
     steps.set(stepKey(step.jobId, step.stepId), local);
@@ -301,6 +295,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     port,
     async stop() {
       timers.forEach(clearInterval);
+      launcher.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
       await streamProxy.close();
       ctld.close();

@@ -475,8 +475,12 @@ export class JobManager {
     });
     job.nextStepId = 2;
     void this.store.save(job).then(() => {
-      const first = isContainer ? findStep(job, DAEMON_STEP)! : findStep(job, PRIMARY_STEP)!;
-      this.dispatchStep(job, first);
+      if (!isContainer) return this.dispatchStep(job, findStep(job, PRIMARY_STEP)!);
+      this.dispatchStep(job, findStep(job, DAEMON_STEP)!);
+      // A container primary starts along with its pod: its supervisor gets the image ready meanwhile and creates
+      // the container once the pod is there. (A batch primary of a `cbatch --pod` job waits for the pod.)
+      const primary = findStep(job, PRIMARY_STEP)!;
+      if (primary.containerMeta && job.status === JobStatus.Configuring) this.dispatchStep(job, primary);
     });
   }
 
@@ -602,7 +606,7 @@ export class JobManager {
     if (step.stepId === DAEMON_STEP && job.status === JobStatus.Configuring) {
       job.status = JobStatus.Starting;
       const primary = findStep(job, PRIMARY_STEP);
-      if (primary) this.dispatchStep(job, primary);
+      if (primary?.status === JobStatus.Pending) this.dispatchStep(job, primary);
     } else if (step.stepId === PRIMARY_STEP && (job.status === JobStatus.Configuring || job.status === JobStatus.Starting)) {
       job.status = JobStatus.Running;
       for (const s of job.steps) if (s.stepId >= 2 && s.status === JobStatus.Pending) this.dispatchStep(job, s);

@@ -17,7 +17,7 @@ import { ContainerState } from "../../core/generated/cri/api";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import type { SupervisorSpec } from "../craned/steps";
 import { containerConfig } from "./pod-config";
-import { podRecordPath, type PodRecord } from "./pod-step";
+import { waitForPodRecord } from "./pod-step";
 import { DEFAULT_STOP_GRACE_SECONDS, type RunningProcessStep } from "./process-step";
 import type { Reporter } from "./report";
 
@@ -47,12 +47,18 @@ export function startContainerStep(opts: {
 
   const done = (async () => {
     try {
-      const pod = JSON.parse(fs.readFileSync(podRecordPath(spec.stateDir, step.jobId), "utf8")) as PodRecord;
-      await reporter.report(JobStatus.Starting);
+      void reporter.report(JobStatus.Starting); // in order with the later reports, without waiting for ctld
       const image = cm.image!;
       const auth = image.username ? { username: image.username, password: image.password, serverAddress: image.serverAddress } : undefined;
-      const { imageRef } = await ensureImage(cri, image.image, parsePullPolicy(image.pullPolicy || "IfNotPresent"), { subject, auth });
-      if (stopReason !== undefined) return { status: stopReason, exitCode: 0, reason: "stopped before it started" };
+      // The image is made ready while the pod may still be being created (a primary starts along with its pod).
+      const [{ imageRef }, pod] = await Promise.all([
+        ensureImage(cri, image.image, parsePullPolicy(image.pullPolicy || "IfNotPresent"), { subject, auth }),
+        waitForPodRecord(spec.stateDir, step.jobId, () => stopReason !== undefined),
+      ]);
+      if (stopReason !== undefined || !pod) {
+        cri.close();
+        return { status: stopReason ?? JobStatus.Cancelled, exitCode: 0, reason: "stopped before it started" };
+      }
       containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, opts.env, imageRef), pod.config, { subject });
       await startContainer(cri, containerId, { subject });
       // A stop that arrived while the container was being created found no container to stop.

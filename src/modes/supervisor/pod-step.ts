@@ -19,6 +19,24 @@ export function podRecordPath(stateDir: string, jobId: number): string {
   return path.join(stateDir, "jobs", String(jobId), "pod.json");
 }
 
+/**
+ * The job's pod on this node, once step 0 has created it. A container primary starts along with its pod (its image
+ * is made ready meanwhile), so it may have to wait; it stops waiting when `stopped()` holds (the job ended: a pod
+ * that failed ends the job).
+ */
+export async function waitForPodRecord(stateDir: string, jobId: number, stopped: () => boolean): Promise<PodRecord | undefined> {
+  const file = podRecordPath(stateDir, jobId);
+  for (;;) {
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8")) as PodRecord;
+    } catch {
+      // not there yet (it is written whole, by rename)
+    }
+    if (stopped()) return undefined;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** containerd 1.6 has no CRI user namespaces; say so before the runtime fails obscurely. */
 function checkUserNamespaceSupport(runtimeVersion: string): void {
   const [major, minor] = runtimeVersion.replace(/^v/, "").split(".").map(Number);
@@ -45,8 +63,11 @@ export function startPodStep(opts: { step: StepToD; spec: SupervisorSpec; report
       fs.mkdirSync(podLogDir(spec, step.jobId), { recursive: true });
       podId = await runPodSandbox(cri, config, { subject });
       const record: PodRecord = { podId, config };
-      fs.mkdirSync(path.dirname(podRecordPath(spec.stateDir, step.jobId)), { recursive: true });
-      fs.writeFileSync(podRecordPath(spec.stateDir, step.jobId), JSON.stringify(record, (_, v) => (typeof v === "bigint" ? Number(v) : v)));
+      const file = podRecordPath(spec.stateDir, step.jobId);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      // Written whole (rename), since the job's container steps may be waiting for it already.
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(record, (_, v) => (typeof v === "bigint" ? Number(v) : v)));
+      fs.renameSync(`${file}.tmp`, file);
       log(`pod ${podId.slice(0, 12)} running`);
       await reporter.report(JobStatus.Running);
     } catch (e) {
