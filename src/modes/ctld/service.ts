@@ -223,17 +223,17 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       const found = findJobOrFinished(jm, req.jobId);
       const step = found && findStep(found, req.stepId);
       if (!found || !step) {
-        call.destroy(grpcError(grpc.status.NOT_FOUND, `step ${req.jobId}.${req.stepId} does not exist`));
+        failStream(call, grpcError(grpc.status.NOT_FOUND, `step ${req.jobId}.${req.stepId} does not exist`));
         return;
       }
       if (!jm.mayControl(caller.uid, found)) {
-        call.destroy(grpcError(grpc.status.PERMISSION_DENIED, `step ${req.jobId}.${req.stepId} belongs to another user`));
+        failStream(call, grpcError(grpc.status.PERMISSION_DENIED, `step ${req.jobId}.${req.stepId} belongs to another user`));
         return;
       }
       const targets = req.node ? [req.node] : step.nodes;
       for (const t of targets) {
         if (!step.nodes.includes(t)) {
-          call.destroy(grpcError(grpc.status.INVALID_ARGUMENT, `step ${req.jobId}.${req.stepId} did not run on node "${t}" (its nodes: ${step.nodes.join(",")})`));
+          failStream(call, grpcError(grpc.status.INVALID_ARGUMENT, `step ${req.jobId}.${req.stepId} did not run on node "${t}" (its nodes: ${step.nodes.join(",")})`));
           return;
         }
       }
@@ -254,7 +254,9 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       const node = req.node || step.nodes[0]!;
       const entry = jm.nodes.get(node);
       if (!step.nodes.includes(node) || !entry?.client) return fail(ErrCode.ERR_NO_ENOUGH_NODE, `container is not running on node "${node}"`);
-      if (req.tty && !step.containerMeta.tty) return fail(ErrCode.ERR_INVALID_PARAM, "TTY not enabled when creating this container step.");
+      // An attach joins the container's own streams, so its terminal setting must match; an exec makes its own.
+      if (req.attach && req.tty && !step.containerMeta.tty) return fail(ErrCode.ERR_INVALID_PARAM, "TTY not enabled when creating this container step.");
+      if (req.attach && !req.tty && step.containerMeta.tty) return fail(ErrCode.ERR_INVALID_PARAM, "this container step has a TTY: attach with --tty.");
       if (req.attach && req.stdin && !step.containerMeta.stdin) return fail(ErrCode.ERR_INVALID_PARAM, "STDIN not opened when creating this container step.");
       try {
         const r = await unary(entry.client, entry.client.openStepStream, req, 180_000);
@@ -264,6 +266,14 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       }
     },
   };
+}
+
+/**
+ * Ends a server stream with an error status. (destroy() would drop the call without a status: the client waits
+ * forever.)
+ */
+function failStream(call: grpc.ServerWritableStream<unknown, unknown>, error: Error): void {
+  call.emit("error", error);
 }
 
 function grpcError(code: grpc.status, details: string): Error {
@@ -314,7 +324,7 @@ async function proxyLogs(
   );
   const errors = results.filter(Boolean);
   if (errors.length === nodes.length && errors.length > 0) {
-    call.destroy(grpcError(grpc.status.UNAVAILABLE, errors.join("; ")));
+    failStream(call, grpcError(grpc.status.UNAVAILABLE, errors.join("; ")));
     return;
   }
   if (req.follow) {
