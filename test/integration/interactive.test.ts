@@ -100,7 +100,7 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
     await t.waitFor(/^TTY=icanon$/m);
   });
 
-  it("ccon exec into a container on the second node: output, exit code, piped stdin and a terminal", async () => {
+  it("ccon exec into a container on the second node: output, exit code, piped stdin and a terminal; logs -f from there", async () => {
     const second = c.nodes[1]!;
     const far = await runDetached(["-w", second, "run", "-d", "--name", "far", "busybox", "sleep", "600"]);
     expect((await inspect(far)).nodes).toEqual([second]);
@@ -120,6 +120,16 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
     const piped = await c.run("ccon", ["exec", "-i", far, "sh", "-c", "tr a-z A-Z"], { input: "piped through\n" });
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stdout).toBe("PIPED THROUGH\n");
+
+    // ccon logs -f follows the second node's live output through ctld.
+    const talker = await runDetached(["-w", second, "run", "-d", "busybox", "sh", "-c", "echo first; sleep 2; echo second; sleep 600"]);
+    const follow = spawn(path.join(DIST, "ccon"), ["logs", "-f", talker], { env: c.env });
+    let followed = "";
+    follow.stdout.on("data", (d) => (followed += d));
+    await waitFor("ccon logs -f to show the line written two seconds after the start", () => followed.includes("second"), 20_000);
+    expect(followed).toBe("first\nsecond\n");
+    expect(follow.exitCode).toBeNull();
+    follow.kill();
 
     const t = terminal(`ccon exec -it ${far} sh`);
     await t.waitFor(/\/ # $/m);
