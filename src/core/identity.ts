@@ -1,6 +1,7 @@
 // Who is calling: every RPC from a user command carries the caller's uid/gid in its metadata, and the
-// daemons read it here and nowhere else. Without TLS the uid is trusted as sent (as CraneSched does);
-// an unforgeable identity (mutual TLS or a local credential check) replaces this module later.
+// daemons read it here and nowhere else. A caller on ctld's own host is checked against the kernel's record of
+// who owns its end of the connection (socketOwnerUid); from other hosts the uid is trusted as sent, as CraneSched
+// does without TLS.
 import fs from "node:fs";
 import os from "node:os";
 import { Metadata, type ServerUnaryCall, type ServerWritableStream } from "@grpc/grpc-js";
@@ -80,4 +81,39 @@ export function currentUsername(): string {
   } catch {
     return usernameOf(currentIdentity().uid);
   }
+}
+
+/**
+ * The uid owning the client end of a TCP connection made from this host to `serverPort`, read from the kernel's
+ * socket tables; undefined when the peer is not a socket of this host. `peer` is grpc's "host:port" form.
+ */
+export function socketOwnerUid(peer: string, serverPort: number, tables = ["/proc/net/tcp", "/proc/net/tcp6"]): number | undefined {
+  const m = /^(?:ipv[46]:)?\[?([0-9A-Fa-f:.]+?)\]?:(\d+)$/.exec(peer);
+  if (!m) return undefined;
+  const peerIpv4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(m[1]!)?.[1];
+  const peerPort = Number(m[2]);
+  for (const table of tables) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8) continue;
+      const [localAddr, localPort] = f[1]!.split(":");
+      const remotePort = f[2]!.split(":")[1];
+      if (parseInt(localPort!, 16) !== peerPort || parseInt(remotePort!, 16) !== serverPort) continue;
+      if (peerIpv4 && localAddr!.length === 8 && ipv4FromProc(localAddr!) !== peerIpv4) continue;
+      return Number(f[7]);
+    }
+  }
+  return undefined;
+}
+
+/** /proc/net/tcp writes an IPv4 address as the hex of its 32 bits in host (little-endian) order. */
+function ipv4FromProc(hex: string): string {
+  const n = parseInt(hex, 16);
+  return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join(".");
 }

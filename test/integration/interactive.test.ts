@@ -163,9 +163,16 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
       if (config) fs.rmSync(path.dirname(config), { recursive: true, force: true });
     });
 
-    function asUser(args: string[]): Promise<RunResult> {
+    /** Runs a Node script as the user. */
+    function asUserScript(source: string): Promise<RunResult> {
+      const file = path.join(path.dirname(config), "script.js");
+      fs.writeFileSync(file, source, { mode: 0o644 });
+      return asUser([], [process.execPath, file]);
+    }
+
+    function asUser(args: string[], command = [path.join(DIST, "ccon"), ...args]): Promise<RunResult> {
       return new Promise((resolve, reject) => {
-        const child = spawn("setpriv", ["--reuid", String(uid), "--regid", String(gid), "--clear-groups", path.join(DIST, "ccon"), ...args], {
+        const child = spawn("setpriv", ["--reuid", String(uid), "--regid", String(gid), "--clear-groups", ...command], {
           env: { PATH: process.env.PATH, HOME: "/", CRANE_CONFIG: config },
           cwd: "/",
         });
@@ -198,6 +205,21 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
       const stop = await asUser(["stop", id]);
       expect(stop.code).not.toBe(0);
       expect(stop.stderr).toMatch(/Permission denied|permission/i);
+
+      // Nor can the user claim root's uid by hand: ctld checks a local caller's uid against its socket's owner.
+      const forged = await asUserScript(`
+        const grpc = require(${JSON.stringify(require.resolve("@grpc/grpc-js"))});
+        const client = new grpc.Client("127.0.0.1:${c.port}", grpc.credentials.createInsecure());
+        const md = new grpc.Metadata();
+        md.set("x-crane-uid", "0");
+        md.set("x-crane-gid", "0");
+        const empty = () => Buffer.alloc(0);
+        client.makeUnaryRequest("/crane.grpc.CraneCtld/QueryClusterInfo", empty, (b) => b, {}, md, (err) => {
+          console.log(JSON.stringify({ code: err ? err.code : 0, details: err ? err.details : "" }));
+          process.exit(0);
+        });
+      `);
+      expect(JSON.parse(forged.stdout)).toEqual({ code: 16, details: `the request claims uid 0 but comes from a process of uid ${uid}` });
 
       expect(await status(id)).toBe("Running");
       const own = await c.run("ccon", ["logs", id]);

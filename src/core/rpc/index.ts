@@ -85,8 +85,11 @@ export function safeHandlers<T extends object>(impl: T, log: (msg: string) => vo
     if (typeof fn !== "function") continue;
     out[name] = (call: unknown, callback?: grpc.sendUnaryData<unknown>) => {
       const fail = (e: unknown) => {
-        log(`${name} failed: ${(e as Error)?.stack ?? e}`);
-        const err = { code: grpc.status.INTERNAL, details: (e as Error)?.message ?? String(e) };
+        // An error that names its status (e.g. UNAUTHENTICATED for a refused caller) is an answer, not a fault.
+        const named = (e as { code?: unknown })?.code;
+        const code = typeof named === "number" && named in grpc.status ? named : grpc.status.INTERNAL;
+        if (code === grpc.status.INTERNAL) log(`${name} failed: ${(e as Error)?.stack ?? e}`);
+        const err = { code, details: (e as Error)?.message ?? String(e) };
         if (callback) callback(err, null);
         // A server stream ends with a status through 'error' (destroy() would drop the call without one: the client hangs).
         else (call as grpc.ServerWritableStream<unknown, unknown>).emit("error", Object.assign(new Error(err.details), err));

@@ -13,7 +13,7 @@ import {
   type StepLogChunk,
   type StepLogRequest,
 } from "../../core/generated/crane/crane";
-import { callerOf, type Identity } from "../../core/identity";
+import { callerOf, socketOwnerUid, type Identity } from "../../core/identity";
 import { isTerminal } from "../../core/job-state";
 import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
@@ -22,10 +22,31 @@ import { findStep, type JobRecord, type StepRecord } from "./records";
 import { nodeInfos, partitionInfos } from "./cluster-info";
 import type { WatchHub } from "./watch";
 
-function requireCaller(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): Identity {
-  const id = callerOf(call);
-  if (!id) throw Object.assign(new Error("request carries no caller identity"), { code: grpc.status.UNAUTHENTICATED });
-  return id;
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+/**
+ * The caller's identity, as claimed in the request's metadata and, for a connection from this host, checked against
+ * the uid the kernel records for its socket: a local user cannot claim another uid (root may claim any).
+ */
+function callerChecker(serverPort: number): (call: AnyCall) => Identity {
+  const owners = new Map<string, { uid: number | undefined; at: number }>();
+  const ownerOf = (peer: string): number | undefined => {
+    const cached = owners.get(peer);
+    if (cached && Date.now() - cached.at < 5000) return cached.uid;
+    if (owners.size > 10_000) owners.clear();
+    const uid = socketOwnerUid(peer, serverPort);
+    owners.set(peer, { uid, at: Date.now() });
+    return uid;
+  };
+  return (call) => {
+    const id = callerOf(call);
+    if (!id) throw Object.assign(new Error("request carries no caller identity"), { code: grpc.status.UNAUTHENTICATED });
+    const owner = ownerOf(call.getPeer());
+    if (owner !== undefined && owner !== 0 && owner !== id.uid) {
+      throw Object.assign(new Error(`the request claims uid ${id.uid} but comes from a process of uid ${owner}`), { code: grpc.status.UNAUTHENTICATED });
+    }
+    return id;
+  };
 }
 
 function stepInfo(job: JobRecord, s: StepRecord): StepInfo {
@@ -108,6 +129,7 @@ function rejectionReply(e: unknown): { ok: false; code: ErrCode; reason: string 
 }
 
 export function publicService(jm: JobManager, log: Logger, watch: WatchHub): CraneCtldServer {
+  const requireCaller = callerChecker(jm.config.ctldPort);
   return {
     async submitBatchJob(call, cb) {
       const caller = requireCaller(call);
@@ -212,8 +234,12 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     },
 
     async watchCluster(call) {
-      const caller = callerOf(call);
-      if (!caller) return void call.emit("error", grpcError(grpc.status.UNAUTHENTICATED, "request carries no caller identity"));
+      let caller: Identity;
+      try {
+        caller = requireCaller(call);
+      } catch (e) {
+        return void call.emit("error", e);
+      }
       await watch.serve(call, caller);
     },
 
