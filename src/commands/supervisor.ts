@@ -1,7 +1,7 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { runSupervisor } from "../modes/supervisor";
-import { awaitHandoff, redirectOutput } from "../modes/supervisor/standby";
+import { awaitHandoff, connectRuntimeAhead, redirectOutput } from "../modes/supervisor/standby";
 
 export default class Supervisor extends CraneCommand {
   static override summary = "Run one step on this node (started by craned, not by hand)";
@@ -9,12 +9,14 @@ export default class Supervisor extends CraneCommand {
   static override flags = {
     spec: Flags.string({ description: "The step's spec.json written by craned", exclusive: ["standby"] }),
     standby: Flags.boolean({ description: "Boot now, then read the step ({spec, log} as one JSON line) from stdin" }),
+    "runtime-endpoint": Flags.string({ description: "With --standby: connect to this CRI endpoint while waiting" }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Supervisor);
     let spec = flags.spec;
     if (flags.standby) {
+      if (flags["runtime-endpoint"]) connectRuntimeAhead(flags["runtime-endpoint"]);
       const handoff = await awaitHandoff();
       if (!handoff) process.exit(0); // craned went away before it needed us
       redirectOutput(handoff.log);

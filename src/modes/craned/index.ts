@@ -89,7 +89,11 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     return true;
   };
 
-  const launcher = new SupervisorLauncher(path.join(opts.stateDir, "logs", "supervisor-standby.log"), log);
+  const launcher = new SupervisorLauncher(
+    path.join(opts.stateDir, "logs", "supervisor-standby.log"),
+    log,
+    config.container.enabled ? config.container.runtimeEndpoint : undefined,
+  );
   launcher.prepare();
 
   const spawnSupervisor = (step: StepToD): void => {
@@ -108,6 +112,9 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     const child = launcher.launch(specFile, path.join(dirs.logDir(step.jobId), `supervisor-${step.stepId}.log`));
     const local: LocalStep = { jobId: step.jobId, stepId: step.stepId, pid: child.pid, status: JobStatus.Configuring, done: false, spawned: true };
     child.on("exit", () => (local.exited = true));
+    child.on("error", () => {
+      if (child.pid === undefined) local.exited = true; // never started: reaped (reported failed) like a dead one
+    });
     steps.set(stepKey(step.jobId, step.stepId), local);
   };
 

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import type { LogLine, StepLogChunk, StepLogRequest } from "../../core/generated/crane/crane";
 import { formatRfc3339Nano, parseCriLogLine } from "../../core/cri/logs";
 
-const POLL_MS = 100;
+const POLL_MS = 25; // a follower sees new output (and the step's end) this soon
 const BATCH = 500;
 
 function toLogLine(text: string): LogLine | undefined {

@@ -246,6 +246,12 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     async streamStepLog(call) {
       const caller = requireCaller(call);
       const req = call.request;
+      // A follow of a job that still waits for its nodes waits for it to start: its steps exist from then on. So a
+      // client can follow a job right after submitting it, without polling for its start.
+      const waiting = () => jm.jobs.get(req.jobId)?.status === JobStatus.Pending;
+      if (req.follow && waiting() && jm.mayControl(caller.uid, jm.jobs.get(req.jobId)!)) {
+        while (waiting() && !call.cancelled) await new Promise((r) => setTimeout(r, 20));
+      }
       const found = findJobOrFinished(jm, req.jobId);
       const step = found && findStep(found, req.stepId);
       if (!found || !step) {
@@ -355,11 +361,11 @@ async function proxyLogs(
   }
   if (req.follow) {
     // The node closed its stream because the step ended; wait until ctld has recorded the outcome.
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 500; i++) {
       const job = findJobOrFinished(jm, req.jobId);
       const step = job && findStep(job, req.stepId);
       if (!step || isTerminal(step.status)) break;
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
   const job = findJobOrFinished(jm, req.jobId);

@@ -2,7 +2,20 @@
 // one JSON line on stdin naming its step's spec and log file, sends its own output there, then runs the step
 // like any supervisor. Stdin closing first means craned went away or has no use for it: it exits.
 import fs from "node:fs";
+import { connectCri, type CriClient } from "../../core/cri";
 import type { StandbyHandoff } from "../craned/launcher";
+
+let warm: CriClient | undefined;
+
+/**
+ * Connects to the container runtime ahead of need. grpc-js shares connections between channels to the same
+ * target, so the step's own CRI client later finds this one ready. Best effort: a runtime that is down now is
+ * reported by the step itself.
+ */
+export function connectRuntimeAhead(runtimeEndpoint: string): void {
+  warm = connectCri({ runtimeEndpoint, timeoutMs: 5_000 });
+  warm.version().catch(() => undefined);
+}
 
 /** The handoff from craned, or undefined when stdin closed without one. */
 export function awaitHandoff(input: NodeJS.ReadableStream = process.stdin): Promise<StandbyHandoff | undefined> {
