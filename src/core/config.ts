@@ -74,6 +74,8 @@ export interface CraneConfig {
   container: ContainerConfig;
   /** Administrators (by uid) may act on every user's jobs; root always may. */
   adminUids: number[];
+  /** The secret ctld and the craneds present to each other (src/core/cluster-key.ts). */
+  clusterKeyFile: string;
 }
 
 export class ConfigError extends Error {}
@@ -170,7 +172,7 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
   const known = new Set([
     "ClusterName", "ControlMachine", "CraneCtldListenAddr", "CraneCtldListenPort", "CraneCtldForInternalListenPort",
     "CranedListenAddr", "CranedListenPort", "CraneBaseDir", "CraneCtld", "Craned", "Nodes", "Partitions",
-    "DefaultPartition", "Container", "AdminUids", "CraneCtldStateDir",
+    "DefaultPartition", "Container", "AdminUids", "CraneCtldStateDir", "ClusterKeyFile",
   ]);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) fail(key, `unknown key (known: ${[...known].join(", ")})`);
@@ -309,6 +311,7 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     cranedPort: num(raw, "CranedListenPort", 10010, "CranedListenPort", 1),
     baseDir,
     ctldStateDir: str(raw, "CraneCtldStateDir", path.join(baseDir, "ctld")),
+    clusterKeyFile: str(raw, "ClusterKeyFile", path.join(baseDir, "cluster.key")),
     cranedTimeoutSeconds: num(ctldSection, "CranedTimeout", 30, "CraneCtld.CranedTimeout", 1),
     jobRequeue: bool(ctldSection, "JobRequeue", false, "CraneCtld.JobRequeue"),
     scheduleIntervalMs: num(ctldSection, "ScheduleIntervalMs", 200, "CraneCtld.ScheduleIntervalMs", 10),

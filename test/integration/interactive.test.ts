@@ -206,20 +206,33 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
       expect(stop.code).not.toBe(0);
       expect(stop.stderr).toMatch(/Permission denied|permission/i);
 
-      // Nor can the user claim root's uid by hand: ctld checks a local caller's uid against its socket's owner.
+      // Nor can the user claim root's uid by hand (ctld checks a local caller's uid against its socket's owner),
+      // or call the daemons' own services (they want the cluster key).
       const forged = await asUserScript(`
         const grpc = require(${JSON.stringify(require.resolve("@grpc/grpc-js"))});
-        const client = new grpc.Client("127.0.0.1:${c.port}", grpc.credentials.createInsecure());
         const md = new grpc.Metadata();
         md.set("x-crane-uid", "0");
         md.set("x-crane-gid", "0");
         const empty = () => Buffer.alloc(0);
-        client.makeUnaryRequest("/crane.grpc.CraneCtld/QueryClusterInfo", empty, (b) => b, {}, md, (err) => {
-          console.log(JSON.stringify({ code: err ? err.code : 0, details: err ? err.details : "" }));
-          process.exit(0);
+        const call = (port, method) => new Promise((resolve) => {
+          const client = new grpc.Client("127.0.0.1:" + port, grpc.credentials.createInsecure());
+          client.makeUnaryRequest(method, empty, (b) => b, {}, md, (err) => resolve({ code: err ? err.code : 0, details: err ? err.details : "" }));
         });
+        (async () => {
+          const answers = [
+            await call(${c.port}, "/crane.grpc.CraneCtld/QueryClusterInfo"),
+            await call(${c.port + 1}, "/crane.grpc.CraneCtldForInternal/StepStatusChange"),
+            await call(${c.port + 2}, "/crane.grpc.Craned/ExecuteStep"),
+          ];
+          console.log(JSON.stringify(answers));
+          process.exit(0);
+        })();
       `);
-      expect(JSON.parse(forged.stdout)).toEqual({ code: 16, details: `the request claims uid 0 but comes from a process of uid ${uid}` });
+      expect(JSON.parse(forged.stdout)).toEqual([
+        { code: 16, details: `the request claims uid 0 but comes from a process of uid ${uid}` },
+        { code: 16, details: "StepStatusChange is for crane's daemons only: the call carries no or another cluster key" },
+        { code: 16, details: "ExecuteStep is for crane's daemons only: the call carries no or another cluster key" },
+      ]);
 
       expect(await status(id)).toBe("Running");
       const own = await c.run("ccon", ["logs", id]);

@@ -63,7 +63,9 @@ describe.skipIf(skip)("a job's environment and devices on a node with two GPUs",
     const probe = await submit(cluster, ["--wrap", "true"], work);
     const next = probe + 1;
     const config = YAML.parse(fs.readFileSync(cluster.configFile, "utf8")) as { CranedListenPort: number };
-    const craned = cranedClient(`127.0.0.1:${config.CranedListenPort}`);
+    // Only crane's daemons may call a craned: present the cluster key as ctld does.
+    const key = fs.readFileSync(path.join(cluster.dir, "cluster.key"), "utf8").trim();
+    const craned = cranedClient(`127.0.0.1:${config.CranedListenPort}`, key);
     try {
       const lines: string[] = [];
       const stream = craned.readStepLog({

@@ -1,6 +1,7 @@
 // gRPC plumbing shared by every role: channel options, promise wrappers and server helpers.
 import * as grpc from "@grpc/grpc-js";
 import { CraneCtldClient, CraneCtldForInternalClient, CranedClient } from "../generated/crane/crane";
+import { CLUSTER_KEY_HEADER, clusterKeyMatches } from "../cluster-key";
 import { identityMetadata } from "../identity";
 
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -38,13 +39,28 @@ export function ctldClient(host: string, port: number): CraneCtldClient {
   return new CraneCtldClient(`${host}:${port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
 }
 
-export function ctldInternalClient(host: string, port: number): CraneCtldForInternalClient {
-  return new CraneCtldForInternalClient(`${host}:${port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+/** craned's client of ctld's internal service; every call carries the cluster key. */
+export function ctldInternalClient(host: string, port: number, clusterKey: string): CraneCtldForInternalClient {
+  return new CraneCtldForInternalClient(`${host}:${port}`, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [withClusterKey(clusterKey)] });
 }
 
-/** `address` is host:port, or unix:///path for a supervisor talking to its craned. */
-export function cranedClient(address: string): CranedClient {
-  return new CranedClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+/**
+ * A client of a craned: ctld's (host:port, with the cluster key) or a supervisor's (unix:///path to its craned's
+ * root-only socket, which needs no key).
+ */
+export function cranedClient(address: string, clusterKey?: string): CranedClient {
+  const interceptors = clusterKey ? [withClusterKey(clusterKey)] : [];
+  return new CranedClient(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors });
+}
+
+function withClusterKey(key: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set(CLUSTER_KEY_HEADER, key);
+        next(metadata, listener);
+      },
+    });
 }
 
 export function isUnavailable(err: unknown): boolean {
@@ -79,11 +95,22 @@ export function bindServer(server: grpc.Server, address: string): Promise<number
  * Wraps a service implementation so that a handler that throws (or rejects) answers INTERNAL with the message
  * instead of crashing the daemon: a malformed request must never take a daemon down.
  */
-export function safeHandlers<T extends object>(impl: T, log: (msg: string) => void): grpc.UntypedServiceImplementation {
+export function safeHandlers<T extends object>(
+  impl: T,
+  log: (msg: string) => void,
+  opts: { clusterKey?: string } = {},
+): grpc.UntypedServiceImplementation {
   const out: grpc.UntypedServiceImplementation = {};
   for (const [name, fn] of Object.entries(impl) as [string, (...a: unknown[]) => unknown][]) {
     if (typeof fn !== "function") continue;
     out[name] = (call: unknown, callback?: grpc.sendUnaryData<unknown>) => {
+      if (opts.clusterKey !== undefined && !fromDaemon(call as grpc.ServerUnaryCall<unknown, unknown>, opts.clusterKey)) {
+        const err = Object.assign(new Error(`${name[0]!.toUpperCase()}${name.slice(1)} is for crane's daemons only: the call carries no or another cluster key`), { code: grpc.status.UNAUTHENTICATED });
+        log(`refused ${name} from ${(call as grpc.ServerUnaryCall<unknown, unknown>).getPeer()}: no or wrong cluster key`);
+        if (callback) callback(err, null);
+        else (call as grpc.ServerWritableStream<unknown, unknown>).emit("error", err);
+        return;
+      }
       const fail = (e: unknown) => {
         // An error that names its status (e.g. UNAUTHENTICATED for a refused caller) is an answer, not a fault.
         const named = (e as { code?: unknown })?.code;
@@ -103,4 +130,13 @@ export function safeHandlers<T extends object>(impl: T, log: (msg: string) => vo
     };
   }
   return out;
+}
+
+/**
+ * A call presenting the cluster key, or one that came over a unix socket (grpc names no peer address for those:
+ * craned's socket for its supervisors is root-only).
+ */
+function fromDaemon(call: grpc.ServerUnaryCall<unknown, unknown>, key: string): boolean {
+  if (!/:\d+$/.test(call.getPeer())) return true;
+  return clusterKeyMatches(call.metadata.get(CLUSTER_KEY_HEADER)[0], key);
 }

@@ -18,6 +18,7 @@ import { isTerminal } from "../../core/job-state";
 import { createLogger, type Logger } from "../../core/log";
 import { bindServer, ctldInternalClient, safeHandlers, unary } from "../../core/rpc";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
+import { loadOrCreateClusterKey } from "../../core/cluster-key";
 import { SupervisorLauncher } from "./launcher";
 import { streamStepLog, waitUntil } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
@@ -54,7 +55,8 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   }
   const dirs = new StepDirs(opts.stateDir);
   const steps = new Map<string, LocalStep>();
-  const ctld = ctldInternalClient(config.controlMachine, config.ctldInternalPort);
+  const clusterKey = loadOrCreateClusterKey(config.clusterKeyFile);
+  const ctld = ctldInternalClient(config.controlMachine, config.ctldInternalPort, clusterKey);
   const socketPath = path.join(opts.stateDir, "craned.sock");
   let registered = false;
 
@@ -226,10 +228,11 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   };
 
   const server = new grpc.Server();
-  server.addService(CranedService, safeHandlers(service, log.error));
+  server.addService(CranedService, safeHandlers(service, log.error, { clusterKey }));
   const port = await bindServer(server, `${config.cranedListenAddr}:${opts.port}`);
   fs.rmSync(socketPath, { force: true });
   await bindServer(server, `unix://${socketPath}`);
+  fs.chmodSync(socketPath, 0o600); // supervisors (root) only: calls on this socket need no cluster key
   fs.writeFileSync(path.join(opts.stateDir, "craned.pid"), String(process.pid));
   const address = opts.advertise ?? `${advertiseHost(config)}:${port}`;
   const streamProxy = await startStreamProxy({

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { CraneConfig } from "../../core/config";
 import { CraneCtldForInternalService, CraneCtldService } from "../../core/generated/crane/crane";
+import { loadOrCreateClusterKey } from "../../core/cluster-key";
 import { createLogger } from "../../core/log";
 import { bindServer, safeHandlers } from "../../core/rpc";
 import { JobManager } from "./job-manager";
@@ -23,7 +24,8 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   const log = createLogger("ctld");
   fs.mkdirSync(config.ctldStateDir, { recursive: true });
   const store = new JobStore(config.ctldStateDir);
-  const nodes = new NodeRegistry(config);
+  const clusterKey = loadOrCreateClusterKey(config.clusterKeyFile);
+  const nodes = new NodeRegistry(config, clusterKey);
   const jm = new JobManager(config, store, nodes, log);
   const watch = new WatchHub(jm, log);
   jm.changes = watch;
@@ -31,7 +33,7 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   const publicServer = new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
   publicServer.addService(CraneCtldService, safeHandlers(publicService(jm, log, watch), log.error));
   const internalServer = new grpc.Server();
-  internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error));
+  internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error, { clusterKey }));
   const publicPort = await bindServer(publicServer, `${config.ctldListenAddr}:${config.ctldPort}`);
   const internalPort = await bindServer(internalServer, `${config.ctldListenAddr}:${config.ctldInternalPort}`);
   jm.start();

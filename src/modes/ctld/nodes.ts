@@ -25,7 +25,8 @@ export function gresKey(name: string, type: string): string {
 export class NodeRegistry {
   readonly nodes = new Map<string, NodeEntry>();
 
-  constructor(config: CraneConfig) {
+  /** clusterKey: presented on every call to a craned. */
+  constructor(config: CraneConfig, private readonly clusterKey = "") {
     for (const n of config.nodes) {
       const gres: Record<string, number> = {};
       const deviceFiles: Record<string, string[]> = {};
@@ -58,7 +59,7 @@ export class NodeRegistry {
     if (!n) return undefined;
     if (n.address !== address || !n.client) {
       n.client?.close();
-      n.client = cranedClient(address);
+      n.client = cranedClient(address, this.clusterKey);
     }
     Object.assign(n, { address, registered: true, up: true, lastSeen: Date.now(), reason: "", containerEnabled });
     return n;
