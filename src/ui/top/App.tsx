@@ -1,6 +1,6 @@
 // `crane top`: the live jobs table, a job's steps with a log pane, and the nodes view, driven by the keyboard.
 // State lives here; the tables below only draw. Data comes from a TopBackend (the watch stream in real use).
-import { Box, Text, useApp, useInput, useStdin, useWindowSize } from "ink";
+import { Box, Text, useApp, useInput, useStdin, useWindowSize, type Key } from "ink";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { JobType, type JobInfo, type LogLine } from "../../core/generated/crane/crane";
 import { ClusterView } from "../../core/cli/watch-client";
@@ -161,90 +161,105 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
     setLogStep(target);
   };
 
+  const onKey = (input: string, key: Key) => {
+    const L = live.current;
+    if (L.confirm) {
+      const c = L.confirm;
+      L.confirm = undefined;
+      setConfirm(undefined);
+      if (input === "y" || input === "Y") {
+        setMessage("working...");
+        void c.run().then((err) => setMessage(err ? `failed: ${err}` : c.done));
+      } else {
+        setMessage("nothing done");
+      }
+      return;
+    }
+    if (input === "q" || (key.ctrl && input === "c")) {
+      exit();
+      return;
+    }
+    setMessage("");
+    if (L.screen === "jobs") {
+      const current = L.jobs[L.sel];
+      if (key.downArrow || input === "j") selectJob(L.sel + 1);
+      else if (key.upArrow || input === "k") selectJob(L.sel - 1);
+      else if (key.pageDown || input === " ") selectJob(L.sel + page);
+      else if (key.pageUp) selectJob(L.sel - page);
+      else if (input === "g" || key.home) selectJob(0);
+      else if (input === "G" || key.end) selectJob(L.jobs.length - 1);
+      else if (key.return && current) {
+        setSelectedJob(current.jobId);
+        setOpenJob(current.jobId);
+        L.opened = current;
+        L.steps = visibleSteps(current);
+        selectStep(0);
+        follow(undefined);
+        go("steps");
+      } else if (input === "x" && current) {
+        const j = current;
+        ask(`Cancel job ${j.jobId} (${j.name})? [y/N]`, () => backend.cancel(j.jobId), `job ${j.jobId}: cancel requested`);
+      } else if (input === "m") setMine((m) => !m);
+      else if (input === "f") setStateFilter((s) => STATE_FILTERS[(STATE_FILTERS.indexOf(s) + 1) % STATE_FILTERS.length]!);
+      else if (input === "o") setSort((s) => ({ ...s, key: SORT_KEYS[(SORT_KEYS.indexOf(s.key) + 1) % SORT_KEYS.length]! }));
+      else if (input === "r") setSort((s) => ({ ...s, descending: !s.descending }));
+      else if (input === "n" || key.tab) {
+        L.backTo = "jobs";
+        setBackTo("jobs");
+        go("nodes");
+      }
+    } else if (L.screen === "steps") {
+      const j = L.opened;
+      const step = L.steps[L.stepSel];
+      if (key.escape || key.leftArrow || key.backspace || input === "h") {
+        follow(undefined);
+        go("jobs");
+      } else if (key.downArrow || input === "j") selectStep(L.stepSel + 1);
+      else if (key.upArrow || input === "k") selectStep(L.stepSel - 1);
+      else if ((key.return || input === "l") && j && step) {
+        const same = L.logStep?.jobId === j.jobId && L.logStep.stepId === step.stepId;
+        follow(same ? undefined : { jobId: j.jobId, stepId: step.stepId });
+      } else if (input === "x" && j) {
+        if (step && step.stepId >= 1) {
+          ask(`Cancel step ${j.jobId}.${step.stepId} (${step.name})? [y/N]`, () => backend.cancel(j.jobId, step.stepId), `step ${j.jobId}.${step.stepId}: cancel requested`);
+        } else {
+          ask(`Cancel job ${j.jobId} (${j.name})? [y/N]`, () => backend.cancel(j.jobId), `job ${j.jobId}: cancel requested`);
+        }
+      } else if (input === "s" && j && step) {
+        if (stepKind(j, step) !== "container") setMessage(`step ${j.jobId}.${step.stepId} is not a container`);
+        else {
+          ask(`Stop container ${j.jobId}.${step.stepId} (SIGTERM, then SIGKILL)? [y/N]`, () => backend.cancel(j.jobId, step.stepId), `container ${j.jobId}.${step.stepId}: stop requested`);
+        }
+      } else if (input === "n" || key.tab) {
+        L.backTo = "steps";
+        setBackTo("steps");
+        go("nodes");
+      }
+    } else {
+      if (key.downArrow || input === "j") {
+        L.nodeIndex = Math.min(L.nodeIndex + 1, Math.max(0, L.nodeCount - 1));
+        setNodeIndex(L.nodeIndex);
+      } else if (key.upArrow || input === "k") {
+        L.nodeIndex = Math.max(L.nodeIndex - 1, 0);
+        setNodeIndex(L.nodeIndex);
+      } else if (key.escape || input === "n" || key.tab || key.leftArrow || input === "h") go(L.backTo);
+    }
+  };
+
   useInput(
     (input, key) => {
-      const L = live.current;
-      if (L.confirm) {
-        const c = L.confirm;
-        L.confirm = undefined;
-        setConfirm(undefined);
-        if (input === "y" || input === "Y") {
-          setMessage("working...");
-          void c.run().then((err) => setMessage(err ? `failed: ${err}` : c.done));
-        } else {
-          setMessage("nothing done");
-        }
+      // Esc and the next key typed right after it reach us as one Alt+key sequence: take them apart.
+      if (key.meta && !key.ctrl && input.length === 1 && !key.escape) {
+        onKey("", { ...key, meta: false, escape: true });
+        onKey(input, { ...key, meta: false });
         return;
       }
-      if (input === "q" || (key.ctrl && input === "c")) {
-        exit();
+      // Several plain keys in one read (typed fast, pasted) arrive as one string: one key each.
+      if (!key.meta && !key.ctrl && input.length > 1) {
+        for (const ch of input) onKey(ch, key);
         return;
       }
-      setMessage("");
-      if (L.screen === "jobs") {
-        const current = L.jobs[L.sel];
-        if (key.downArrow || input === "j") selectJob(L.sel + 1);
-        else if (key.upArrow || input === "k") selectJob(L.sel - 1);
-        else if (key.pageDown || input === " ") selectJob(L.sel + page);
-        else if (key.pageUp) selectJob(L.sel - page);
-        else if (input === "g" || key.home) selectJob(0);
-        else if (input === "G" || key.end) selectJob(L.jobs.length - 1);
-        else if (key.return && current) {
-          setSelectedJob(current.jobId);
-          setOpenJob(current.jobId);
-          L.opened = current;
-          L.steps = visibleSteps(current);
-          selectStep(0);
-          follow(undefined);
-          go("steps");
-        } else if (input === "x" && current) {
-          const j = current;
-          ask(`Cancel job ${j.jobId} (${j.name})? [y/N]`, () => backend.cancel(j.jobId), `job ${j.jobId}: cancel requested`);
-        } else if (input === "m") setMine((m) => !m);
-        else if (input === "f") setStateFilter((s) => STATE_FILTERS[(STATE_FILTERS.indexOf(s) + 1) % STATE_FILTERS.length]!);
-        else if (input === "o") setSort((s) => ({ ...s, key: SORT_KEYS[(SORT_KEYS.indexOf(s.key) + 1) % SORT_KEYS.length]! }));
-        else if (input === "r") setSort((s) => ({ ...s, descending: !s.descending }));
-        else if (input === "n" || key.tab) {
-          L.backTo = "jobs";
-          setBackTo("jobs");
-          go("nodes");
-        }
-      } else if (L.screen === "steps") {
-        const j = L.opened;
-        const step = L.steps[L.stepSel];
-        if (key.escape || key.leftArrow || key.backspace || input === "h") {
-          follow(undefined);
-          go("jobs");
-        } else if (key.downArrow || input === "j") selectStep(L.stepSel + 1);
-        else if (key.upArrow || input === "k") selectStep(L.stepSel - 1);
-        else if ((key.return || input === "l") && j && step) {
-          const same = L.logStep?.jobId === j.jobId && L.logStep.stepId === step.stepId;
-          follow(same ? undefined : { jobId: j.jobId, stepId: step.stepId });
-        } else if (input === "x" && j) {
-          if (step && step.stepId >= 1) {
-            ask(`Cancel step ${j.jobId}.${step.stepId} (${step.name})? [y/N]`, () => backend.cancel(j.jobId, step.stepId), `step ${j.jobId}.${step.stepId}: cancel requested`);
-          } else {
-            ask(`Cancel job ${j.jobId} (${j.name})? [y/N]`, () => backend.cancel(j.jobId), `job ${j.jobId}: cancel requested`);
-          }
-        } else if (input === "s" && j && step) {
-          if (stepKind(j, step) !== "container") setMessage(`step ${j.jobId}.${step.stepId} is not a container`);
-          else {
-            ask(`Stop container ${j.jobId}.${step.stepId} (SIGTERM, then SIGKILL)? [y/N]`, () => backend.cancel(j.jobId, step.stepId), `container ${j.jobId}.${step.stepId}: stop requested`);
-          }
-        } else if (input === "n" || key.tab) {
-          L.backTo = "steps";
-          setBackTo("steps");
-          go("nodes");
-        }
-      } else {
-        if (key.downArrow || input === "j") {
-          L.nodeIndex = Math.min(L.nodeIndex + 1, Math.max(0, L.nodeCount - 1));
-          setNodeIndex(L.nodeIndex);
-        } else if (key.upArrow || input === "k") {
-          L.nodeIndex = Math.max(L.nodeIndex - 1, 0);
-          setNodeIndex(L.nodeIndex);
-        } else if (key.escape || input === "n" || key.tab || key.leftArrow || input === "h") go(L.backTo);
-      }
+      onKey(input, key);
     },
     { isActive: isRawModeSupported },
   );
@@ -272,7 +287,7 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
             {logStep && (
               <LogPane
                 title={`log ${logStep.jobId}.${logStep.stepId}`}
-                note={logNote}
+                note={logStep.stepId === 1 && opened.type === JobType.Batch ? "a batch script writes to its output file (cbatch -o), not here" : logNote}
                 lines={logLines}
                 height={Math.max(3, bodyRows - Math.min(steps.length + 3, Math.floor(bodyRows / 2)))}
                 width={width}

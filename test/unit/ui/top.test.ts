@@ -74,7 +74,7 @@ describe("crane top", () => {
     f = await frameWhere((x) => x.includes("pending, sort"), "the pending filter");
     expect(f).toContain("job2");
     expect(f).not.toContain("job1");
-    await press("f", "f"); // running, ended
+    app!.stdin.write("ff"); // running, ended: two keys in one read
     f = await frameWhere((x) => x.includes("ended, sort"), "the ended filter");
     expect(f).toContain("job3");
     expect(f).not.toContain("job2");
@@ -137,6 +137,17 @@ describe("crane top", () => {
     app!.stdin.write(`${KEY.down}${KEY.up}${KEY.down}${KEY.down}x`);
     const f = await shows("Cancel job 3 (job3)? [y/N]");
     expect(selectedLine(f)).toContain("job3");
+  });
+
+  it("takes Esc and a key typed right after it (one Alt+key sequence) as two keys", async () => {
+    const { backend } = start();
+    backend.emit({ reset: true, synced: true, jobs: [job(1), job(2)] });
+    await shows("job2");
+    await press(KEY.enter);
+    await shows("STEP");
+    app!.stdin.write(`${KEY.esc}j`);
+    const f = await shows("› 2");
+    expect(f).toContain("JOBID");
   });
 
   it("cancels a job only after y, and reports what happened", async () => {
