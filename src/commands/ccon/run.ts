@@ -6,10 +6,10 @@ import { connectCtld, errMessage, type CtldConnection } from "../../core/cli/ctl
 import { exitCodeAfterAttach, openContainerSession, StepNotRunningError } from "../../core/cli/container-session";
 import { CliError, ExitCode } from "../../core/cli/errors";
 import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, resourceFlags, type OptionMap } from "../../core/cli/job-options";
-import { followStep, jobIdFromEnv, waitForStepPlacement } from "../../core/cli/step-client";
+import { waitForStart } from "../../core/cli/progress";
+import { followStep, jobIdFromEnv } from "../../core/cli/step-client";
 import { JobType, StepSpec, type ContainerMeta } from "../../core/generated/crane/crane";
 import { ParseError, normaliseImageRef, parseEnvAssignment, parseVolume } from "../../core/parse";
-import { waitUntilStepRuns } from "./logs";
 
 export default class CconRun extends CraneCommand {
   static override summary = "Run a container: a new container job, or a step of the current job when CRANE_JOB_ID is set";
@@ -86,7 +86,6 @@ export default class CconRun extends CraneCommand {
     const options = Object.fromEntries(Object.entries(topic).map(([k, v]) => [k, v === undefined ? undefined : String(v)])) as OptionMap;
     const parentJob = jobIdFromEnv("ccon run");
     const ctld = connectCtld(flags.config);
-    const progress = (msg: string) => process.stderr.isTTY && !flags.detach && process.stderr.write(`${msg}\n`);
     try {
       let jobId: number;
       let stepId: number;
@@ -131,10 +130,10 @@ export default class CconRun extends CraneCommand {
         this.log(`${jobId}.${stepId}`);
         return;
       }
-      const placed = await waitForStepPlacement(ctld, jobId, stepId, progress);
-      if (placed.finishedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${placed.reason}`, ExitCode.Backend);
-      await waitUntilStepRuns(ctld, jobId, stepId);
-      const multiNode = (placed.step?.nodes.length ?? 0) > 1;
+      // On a terminal, one line follows the job's states until the container runs (nothing without a terminal).
+      const started = await waitForStart(ctld, jobId, stepId);
+      if (started.endedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${started.reason}`, ExitCode.Backend);
+      const multiNode = (started.step?.nodes.length ?? 0) > 1;
       if (multiNode && (flags.tty || flags.interactive)) process.stderr.write("Multiple nodes requested, auto-attach disabled: showing the output of every node.\n");
       const exitCode = flags.tty && !multiNode
         ? await runInTerminal(ctld, jobId, stepId, flags.interactive)

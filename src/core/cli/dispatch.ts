@@ -279,7 +279,8 @@ function report(err: unknown, io: Io, commandPath: string): number {
   if (err instanceof Errors.ExitError) return err.oclif.exit ?? 0;
   if (err instanceof CliError) {
     const msg = cleanMessage(err.message);
-    if (err.exitCode === ExitCode.CmdArg) io.err(`Error: ${msg}\n`);
+    // An empty message only carries an exit code (e.g. a container's own 2): nothing to print.
+    if (msg && err.exitCode === ExitCode.CmdArg) io.err(`Error: ${msg}\n`);
     else if (msg) io.err(`${msg}\n`);
     return err.exitCode;
   }

@@ -26,31 +26,6 @@ export async function queryStep(ctld: CtldConnection, jobId: number, stepId: num
   return { job, step: job?.steps.find((s) => s.stepId === stepId) };
 }
 
-/**
- * Waits until the step has been placed on nodes (or the job ended first). `progress` receives each
- * state change: Pending (with reason) -> Configuring -> Starting -> Running.
- */
-export async function waitForStepPlacement(
-  ctld: CtldConnection,
-  jobId: number,
-  stepId: number,
-  progress: (line: string) => void = () => {},
-): Promise<{ step?: StepInfo; finishedBeforeStart: boolean; reason: string }> {
-  let last = "";
-  for (let delay = 50; ; delay = Math.min(delay * 1.5, 500)) {
-    const { job, step } = await queryStep(ctld, jobId, stepId);
-    if (!job) throw new CliError(`job ${jobId} does not exist`, ExitCode.Backend);
-    const state = job.status === JobStatus.Pending ? `Pending (${job.pendingReason || "Priority"})` : JobStatus[step?.status ?? job.status];
-    if (state !== last) {
-      progress(`job ${jobId}: ${state}`);
-      last = state;
-    }
-    if (step && step.status !== JobStatus.Pending) return { step, finishedBeforeStart: false, reason: "" };
-    if (isTerminal(job.status)) return { finishedBeforeStart: true, reason: job.reason || `job ${JobStatus[job.status]}` };
-    await new Promise((r) => setTimeout(r, delay));
-  }
-}
-
 export interface StepEnd {
   exitCode: number;
   status: JobStatus;
