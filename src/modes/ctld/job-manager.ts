@@ -32,6 +32,8 @@ const UNLIMITED = Infinity;
 const CRANED_RPC_TIMEOUT_MS = 10_000;
 const FREE_JOB_TIMEOUT_MS = 120_000;
 
+const IDLE_RESCHEDULE_MS = 30_000;
+
 export class JobManager {
   readonly jobs = new Map<number, JobRecord>(); // active (not finished) jobs
   private scheduleDirty = true;
@@ -429,8 +431,9 @@ export class JobManager {
       // Set before the start's save is flushed (next turn of the event loop), so it is saved with it.
       if (usesGres) this.assignJobDevices(job, held);
     }
-    // Backfill windows move with time: look again soon even when nothing changed.
-    if (result.pending.size > 0) setTimeout(() => (this.scheduleDirty = true), 2000).unref();
+    // Time alone opens no room (backfill windows only shrink; what frees resources marks the schedule dirty), so
+    // a queue where nothing changes is looked at again only rarely, as a safety net.
+    if (result.pending.size > 0) setTimeout(() => (this.scheduleDirty = true), IDLE_RESCHEDULE_MS).unref();
   }
 
   private startJob(job: JobRecord, nodes: string[], perNode: Resources, now: number): void {
@@ -853,15 +856,16 @@ export class JobManager {
       }
     }
     for (const node of this.nodes.expire(timeoutMs, now)) this.onNodeDown(node);
-    for (const job of [...this.jobs.values()]) {
+    // (Deleting from a Map while iterating it is safe: finishJob may.)
+    for (const job of this.jobs.values()) {
+      if (job.status === JobStatus.Pending) continue;
       if (job.status === JobStatus.Completing) {
         job.pendingFree = job.pendingFree.filter((n) => this.mayStillFree(n, now));
         if (job.pendingFree.length === 0) this.finishJob(job);
         else this.freeOnNodes(job);
         continue;
       }
-      if (job.status === JobStatus.Pending || !job.spec.timeLimitSeconds) continue;
-      if (now > job.startTime + job.spec.timeLimitSeconds * 1000) {
+      if (job.spec.timeLimitSeconds && now > job.startTime + job.spec.timeLimitSeconds * 1000 && !job.endRequested) {
         job.endRequested = JobStatus.ExceedTimeLimit;
         job.reason = `time limit of ${job.spec.timeLimitSeconds} s reached`;
         this.beginJobEnd(job, JobStatus.ExceedTimeLimit, 0, job.reason);
