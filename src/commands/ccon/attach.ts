@@ -1,11 +1,10 @@
 import { Args, Flags } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
-import { checkTransport, exitCodeAfterAttach, openContainerSession, transportFlag } from "../../core/cli/container-session";
-import { findContainerStep, parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
+import { checkTransport, exitCodeAfterAttach, findRunningContainer, openContainerSession, printSessionReply, transportFlag } from "../../core/cli/container-session";
+import { parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
 import { connectCtld } from "../../core/cli/ctld";
 import { DETACH_HELP } from "../../core/cli/detach";
 import { CliError, ExitCode } from "../../core/cli/errors";
-import { JobStatus, StreamReply } from "../../core/generated/crane/crane";
 
 export default class CconAttach extends CraneCommand {
   static override summary = "Attach this terminal to a running container's main process";
@@ -34,24 +33,14 @@ export default class CconAttach extends CraneCommand {
     const { jobId, stepId } = parseContainerArg(args.container, "step 0 is reserved for pods, please specify a container step ID");
     const ctld = connectCtld(flags.config);
     try {
-      const found = await findContainerStep(ctld, jobId, stepId, false, false);
-      const meta = found?.step.containerMeta;
-      if (!found || !meta) throw new CliError(`container ${jobId}.${stepId} not found`, ExitCode.Backend);
-      if (found.step.status !== JobStatus.Running) {
-        throw new CliError(`Cannot attach to container ${jobId}.${stepId} in state: ${JobStatus[found.step.status]}`, ExitCode.CmdArg);
-      }
+      const { step, meta } = await findRunningContainer(ctld, jobId, stepId, "attach to");
       const tty = flags.tty ?? meta.tty;
       if (tty && flags.stderr) throw new CliError("Cannot use --stderr with --tty; stderr is combined into stdout in TTY mode", ExitCode.CmdArg);
       const req = {
-        jobId, stepId, node: resolveTargetNode(found.step, flags["target-node"]), attach: true, command: [],
+        jobId, stepId, node: resolveTargetNode(step, flags["target-node"]), attach: true, command: [],
         stdin: flags.stdin ?? meta.stdin, tty, stdout: flags.stdout, stderr: !tty && (flags.stderr ?? true),
       };
-      if (flags.json) {
-        const r = await ctld.call(ctld.client.openStepStream, req, "Failed to attach to container job");
-        this.log(JSON.stringify({ action: "attach", data: StreamReply.toJSON(r) }));
-        if (!r.ok) throw new CliError("", ExitCode.Backend);
-        return;
-      }
+      if (flags.json) return await printSessionReply(ctld, req);
       const end = await openContainerSession(ctld, req);
       const code = await exitCodeAfterAttach(ctld, jobId, stepId, end);
       if (code !== 0) throw new CliError("", code);

@@ -1,11 +1,10 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
-import { checkTransport, openContainerSession, printDetached, streamLost, transportFlag } from "../../core/cli/container-session";
-import { findContainerStep, parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
+import { checkTransport, findRunningContainer, openContainerSession, printDetached, printSessionReply, streamLost, transportFlag } from "../../core/cli/container-session";
+import { parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
 import { connectCtld } from "../../core/cli/ctld";
 import { DETACH_HELP } from "../../core/cli/detach";
 import { CliError, ExitCode } from "../../core/cli/errors";
-import { JobStatus, StreamReply } from "../../core/generated/crane/crane";
 
 export default class CconExec extends CraneCommand {
   static override summary = "Run a command in a running container";
@@ -35,21 +34,12 @@ export default class CconExec extends CraneCommand {
     const { jobId, stepId } = parseContainerArg(container, "step 0 is reserved for pods, please specify a container step ID");
     const ctld = connectCtld(flags.config);
     try {
-      const found = await findContainerStep(ctld, jobId, stepId, false, false);
-      if (!found?.step.containerMeta) throw new CliError(`container ${jobId}.${stepId} not found`, ExitCode.Backend);
-      if (found.step.status !== JobStatus.Running) {
-        throw new CliError(`Cannot exec into container ${jobId}.${stepId} in state: ${JobStatus[found.step.status]}`, ExitCode.CmdArg);
-      }
+      const { step } = await findRunningContainer(ctld, jobId, stepId, "exec into");
       const req = {
-        jobId, stepId, node: resolveTargetNode(found.step, flags["target-node"]), attach: false, command,
+        jobId, stepId, node: resolveTargetNode(step, flags["target-node"]), attach: false, command,
         stdin: flags.interactive, tty: flags.tty, stdout: true, stderr: !flags.tty,
       };
-      if (flags.json) {
-        const r = await ctld.call(ctld.client.openStepStream, req, "Failed to exec into container job");
-        this.log(JSON.stringify({ action: "exec", data: StreamReply.toJSON(r) }));
-        if (!r.ok) throw new CliError("", ExitCode.Backend);
-        return;
-      }
+      if (flags.json) return await printSessionReply(ctld, req);
       const end = await openContainerSession(ctld, req);
       if (end.detached) return printDetached(jobId, stepId);
       if (end.failure) {

@@ -1,27 +1,14 @@
 // attach / exec / run -it: ask ctld for a session on a running container step (it checks ownership and state and
 // routes to the container's node), open it, and turn its end into ccon's exit code.
 import { Flags } from "@oclif/core";
-import { ErrCode, JobStatus } from "../generated/crane/crane";
+import { ErrCode, JobStatus, StreamReply, type ContainerMeta, type StepInfo, type StreamRequest } from "../generated/crane/crane";
+import { findContainerStep } from "./containers";
 import { isTerminal } from "../job-state";
 import type { CtldConnection } from "./ctld";
 import { shouldEnableDetach } from "./detach";
 import { CliError, ExitCode } from "./errors";
 import { queryStep } from "./step-client";
 import { connectStream, runSession, type SessionEnd } from "./stream-session";
-
-export interface ContainerSessionRequest {
-  jobId: number;
-  stepId: number;
-  /** "" = the step's only node (ctld refuses a multi-node step without one). */
-  node: string;
-  /** Attach to the container's main process; otherwise exec `command`. */
-  attach: boolean;
-  command: string[];
-  stdin: boolean;
-  tty: boolean;
-  stdout: boolean;
-  stderr: boolean;
-}
 
 /** The step is not (or no longer) running, so no session can be opened: e.g. a container that already ended. */
 export class StepNotRunningError extends CliError {}
@@ -35,7 +22,31 @@ export function checkTransport(transport: string): void {
   if (transport !== "ws") throw new CliError(`transport '${transport}' is not supported: crane streams over websocket, use --transport ws (the default)`, ExitCode.CmdArg);
 }
 
-export async function openContainerSession(ctld: CtldConnection, req: ContainerSessionRequest): Promise<SessionEnd> {
+/** The container step a session is wanted for, which must be running (any user's: ctld decides who may). */
+export async function findRunningContainer(
+  ctld: CtldConnection,
+  jobId: number,
+  stepId: number,
+  verb: "attach to" | "exec into",
+): Promise<{ step: StepInfo; meta: ContainerMeta }> {
+  const found = await findContainerStep(ctld, jobId, stepId, false, false);
+  const meta = found?.step.containerMeta;
+  if (!found || !meta) throw new CliError(`container ${jobId}.${stepId} not found`, ExitCode.Backend);
+  if (found.step.status !== JobStatus.Running) {
+    throw new CliError(`Cannot ${verb} container ${jobId}.${stepId} in state: ${JobStatus[found.step.status]}`, ExitCode.CmdArg);
+  }
+  return { step: found.step, meta };
+}
+
+/** --json: ctld's answer (with the session URL) instead of a session. */
+export async function printSessionReply(ctld: CtldConnection, req: StreamRequest): Promise<void> {
+  const action = req.attach ? "attach" : "exec";
+  const r = await ctld.call(ctld.client.openStepStream, req, req.attach ? "Failed to attach to container job" : "Failed to exec into container job");
+  process.stdout.write(`${JSON.stringify({ action, data: StreamReply.toJSON(r) })}\n`);
+  if (!r.ok) throw new CliError("", ExitCode.Backend);
+}
+
+export async function openContainerSession(ctld: CtldConnection, req: StreamRequest): Promise<SessionEnd> {
   const what = req.attach ? "attach to" : "exec into";
   let lastError = "";
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
