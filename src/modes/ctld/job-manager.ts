@@ -182,7 +182,14 @@ export class JobManager {
     const image = spec.containerMeta?.image;
     if (image?.username) this.credentials.set(`${job.jobId}.${PRIMARY_STEP}`, { username: image.username, password: image.password });
     this.jobs.set(job.jobId, job);
-    await this.store.save(job);
+    try {
+      await this.store.save(job);
+    } catch (e) {
+      // Not on disk, so not accepted: the caller is told so and the job must not run.
+      this.jobs.delete(job.jobId);
+      this.credentials.delete(`${job.jobId}.${PRIMARY_STEP}`);
+      throw e;
+    }
     this.markScheduleDirty();
     return job.jobId;
   }
@@ -262,7 +269,13 @@ export class JobManager {
       perNode: {},
     };
     job.steps.push(step);
-    await this.store.save(job);
+    try {
+      await this.store.save(job);
+    } catch (e) {
+      job.steps = job.steps.filter((x) => x !== step);
+      this.credentials.delete(`${job.jobId}.${stepId}`);
+      throw e;
+    }
     if (this.jobReadyForSteps(job)) this.dispatchStep(job, step);
     return stepId;
   }
@@ -477,7 +490,7 @@ export class JobManager {
       isBatchPrimary: batchPrimary,
     });
     job.nextStepId = 2;
-    void this.store.save(job).then(() => {
+    this.persist(job, () => {
       if (!isContainer) return this.dispatchStep(job, findStep(job, PRIMARY_STEP)!);
       this.dispatchStep(job, findStep(job, DAEMON_STEP)!);
       // A container primary starts along with its pod: its supervisor gets the image ready meanwhile and creates
@@ -670,7 +683,7 @@ export class JobManager {
   private onNodeFreed(job: JobRecord, node: string): void {
     job.pendingFree = job.pendingFree.filter((n) => n !== node);
     if (job.pendingFree.length === 0 && job.status === JobStatus.Completing) this.finishJob(job);
-    else void this.store.save(job);
+    else this.persist(job);
   }
 
   private finishJob(job: JobRecord): void {
@@ -693,13 +706,21 @@ export class JobManager {
 
   /** Saves a finished job, retrying until it is on disk; only then does it leave memory. */
   private saveFinished(job: JobRecord): void {
+    this.persist(job, () => {
+      if (this.finishing.get(job.jobId) === job) this.finishing.delete(job.jobId);
+    });
+  }
+
+  /**
+   * Saves a job in the background, retrying every second until it is on disk (a failing disk must neither crash
+   * ctld nor lose the change), then runs `onSaved`.
+   */
+  private persist(job: JobRecord, onSaved?: () => void): void {
     this.store.save(job).then(
-      () => {
-        if (this.finishing.get(job.jobId) === job) this.finishing.delete(job.jobId);
-      },
+      () => onSaved?.(),
       (e: Error) => {
-        this.log.error(`saving finished job ${job.jobId} failed (will retry): ${e.message}`);
-        setTimeout(() => this.saveFinished(job), 1000).unref();
+        this.log.error(`saving job ${job.jobId} failed (will retry): ${e.message}`);
+        setTimeout(() => this.persist(job, onSaved), 1000).unref();
       },
     );
   }
@@ -823,7 +844,7 @@ export class JobManager {
       } else {
         job.reason = `node ${node.name} went down`;
         this.beginJobEnd(job, JobStatus.Failed, 0, job.reason);
-        void this.store.save(job);
+        this.persist(job);
       }
     }
     this.scheduleDirty = true;
@@ -838,7 +859,7 @@ export class JobManager {
     }
     Object.assign(job, { status: JobStatus.Pending, nodes: [], steps: [], startTime: 0, pendingReason: "Requeued", requeueCount: job.requeueCount + 1 });
     this.log.info(`job ${job.jobId} requeued: ${why}`);
-    void this.store.save(job);
+    this.persist(job);
   }
 
   // ------------------------------------------------------------------ periodic work
@@ -869,7 +890,7 @@ export class JobManager {
         job.endRequested = JobStatus.ExceedTimeLimit;
         job.reason = `time limit of ${job.spec.timeLimitSeconds} s reached`;
         this.beginJobEnd(job, JobStatus.ExceedTimeLimit, 0, job.reason);
-        void this.store.save(job);
+        this.persist(job);
       }
       for (const step of job.steps) {
         if (step.stepId >= 2 && step.timeLimitSeconds && step.status === JobStatus.Running && !step.endRequested && now > step.startTime + step.timeLimitSeconds * 1000) {

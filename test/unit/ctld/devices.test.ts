@@ -117,4 +117,30 @@ describe("JobManager", () => {
     again.jm.stop();
     again.store.close();
   });
+  it("a submission the disk refused is not accepted: the caller gets the error and the job never runs", async () => {
+    const { jm, store, dispatched } = ctld();
+    const save = store.save.bind(store);
+    store.save = () => Promise.reject(new Error("disk full"));
+    await expect(jm.submitJob(gpuJob(0), { uid: 0, gid: 0 })).rejects.toThrow("disk full");
+    store.save = save;
+    expect(jm.jobs.size).toBe(0);
+    jm.scheduleCycle();
+    await tick();
+    expect(dispatched).toEqual([]);
+  });
+
+  it("a background save that fails is retried until it is on disk, without crashing ctld", async () => {
+    const { jm, store, dispatched } = ctld();
+    const id = await jm.submitJob(gpuJob(0), { uid: 0, gid: 0 });
+    const save = store.save.bind(store);
+    let refused = 0;
+    store.save = (job) => (refused++ === 0 ? Promise.reject(new Error("disk full")) : save(job));
+    jm.scheduleCycle(); // starts the job: its save fails once, and the dispatch waits for the retry
+    await tick();
+    expect(dispatched).toEqual([]);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(refused).toBeGreaterThan(1);
+    expect(dispatched.map((s) => s.jobId)).toEqual([id]);
+    expect(store.loadActive().find((j) => j.jobId === id)?.status).toBe(JobStatus.Configuring);
+  });
 });
