@@ -1,5 +1,6 @@
 // The channel protocol client (ccon attach/exec) and craned's stream proxy, against a websocket server standing in
 // for the runtime's stream server. The real runtime is exercised by test/integration/interactive.test.ts.
+import net from "node:net";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket as ServerSocket } from "ws";
@@ -197,6 +198,23 @@ describe("craned's stream proxy", () => {
     await expect(connectStream(url)).rejects.toThrow(/404.*unknown or expired stream ticket/);
     await expect(connectStream(url.replace(/[^/]+$/, "forged"))).rejects.toThrow(/404/);
     expect(rt.paths).toHaveLength(1);
+  });
+
+  it("survives clients that hang up halfway, and keeps serving", async () => {
+    const { rt, proxy } = await proxyTo();
+    for (const ticketUrl of [proxy.issue(rt.url()), proxy.issue(rt.url()), "ws://x/stream/unknown"]) {
+      const socket = net.connect(proxy.port, "127.0.0.1");
+      await new Promise<void>((r) => socket.once("connect", () => r()));
+      socket.write(`GET ${new URL(ticketUrl).pathname} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+      socket.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const o = options();
+    const out = collect(o.output);
+    const session = runSession(await connectStream(proxy.issue(rt.url())), o);
+    o.input.end("still here");
+    await session;
+    expect(out()).toBe("still here");
   });
 
   it("a runtime that does not answer is reported to the client", async () => {

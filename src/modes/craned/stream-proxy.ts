@@ -27,6 +27,8 @@ export async function startStreamProxy(opts: { listenAddr: string; port: number;
     res.writeHead(400, { "Content-Type": "text/plain" }).end("crane stream proxy: only websocket upgrades with a ticket are served\n");
   });
   server.on("upgrade", (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
+    // A client that goes away at any point must not take craned down with an unhandled socket error.
+    client.on("error", () => client.destroy());
     const token = /^\/stream\/([A-Za-z0-9_-]+)$/.exec(req.url ?? "")?.[1];
     const ticket = token ? tickets.get(token) : undefined;
     if (token) tickets.delete(token);
