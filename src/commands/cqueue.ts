@@ -1,6 +1,7 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { connectCtld } from "../core/cli/ctld";
+import { runTopView, topOptions } from "../core/cli/top-flags";
 import { CliError, ExitCode } from "../core/cli/errors";
 import { renderTable } from "../core/cli/table";
 import { JobStatus, JobType, type JobInfo, type QueryJobsRequest } from "../core/generated/crane/crane";
@@ -60,12 +61,26 @@ export default class Cqueue extends CraneCommand {
     full: Flags.boolean({ char: "F", description: "Do not truncate cells" }),
     "max-lines": Flags.integer({ char: "m", description: "At most this many jobs", default: 1000 }),
     json: Flags.boolean({ description: "JSON output" }),
+    watch: Flags.boolean({ description: "Live view instead of one listing (crane top, started with --self, -u, -p and -t)" }),
   };
+
+  /** `cqueue --watch`: the live view, starting from the listing's filters (the view's keys change them). */
+  private async watch(flags: { self: boolean; user?: string; partition?: string; state: string; all: boolean; config?: string }): Promise<void> {
+    const users = list("user", flags.user);
+    const states = flags.state.toLowerCase().split(",");
+    const state = states.length === 1 && ["pending", "running"].includes(states[0]!) ? states[0]! : flags.all ? "all" : "active";
+    const options = topOptions(
+      { mine: flags.self || users.length > 0, user: users[0], state, partition: list("partition", flags.partition)[0], sort: "id", nodes: false, once: false, interval: 0 },
+      { title: "cqueue --watch" },
+    );
+    await runTopView(flags.config, options);
+  }
 
   async run(): Promise<void> {
     // `-s` alone means "all steps"; a value needs `-s=ID` (as in the reference CLI).
     const argv = this.argv.map((a) => (a === "-s" || a === "--step" ? "--step=all" : a.startsWith("-s=") ? `--step=${a.slice(3)}` : a));
     const { flags } = await this.parse(Cqueue, argv);
+    if (flags.watch) return this.watch(flags);
     if (flags["max-lines"] <= 0) throw new CliError("Output line number limit must be greater than 0.");
     const req: QueryJobsRequest = {
       jobIds: [], states: parseStates(flags.state), users: list("user", flags.user), partitions: list("partition", flags.partition),

@@ -1,6 +1,5 @@
 import { CraneCommand } from "../core/cli/base";
-import { connectCtld } from "../core/cli/ctld";
-import { topFlags, topOptions } from "../core/cli/top-flags";
+import { runTopView, topFlags, topOptions } from "../core/cli/top-flags";
 
 export default class Top extends CraneCommand {
   static override summary = "Live view of jobs, steps, logs and nodes (one snapshot when not on a terminal)";
@@ -16,12 +15,6 @@ export default class Top extends CraneCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Top);
     const options = topOptions(flags, { title: "crane top" });
-    const ctld = connectCtld(flags.config);
-    try {
-      const { runTop } = await import("../ui/top/run.js");
-      await runTop(ctld, options);
-    } finally {
-      ctld.close();
-    }
+    await runTopView(flags.config, options);
   }
 }

@@ -1,6 +1,5 @@
 import { CraneCommand } from "../../core/cli/base";
-import { connectCtld } from "../../core/cli/ctld";
-import { topFlags, topOptions } from "../../core/cli/top-flags";
+import { runTopView, topFlags, topOptions } from "../../core/cli/top-flags";
 import { JobType } from "../../core/generated/crane/crane";
 
 export default class CconTop extends CraneCommand {
@@ -11,12 +10,6 @@ export default class CconTop extends CraneCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(CconTop);
     const options = topOptions(flags, { title: "ccon top", types: [JobType.Container] });
-    const ctld = connectCtld(flags.config);
-    try {
-      const { runTop } = await import("../../ui/top/run.js");
-      await runTop(ctld, options);
-    } finally {
-      ctld.close();
-    }
+    await runTopView(flags.config, options);
   }
 }

@@ -2,6 +2,7 @@
 import { Flags } from "@oclif/core";
 import type { JobType } from "../generated/crane/crane";
 import { currentUsername } from "../identity";
+import { connectCtld } from "./ctld";
 import { CliError } from "./errors";
 
 const STATES = ["active", "pending", "running", "ended", "all"] as const;
@@ -45,4 +46,15 @@ export function topOptions(f: TopFlagValues, extra: { types?: JobType[]; title: 
     types: extra.types,
     title: extra.title,
   };
+}
+
+/** Opens the live view (loaded only now: Ink and React stay out of every other command's start-up). */
+export async function runTopView(configPath: string | undefined, options: ReturnType<typeof topOptions>): Promise<void> {
+  const ctld = connectCtld(configPath);
+  try {
+    const { runTop } = await import("../../ui/top/run.js");
+    await runTop(ctld, options);
+  } finally {
+    ctld.close();
+  }
 }
