@@ -145,4 +145,14 @@ describe.skipIf(skip)("crane top (tmux)", () => {
     expect(r.stdout).toMatch(/\nNODE\s+STATE\s+PARTITIONS\s+CPU\s+MEMORY\s+GPU/);
     expect(r.stdout).not.toContain("\u001b[");
   });
+
+  it("cqueue --watch is the same view, started from cqueue's filters", async () => {
+    const running = await cluster.run("cqueue", ["--watch", "-t", "running"]);
+    expect(running.code).toBe(0);
+    expect(running.stdout).toMatch(new RegExp(`\\n${sleeper}\\s+Wrap\\s+root\\s+CPU\\s+Running`));
+    const pending = await cluster.run("cqueue", ["--watch", "-t", "pending"]);
+    expect(pending.code).toBe(0);
+    expect(pending.stdout).toMatch(/^JOBID\s+NAME/);
+    expect(pending.stdout).not.toMatch(new RegExp(`\\n${sleeper}\\s`));
+  });
 });
