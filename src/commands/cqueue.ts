@@ -2,7 +2,7 @@ import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { connectCtld } from "../core/cli/ctld";
 import { runTopView, topOptions } from "../core/cli/top-flags";
-import { CliError, ExitCode } from "../core/cli/errors";
+import { CliError } from "../core/cli/errors";
 import { renderTable } from "../core/cli/table";
 import { JobStatus, JobType, type JobInfo, type QueryJobsRequest } from "../core/generated/crane/crane";
 import { currentUsername } from "../core/identity";

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { connectCri, type CriClient } from "../../src/core/cri/client";
+import { connectCri } from "../../src/core/cri/client";
 import { imageStatus } from "../../src/core/cri/image";
 import {
   BUSYBOX_IMAGE,

@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobCgroupPath } from "../../src/core/cgroup";
 import { connectCri, type CriClient, listContainers, listPodSandboxes, podSandboxStatus } from "../../src/core/cri";
-import { binaryMissingReason, freePortBase, type JobJson, type RunResult, startCluster, type TestCluster } from "../harness/cluster";
+import { binaryMissingReason, freePortBase, type RunResult, startCluster, type TestCluster } from "../harness/cluster";
 import { type ContainerdHarness, containerdUnavailableReason, startContainerd } from "../harness/containerd";
 
 const unavailable = binaryMissingReason() ?? containerdUnavailableReason();
@@ -72,13 +72,6 @@ async function statusOf(c: TestCluster, id: string): Promise<string | undefined>
 }
 
 const ACTIVE = ["Pending", "Configuring", "Starting", "Running", "Completing"];
-
-async function job(c: TestCluster, jobId: number): Promise<JobJson> {
-  const r = JSON.parse(await ok(c, "cqueue", ["--json", "-a", "-j", String(jobId)])) as { jobs: JobJson[] };
-  const found = r.jobs.find((j) => j.job_id === jobId);
-  if (!found) throw new Error(`job ${jobId} is not in cqueue`);
-  return found;
-}
 
 /** The `ccon ps` table row of one container (`all`: with -a), or undefined. */
 async function psRow(c: TestCluster, id: string, all: boolean): Promise<string | undefined> {

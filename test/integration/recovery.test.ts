@@ -12,7 +12,6 @@ import {
   startCluster,
   submit,
   waitFor,
-  type JobJson,
   type TestCluster,
 } from "../harness/cluster";
 

@@ -3,10 +3,7 @@ import { CraneCommand } from "../../core/cli/base";
 import { findContainerStep, parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
 import { connectCtld } from "../../core/cli/ctld";
 import { CliError, ExitCode } from "../../core/cli/errors";
-import { followStep, queryStep } from "../../core/cli/step-client";
-import type { CtldConnection } from "../../core/cli/ctld";
-import { JobStatus } from "../../core/generated/crane/crane";
-import { isTerminal } from "../../core/job-state";
+import { followStep } from "../../core/cli/step-client";
 import { ParseError, parseRelativeOrAbsoluteTime } from "../../core/parse";
 
 export default class CconLogs extends CraneCommand {
@@ -41,22 +38,9 @@ export default class CconLogs extends CraneCommand {
       if (!found) throw new CliError(`container ${jobId}.${stepId} not found`, ExitCode.Backend);
       if (!found.step.containerMeta) throw new CliError(`step ${jobId}.${stepId} is not a container`, ExitCode.Backend);
       const node = resolveTargetNode(found.step, flags["target-node"]);
-      if (flags.follow) await waitUntilStepRuns(ctld, jobId, stepId);
       await followStep(ctld, { jobId, stepId, node, tail: flags.tail, follow: flags.follow, timestamps: flags.timestamps, sinceMs, untilMs });
     } finally {
       ctld.close();
     }
-  }
-}
-
-/**
- * Waits until the step runs on all of its nodes or has ended. Before that a node may not know the step yet,
- * and a follow it serves would end at once with no output.
- */
-export async function waitUntilStepRuns(ctld: CtldConnection, jobId: number, stepId: number): Promise<void> {
-  for (let delay = 50; ; delay = Math.min(delay * 1.5, 500)) {
-    const { step } = await queryStep(ctld, jobId, stepId);
-    if (!step || step.status === JobStatus.Running || isTerminal(step.status)) return;
-    await new Promise((r) => setTimeout(r, delay));
   }
 }

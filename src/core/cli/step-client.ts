@@ -1,5 +1,5 @@
 // Client-side helpers for commands that wait on a step and stream its output (crun, ccon run, ccon logs).
-import { JobStatus, type StepInfo, type StepLogChunk } from "../generated/crane/crane";
+import { JobStatus, type StepLogChunk } from "../generated/crane/crane";
 import { isTerminal } from "../job-state";
 import { identityMetadata } from "../identity";
 import { grpcErrorSuffix } from "../rpc";

@@ -15,7 +15,7 @@ import {
   type StepStatusChangeRequest,
 } from "../../core/generated/crane/crane";
 import { isTerminal } from "../../core/job-state";
-import { createLogger, type Logger } from "../../core/log";
+import { createLogger } from "../../core/log";
 import { bindServer, ctldInternalClient, safeHandlers, unary } from "../../core/rpc";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
 import { loadOrCreateClusterKey } from "../../core/cluster-key";
@@ -145,7 +145,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     // Ordinary steps first, the pod (step 0) last: containers stop before their sandbox goes.
     for (const s of mine.filter((s) => s.stepId !== 0)) terminate(jobId, s.stepId, JobStatus.Cancelled);
     await waitForExit(mine.filter((s) => s.stepId !== 0), 30_000);
-    for (const s of mine.filter((s) => s.stepId === 0)) terminate(jobId, 0, JobStatus.Cancelled);
+    if (mine.some((s) => s.stepId === 0)) terminate(jobId, 0, JobStatus.Cancelled);
     await waitForExit(mine.filter((s) => s.stepId === 0), 30_000);
     if (config.container.enabled) await removeJobPods(config, opts.node, jobId, log).catch((e) => log.warn(String(e)));
     await destroyCgroup(jobCgroupPath(config.clusterName, opts.node, jobId));

@@ -2,7 +2,7 @@
 // State lives here; the tables below only draw. Data comes from a TopBackend (the watch stream in real use).
 import { Box, Text, useApp, useInput, useStdin, useWindowSize, type Key } from "ink";
 import { useEffect, useMemo, useRef, useState } from "react";
-import { JobType, type JobInfo, type LogLine } from "../../core/generated/crane/crane";
+import { JobType, type LogLine } from "../../core/generated/crane/crane";
 import { ClusterView } from "../../core/cli/watch-client";
 import type { TopBackend } from "./backend";
 import { JobsTable, NodesTable, StepsTable, LogPane } from "./tables";
