@@ -58,6 +58,15 @@ describe.skipIf(skip)("a job's environment and devices on a node with two GPUs",
     expect(["0", "1"]).toContain(read("c.gpu"));
   });
 
+  it("gives two 1-GPU steps of a 2-GPU job different devices", async () => {
+    const step = (name: string) => `crun --gres gpu:1 sh -c 'echo "$CUDA_VISIBLE_DEVICES" > ${name}; sleep 2' &`;
+    const id = await submit(cluster, ["--gres", "gpu:2", "--wrap", `${step("s1.gpu")} ${step("s2.gpu")} wait; echo "$CUDA_VISIBLE_DEVICES" > all.gpu`], work);
+    expect((await cluster.waitJob(id, finished)).status).toBe("Completed");
+    const read = (f: string) => fs.readFileSync(path.join(work, f), "utf8").trim();
+    expect([read("s1.gpu"), read("s2.gpu")].sort()).toEqual(["0", "1"]);
+    expect(read("all.gpu")).toBe("0,1");
+  });
+
   it("a node asked to follow a step it does not know yet waits for it instead of ending the stream", async () => {
     // The next job's id, so that the node can be asked about its step before ctld dispatched it.
     const probe = await submit(cluster, ["--wrap", "true"], work);

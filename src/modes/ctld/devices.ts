@@ -42,6 +42,31 @@ export function legacyDevices(nodeDevices: DeviceMap, alloc: Record<string, numb
 }
 
 /**
+ * For a step asking for fewer devices than its job holds on a node: `count` of the job's devices for each key it
+ * asks for (a bare `gpu` matches `gpu:a100`), those no running sibling step holds first.
+ */
+export function pickStepDevices(jobDevices: DeviceMap, stepGres: Record<string, number>, heldBySiblings: ReadonlySet<string>): DeviceMap {
+  const picked: DeviceMap = {};
+  for (const [wanted, amount] of Object.entries(stepGres).sort()) {
+    const count = Math.round(amount);
+    if (count <= 0) continue;
+    const candidates = Object.keys(jobDevices)
+      .sort()
+      .filter((k) => k === wanted || k.startsWith(`${wanted}:`))
+      .flatMap((key) => jobDevices[key]!.map((file) => ({ key, file })));
+    const free = candidates.filter((c) => !heldBySiblings.has(c.file));
+    const taken = candidates.filter((c) => heldBySiblings.has(c.file));
+    for (const { key, file } of [...free, ...taken].slice(0, count)) (picked[key] ??= []).push(file);
+  }
+  return picked;
+}
+
+/** How many devices of `wanted` (a bare name counts every type) an allocation holds. */
+export function gresCount(gres: Record<string, number>, wanted: string): number {
+  return Object.entries(gres).reduce((sum, [k, v]) => (k === wanted || k.startsWith(`${wanted}:`) ? sum + v : sum), 0);
+}
+
+/**
  * The device files and GPU ids a step gets on a node: the job's devices of every key the step asks for (a bare
  * `gpu` in the step matches the node's `gpu:a100`). GPU ids are the host indices used for CUDA_VISIBLE_DEVICES.
  */

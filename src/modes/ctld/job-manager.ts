@@ -18,7 +18,7 @@ import { usernameOf } from "../../core/identity";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { JobStore } from "./store";
-import { assignDevices, legacyDevices, stepDevices, type DeviceMap } from "./devices";
+import { assignDevices, gresCount, legacyDevices, pickStepDevices, stepDevices, type DeviceMap } from "./devices";
 import type { ChangeListener } from "./watch";
 import { feasibleEver, schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
 
@@ -370,6 +370,27 @@ export class JobManager {
     return legacyDevices(this.nodes.get(node)?.deviceFiles ?? {}, alloc.gres);
   }
 
+  /**
+   * The job's devices a step uses on a node: all of them when it asks for as many as the job holds (or inherits the
+   * job's); otherwise its own share, chosen once, apart from its running siblings' shares where possible.
+   */
+  private stepDeviceMap(job: JobRecord, step: StepRecord, node: string): DeviceMap {
+    const jobDevices = this.jobDevices(job, node);
+    const jobGres = (job.allocByNode?.[node] ?? job.allocPerNode).gres;
+    const asksSubset = Object.entries(step.resPerNode.gres).some(([k, v]) => v > 0 && v < gresCount(jobGres, k));
+    if (!asksSubset) return jobDevices;
+    const chosen = step.devicesByNode?.[node];
+    if (chosen) return chosen;
+    const held = new Set<string>();
+    for (const sibling of job.steps) {
+      if (sibling === step || isTerminal(sibling.status)) continue;
+      for (const files of Object.values(sibling.devicesByNode?.[node] ?? {})) for (const f of files) held.add(f);
+    }
+    const picked = pickStepDevices(jobDevices, step.resPerNode.gres, held);
+    (step.devicesByNode ??= {})[node] = picked;
+    return picked;
+  }
+
   /** Picks free devices on each of a starting job's nodes. `held` is updated, so later jobs of the cycle see them. */
   private assignJobDevices(job: JobRecord, held: Map<string, Set<string>>): void {
     const byNode: Record<string, DeviceMap> = {};
@@ -506,7 +527,7 @@ export class JobManager {
     const spec = job.spec;
     const entry = this.nodes.get(node);
     // Devices follow the node's own GRES keys; a step gets the job's devices of each key it uses.
-    const { files: deviceFiles, gpuIds } = stepDevices(this.jobDevices(job, node), step.resPerNode.gres, entry?.deviceFiles ?? {});
+    const { files: deviceFiles, gpuIds } = stepDevices(this.stepDeviceMap(job, step, node), step.resPerNode.gres, entry?.deviceFiles ?? {});
     const cred = this.credentials.get(`${job.jobId}.${step.stepId}`);
     const containerMeta = step.containerMeta && cred
       ? { ...step.containerMeta, image: { ...step.containerMeta.image!, ...cred } }

@@ -36,6 +36,11 @@ export interface StepRecord {
   perNode: Record<string, NodeStepState>;
   /** Why ctld asked the step to end (Cancelled, ExceedTimeLimit), applied to its final status. */
   endRequested?: JobStatus;
+  /**
+   * node -> GRES key -> device files, for a step that asked for fewer devices than its job holds: which of the job's
+   * devices it got (running sibling steps get different ones while there are enough).
+   */
+  devicesByNode?: Record<string, Record<string, string[]>>;
 }
 
 export interface JobRecord {

@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/core/config";
-import { JobSpec, JobStatus, JobType, type StepToD } from "../../../src/core/generated/crane/crane";
+import { JobSpec, JobStatus, JobType, StepSpec, type StepToD } from "../../../src/core/generated/crane/crane";
 import type { Logger } from "../../../src/core/log";
-import { assignDevices, deviceIndex, stepDevices } from "../../../src/modes/ctld/devices";
+import { assignDevices, deviceIndex, gresCount, pickStepDevices, stepDevices } from "../../../src/modes/ctld/devices";
 import { JobManager } from "../../../src/modes/ctld/job-manager";
 import { NodeRegistry } from "../../../src/modes/ctld/nodes";
 import { JobStore } from "../../../src/modes/ctld/store";
@@ -25,6 +25,17 @@ describe("assignDevices", () => {
     const r = assignDevices(node, new Set(["/dev/nvidia0"]), { "gpu:a100": 2 });
     expect(r.devices).toEqual({ "gpu:a100": ["/dev/nvidia1"] });
     expect(r.short).toEqual(["gpu:a100: 1 of 2 free"]);
+  });
+
+  it("gives a step asking for part of the job's devices those its running siblings do not hold", () => {
+    const job = { "gpu:a100": ["/dev/nvidia0", "/dev/nvidia1"], "gpu:h100": ["/dev/nvidia2"] };
+    expect(pickStepDevices(job, { gpu: 1 }, new Set())).toEqual({ "gpu:a100": ["/dev/nvidia0"] });
+    expect(pickStepDevices(job, { gpu: 1 }, new Set(["/dev/nvidia0"]))).toEqual({ "gpu:a100": ["/dev/nvidia1"] });
+    expect(pickStepDevices(job, { gpu: 2 }, new Set(["/dev/nvidia0"]))).toEqual({ "gpu:a100": ["/dev/nvidia1"], "gpu:h100": ["/dev/nvidia2"] });
+    // More than are free: the least needed overlap with a sibling.
+    expect(pickStepDevices(job, { "gpu:a100": 2 }, new Set(["/dev/nvidia0"]))).toEqual({ "gpu:a100": ["/dev/nvidia1", "/dev/nvidia0"] });
+    expect(pickStepDevices(job, { license: 1 }, new Set())).toEqual({});
+    expect(gresCount({ "gpu:a100": 2, "gpu:h100": 1, license: 3 }, "gpu")).toBe(3);
   });
 
   it("gives nothing for GRES without device files", () => {
@@ -142,5 +153,32 @@ describe("JobManager", () => {
     expect(refused).toBeGreaterThan(1);
     expect(dispatched.map((s) => s.jobId)).toEqual([id]);
     expect(store.loadActive().find((j) => j.jobId === id)?.status).toBe(JobStatus.Configuring);
+  });
+  it("gives 1-GPU steps of a 2-GPU job different devices while both run, and a freed one to the next", async () => {
+    const { jm, dispatched } = ctld();
+    const id = await jm.submitJob(gpuJob(2), { uid: 0, gid: 0 });
+    jm.scheduleCycle();
+    await tick();
+    const report = (stepId: number, status: JobStatus) =>
+      jm.onStepReport({ node: "n1", jobId: id, stepId, status, exitCode: 0, reason: "", timestamp: Date.now(), containerId: "" });
+    await report(1, JobStatus.Running);
+    const step = () =>
+      jm.submitStep(StepSpec.fromPartial({ jobId: id, type: JobType.Interactive, argv: ["true"], cwd: "/", gresPerNode: { gpu: 1 }, gresGiven: true }), { uid: 0, gid: 0 });
+    const devicesOf = (stepId: number) => dispatched.find((s) => s.jobId === id && s.stepId === stepId)!.deviceFiles;
+    expect(devicesOf(1).sort()).toEqual(["/dev/sim0", "/dev/sim1"]); // the batch script inherits both
+    const a = await step();
+    const b = await step();
+    await tick();
+    expect(devicesOf(a)).toHaveLength(1);
+    expect(devicesOf(b)).toHaveLength(1);
+    expect(new Set([...devicesOf(a), ...devicesOf(b)])).toEqual(new Set(["/dev/sim0", "/dev/sim1"]));
+    expect(dispatched.find((s) => s.stepId === a)!.gpuIds).toEqual([Number(devicesOf(a)[0]!.slice(-1))]);
+    await report(a, JobStatus.Running);
+    await report(b, JobStatus.Running);
+    await report(a, JobStatus.Completed);
+    const c = await step();
+    await tick();
+    expect(devicesOf(c)).toEqual(devicesOf(a));
+    jm.stop();
   });
 });
