@@ -1,36 +1,20 @@
 // `crane top` on a real cluster, driven through tmux as a person would: navigate, open a job's steps and follow a
 // step's live output, cancel a job and watch its state change, look at the nodes, quit with the terminal restored.
 // Without a terminal it prints one snapshot.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIST, binaryMissingReason, startCluster, submit, type TestCluster } from "../harness/cluster";
+import { Terminal, tmuxMissingReason } from "../harness/tmux";
 
-const skip = binaryMissingReason() ?? (spawnSync("tmux", ["-V"]).status === 0 ? undefined : "tmux is not installed");
+const skip = binaryMissingReason() ?? tmuxMissingReason();
 
 let cluster: TestCluster;
 let ticker: ChildProcess | undefined;
-const session = `crane-top-${process.pid}`;
+let term: Terminal;
 const PROMPT = "TOPTEST$";
 
-function tmux(...args: string[]): string {
-  const r = spawnSync("tmux", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-const screen = () => tmux("capture-pane", "-p", "-t", session);
-const keys = (...k: string[]) => tmux("send-keys", "-t", session, ...k);
-
-/** Waits until the screen satisfies `pred`; fails with what it showed last. */
-async function until(what: string, pred: (s: string) => boolean, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let s = "";
-  while (Date.now() < deadline) {
-    s = screen();
-    if (pred(s)) return s;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`the screen never showed ${what}; it showed:\n${s}`);
-}
+const keys = (...k: string[]) => term.keys(...k);
+const until = (what: string, pred: (s: string) => boolean, timeoutMs = 30_000) => term.waitUntil(what, pred, timeoutMs);
 const selectedRow = (s: string) => s.split("\n").find((l) => l.startsWith("› ")) ?? "";
 const row = (s: string, id: number) => s.split("\n").find((l) => new RegExp(`^. ${id}\\s`).test(l)) ?? "";
 
@@ -67,14 +51,13 @@ describe.skipIf(skip)("crane top (tmux)", () => {
     }
     expect(talker).toBeGreaterThan(0);
     await cluster.waitJob(victim, (j) => j.status === "Running");
-    const env = Object.entries({ CRANE_CONFIG: cluster.env.CRANE_CONFIG!, PATH: cluster.env.PATH!, TERM: "xterm-256color" }).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-    tmux("new-session", "-d", "-s", session, "-x", "150", "-y", "40", ...env, "sh");
+    term = Terminal.start(`export CRANE_CONFIG='${cluster.env.CRANE_CONFIG}' PATH='${cluster.env.PATH}' TERM=xterm-256color; exec sh`, { columns: 150, rows: 40 });
     keys(`PS1="${PROMPT} "`, "Enter");
     await until("the shell prompt", (s) => s.includes(PROMPT));
   });
 
   afterAll(async () => {
-    spawnSync("tmux", ["kill-session", "-t", session]);
+    term?.kill();
     if (talker) await cluster?.run("ccancel", [String(talker)]).catch(() => undefined);
     ticker?.kill("SIGKILL");
     await cluster?.stop();
@@ -131,7 +114,7 @@ describe.skipIf(skip)("crane top (tmux)", () => {
     keys("q");
     const s = await until("the shell prompt back", (x) => x.includes(PROMPT) && !x.includes("crane top ·"));
     expect(s).not.toContain("JOBID");
-    expect(tmux("display-message", "-p", "-t", session, "#{alternate_on}").trim()).toBe("0");
+    expect(term.display("#{alternate_on}")).toBe("0");
     // Cooked mode and echo are back: a typed command line shows and runs.
     keys("echo restored-$((40+2))", "Enter");
     await until("the shell running a command", (x) => x.includes("restored-42"));
