@@ -3,7 +3,7 @@ import path from "node:path";
 import { CraneCommand } from "../../core/cli/base";
 import { registryAuthFor } from "../../core/cli/registry";
 import { connectCtld, errMessage, type CtldConnection } from "../../core/cli/ctld";
-import { exitCodeAfterAttach, openContainerSession, StepNotRunningError } from "../../core/cli/container-session";
+import { containerExitCode, exitCodeAfterAttach, openContainerSession, StepNotRunningError } from "../../core/cli/container-session";
 import { CliError, ExitCode } from "../../core/cli/errors";
 import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, resourceFlags, type OptionMap } from "../../core/cli/job-options";
 import { waitForStart } from "../../core/cli/progress";
@@ -172,9 +172,5 @@ async function runWithOutput(ctld: CtldConnection, jobId: number, stepId: number
       if (!(e instanceof StepNotRunningError)) throw e;
     });
   }
-  const end = await output;
-  if (end.failed && end.exitCode === 0) {
-    throw new CliError(`container ${jobId}.${stepId} ${end.statusName}${end.reason ? `: ${end.reason}` : ""}`, ExitCode.Backend);
-  }
-  return end.exitCode < 256 ? end.exitCode : ExitCode.Backend;
+  return containerExitCode(jobId, stepId, await output);
 }

@@ -7,7 +7,7 @@ import { isTerminal } from "../job-state";
 import type { CtldConnection } from "./ctld";
 import { shouldEnableDetach } from "./detach";
 import { CliError, ExitCode } from "./errors";
-import { queryStep } from "./step-client";
+import { queryStep, stepEnd, type StepEnd } from "./step-client";
 import { connectStream, runSession, type SessionEnd } from "./stream-session";
 
 /** The step is not (or no longer) running, so no session can be opened: e.g. a container that already ended. */
@@ -108,15 +108,18 @@ export async function exitCodeAfterAttach(ctld: CtldConnection, jobId: number, s
   for (let delay = 50; Date.now() < deadline; delay = Math.min(delay * 1.5, 500)) {
     const { step } = await queryStep(ctld, jobId, stepId);
     if (!step) return 0;
-    if (isTerminal(step.status)) {
-      if (step.status !== JobStatus.Completed && step.exitCode === 0) {
-        throw new CliError(`container ${jobId}.${stepId} ${JobStatus[step.status]}${step.reason ? `: ${step.reason}` : ""}`, ExitCode.Backend);
-      }
-      return step.exitCode < 256 ? step.exitCode : ExitCode.Backend;
-    }
+    if (isTerminal(step.status)) return containerExitCode(jobId, stepId, stepEnd(step));
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
   return 0;
+}
+
+/** ccon's exit code for a container that ended: its own, or (when it has none) an error saying how it ended. */
+export function containerExitCode(jobId: number, stepId: number, end: StepEnd): number {
+  if (end.failed && end.exitCode === 0) {
+    throw new CliError(`container ${jobId}.${stepId} ${end.statusName}${end.reason ? `: ${end.reason}` : ""}`, ExitCode.Backend);
+  }
+  return end.exitCode < 256 ? end.exitCode : ExitCode.Backend;
 }
 
 /** While a session runs, SIGINT/SIGTERM/SIGHUP end ccon (not the step); the terminal is restored on exit. */

@@ -1,5 +1,5 @@
 // Client-side helpers for commands that wait on a step and stream its output (crun, ccon run, ccon logs).
-import { JobStatus, type StepLogChunk } from "../generated/crane/crane";
+import { JobStatus, type StepInfo, type StepLogChunk } from "../generated/crane/crane";
 import { isTerminal } from "../job-state";
 import { identityMetadata } from "../identity";
 import { grpcErrorSuffix } from "../rpc";
@@ -64,6 +64,11 @@ export async function followStep(
     stream.on("end", () => resolve());
   });
   const { step } = await queryStep(ctld, opts.jobId, opts.stepId);
+  return stepEnd(step, eof);
+}
+
+/** How a step ended, from ctld's record of it, else from the node's last log message. */
+export function stepEnd(step: StepInfo | undefined, eof?: StepLogChunk): StepEnd {
   const status = step?.status ?? eof?.status ?? JobStatus.Invalid;
   return {
     exitCode: step?.exitCode ?? eof?.exitCode ?? 0,
