@@ -15,7 +15,7 @@ import { combineTerminal, isTerminal } from "../../core/job-state";
 import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { usernameOf } from "../../core/identity";
-import { DAEMON_STEP, PRIMARY_STEP, findStep, type JobRecord, type StepRecord } from "./records";
+import { DAEMON_STEP, PRIMARY_STEP, findStep, newStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { JobStore } from "./store";
 import { assignDevices, gresCount, legacyDevices, pickStepDevices, stepDevices, type DeviceMap } from "./devices";
@@ -241,20 +241,15 @@ export class JobManager {
     job.nextStepId = stepId + 1;
     const image = spec.containerMeta?.image;
     if (image?.username) this.credentials.set(`${job.jobId}.${stepId}`, { username: image.username, password: image.password });
-    const step: StepRecord = {
+    const step = newStep({
       stepId,
       name: spec.name || spec.argv[0] || (isContainer ? "container" : "step"),
       type: spec.type,
       uid: job.spec.uid,
-      status: JobStatus.Pending,
       nodes: stepNodes,
       resPerNode: res,
       submitTime: Date.now(),
-      startTime: 0,
-      endTime: 0,
       timeLimitSeconds: spec.timeLimitSeconds,
-      exitCode: 0,
-      reason: "",
       cmdLine: spec.cmdLine,
       cwd: spec.cwd || job.spec.cwd,
       env: spec.env,
@@ -266,8 +261,7 @@ export class JobManager {
       },
       io: spec.io,
       isBatchPrimary: false,
-      perNode: {},
-    };
+    });
     job.steps.push(step);
     try {
       await this.store.save(job);
@@ -480,26 +474,20 @@ export class JobManager {
     const spec = job.spec;
     const base = {
       uid: spec.uid,
-      status: JobStatus.Pending,
       resPerNode: perNode,
       submitTime: job.submitTime,
-      startTime: 0,
-      endTime: 0,
       timeLimitSeconds: spec.timeLimitSeconds,
-      exitCode: 0,
-      reason: "",
       cmdLine: spec.cmdLine,
       cwd: spec.cwd,
       env: spec.env,
       ntasksPerNode: spec.ntasksPerNode,
-      perNode: {},
     };
     const isContainer = spec.type === JobType.Container;
     if (isContainer) {
-      job.steps.push({ ...base, stepId: DAEMON_STEP, name: "pod", type: JobType.Container, nodes, argv: [], isBatchPrimary: false });
+      job.steps.push(newStep({ ...base, stepId: DAEMON_STEP, name: "pod", type: JobType.Container, nodes, argv: [], isBatchPrimary: false }));
     }
     const batchPrimary = spec.type === JobType.Batch || (isContainer && !spec.containerMeta);
-    job.steps.push({
+    job.steps.push(newStep({
       ...base,
       stepId: PRIMARY_STEP,
       name: spec.name,
@@ -509,7 +497,7 @@ export class JobManager {
       containerMeta: batchPrimary ? undefined : spec.containerMeta,
       io: spec.io,
       isBatchPrimary: batchPrimary,
-    });
+    }));
     job.nextStepId = 2;
     this.persist(job, () => {
       if (!isContainer) return this.dispatchStep(job, findStep(job, PRIMARY_STEP)!);

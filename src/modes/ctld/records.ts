@@ -1,5 +1,5 @@
 // What ctld knows about a job and its steps. Plain JSON-serialisable objects: the store saves them as-is.
-import type { ContainerMeta, IoMeta, JobSpec, JobStatus, JobType } from "../../core/generated/crane/crane";
+import { JobStatus, type ContainerMeta, type IoMeta, type JobSpec, type JobType } from "../../core/generated/crane/crane";
 import type { Resources } from "./scheduler";
 
 export interface NodeStepState {
@@ -41,6 +41,14 @@ export interface StepRecord {
    * devices it got (running sibling steps get different ones while there are enough).
    */
   devicesByNode?: Record<string, Record<string, string[]>>;
+}
+
+/** What no step has before it starts. */
+type StepProgress = "status" | "startTime" | "endTime" | "exitCode" | "reason" | "perNode";
+
+/** A step not yet started: Pending, no times, no exit code, no node progress. */
+export function newStep(fields: Omit<StepRecord, StepProgress>): StepRecord {
+  return { ...fields, status: JobStatus.Pending, startTime: 0, endTime: 0, exitCode: 0, reason: "", perNode: {} };
 }
 
 export interface JobRecord {
