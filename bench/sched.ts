@@ -2,6 +2,7 @@
 // Prints one JSON object; a "decision" is one pending job considered. No timing assertions (see design.md, Testing).
 //   npm run bench:sched            (env: NODES, JOBS, CYCLES to change the size)
 import { schedule, type NodeSnapshot, type PendingJob, type RunningAllocation, type Snapshot } from "../src/modes/ctld/scheduler";
+import { prng } from "../test/harness/prng";
 
 const GiB = 1024 ** 3;
 const MINUTE = 60_000;
@@ -10,15 +11,6 @@ const NODES = Number(process.env.NODES ?? 10_000);
 const JOBS = Number(process.env.JOBS ?? 100_000);
 const CYCLES = Number(process.env.CYCLES ?? 7);
 
-/** mulberry32: deterministic, so every run measures the same cluster. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rnd = prng(42);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 const chance = (p: number) => rnd() < p;

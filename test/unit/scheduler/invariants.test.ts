@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { PendingJob, Snapshot } from "../../../src/modes/ctld/scheduler";
 import { cluster, job, MINUTE, node, NOW, run, type RunningSpec } from "./harness";
+import { prng } from "../../harness/prng";
 
-/** A small deterministic PRNG (mulberry32), so that every run checks the same random clusters. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomCluster(seed: number): Snapshot {
   const rnd = prng(seed);
