@@ -71,7 +71,6 @@ export {
   exitCodeFromStatus,
   getAttachUrl,
   getExecUrl,
-  getPortForwardUrl,
   STREAM_PROTOCOLS,
   StreamChannel,
   type StreamSelection,

@@ -1,4 +1,4 @@
-// Interactive streams (exec, attach, port-forward). The CRI call only returns a single-use URL on the runtime's
+// Interactive streams (exec, attach). The CRI call only returns a single-use URL on the runtime's
 // streaming server (containerd: `stream_server_address`, loopback by default); the caller then speaks the
 // Kubernetes websocket protocol to it. containerd 1.6 accepts subprotocol "v4.channel.k8s.io" (offer v5 and v4):
 // every frame starts with a channel byte, 0 stdin, 1 stdout, 2 stderr, 3 exit status (JSON), 4 resize
@@ -50,22 +50,6 @@ export async function getAttachUrl(
     cri.runtime.attach,
     { containerId, ...selection(streams) },
     `prepare attach to container ${shortId(containerId)}`,
-    opts,
-  );
-  return res.url;
-}
-
-/** URL to forward connections to ports of a pod sandbox's network namespace. */
-export async function getPortForwardUrl(
-  cri: CriClient,
-  podSandboxId: string,
-  ports: number[],
-  opts: CallOptions = {},
-): Promise<string> {
-  const res = await cri.runtimeCall(
-    cri.runtime.portForward,
-    { podSandboxId, port: ports },
-    `prepare port-forward to pod sandbox ${shortId(podSandboxId)}`,
     opts,
   );
   return res.url;
