@@ -132,6 +132,12 @@ export function safeHandlers<T extends object>(
   return out;
 }
 
+/** Resolves once `ready()` holds, `timeoutMs` has passed or the caller went away (looked at every 20 ms). */
+export async function waitWhileCallOpen(call: { cancelled: boolean }, ready: () => boolean, timeoutMs = Infinity): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready() && !call.cancelled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 /**
  * A call presenting the cluster key, or one that came over a unix socket (grpc names no peer address for those:
  * craned's socket for its supervisors is root-only).

@@ -16,11 +16,11 @@ import {
 } from "../../core/generated/crane/crane";
 import { isTerminal } from "../../core/job-state";
 import { createLogger } from "../../core/log";
-import { bindServer, ctldInternalClient, safeHandlers, unary } from "../../core/rpc";
+import { bindServer, ctldInternalClient, safeHandlers, unary, waitWhileCallOpen } from "../../core/rpc";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
 import { loadOrCreateClusterKey } from "../../core/cluster-key";
 import { SupervisorLauncher } from "./launcher";
-import { streamStepLog, waitUntil } from "./logs";
+import { streamStepLog } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
 import { startStreamProxy } from "./stream-proxy";
 import { StepDirs, isSupervisorAlive, stepKey, type SupervisorSpec } from "./steps";
@@ -202,7 +202,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       const r = call.request;
       // ctld dispatched the step here, but its launch may still be on the way: wait for it (bounded) instead of
       // reporting a step that has not reached this node as ended.
-      if (r.follow && r.awaitStepMs > 0) await waitUntil(call, () => steps.has(stepKey(r.jobId, r.stepId)), r.awaitStepMs);
+      if (r.follow && r.awaitStepMs > 0) await waitWhileCallOpen(call, () => steps.has(stepKey(r.jobId, r.stepId)), Math.min(r.awaitStepMs, 60_000));
       const isDone = () => {
         const s = steps.get(stepKey(r.jobId, r.stepId));
         return !s || s.done || (isTerminal(s.status) && !alive(s));

@@ -23,12 +23,6 @@ function inWindow(line: LogLine, req: StepLogRequest): boolean {
   return true;
 }
 
-/** Resolves once `ready()` holds, the time is up or the caller went away. */
-export async function waitUntil(call: grpc.ServerWritableStream<StepLogRequest, StepLogChunk>, ready: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + Math.min(timeoutMs, 60_000);
-  while (!ready() && !call.cancelled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
-
 export async function streamStepLog(
   call: grpc.ServerWritableStream<StepLogRequest, StepLogChunk>,
   file: string,

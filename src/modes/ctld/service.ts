@@ -15,7 +15,7 @@ import {
 } from "../../core/generated/crane/crane";
 import { callerOf, socketOwnerUid, type Identity } from "../../core/identity";
 import { isTerminal } from "../../core/job-state";
-import { unary } from "../../core/rpc";
+import { unary, waitWhileCallOpen } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { JobManager, Rejection } from "./job-manager";
 import { findStep, type JobRecord, type StepRecord } from "./records";
@@ -249,9 +249,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       // A follow of a job that still waits for its nodes waits for it to start: its steps exist from then on. So a
       // client can follow a job right after submitting it, without polling for its start.
       const waiting = () => jm.jobs.get(req.jobId)?.status === JobStatus.Pending;
-      if (req.follow && waiting() && jm.mayControl(caller.uid, jm.jobs.get(req.jobId)!)) {
-        while (waiting() && !call.cancelled) await new Promise((r) => setTimeout(r, 20));
-      }
+      if (req.follow && waiting() && jm.mayControl(caller.uid, jm.jobs.get(req.jobId)!)) await waitWhileCallOpen(call, () => !waiting());
       const found = findJobOrFinished(jm, req.jobId);
       const step = found && findStep(found, req.stepId);
       if (!found || !step) {
@@ -334,7 +332,7 @@ async function proxyLogs(
     const job = findJobOrFinished(jm, req.jobId);
     return job && findStep(job, req.stepId);
   };
-  while (req.follow && !call.cancelled && current()?.status === JobStatus.Pending) await new Promise((r) => setTimeout(r, 20));
+  if (req.follow) await waitWhileCallOpen(call, () => current()?.status !== JobStatus.Pending);
   const results = await Promise.all(
     nodes.map(
       (node) =>
@@ -361,12 +359,10 @@ async function proxyLogs(
   }
   if (req.follow) {
     // The node closed its stream because the step ended; wait until ctld has recorded the outcome.
-    for (let i = 0; i < 500; i++) {
-      const job = findJobOrFinished(jm, req.jobId);
-      const step = job && findStep(job, req.stepId);
-      if (!step || isTerminal(step.status)) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitWhileCallOpen(call, () => {
+      const step = current();
+      return !step || isTerminal(step.status);
+    }, 10_000);
   }
   const job = findJobOrFinished(jm, req.jobId);
   const step = job && findStep(job, req.stepId);
