@@ -10,7 +10,6 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ClusterEvent, JobSpec, JobType, QueryJobsRequest, type CraneCtldClient } from "../src/core/generated/crane/crane";
-import { identityMetadata } from "../src/core/identity";
 import { ctldClient, unary } from "../src/core/rpc";
 import { watchRequest } from "../src/core/cli/watch-client";
 import { freePortBase } from "../test/harness/cluster";
@@ -64,7 +63,7 @@ function openWatcher(port: number): Promise<Watcher> {
         client.close();
       },
     };
-    const call = client.watchCluster(watchRequest({ jobs: true, nodes: true }), identityMetadata());
+    const call = client.watchCluster(watchRequest({ jobs: true, nodes: true }));
     call.on("data", (ev: ClusterEvent) => {
       w.events++;
       w.jobs += ev.jobs.length;

@@ -10,7 +10,7 @@ export default class Craned extends CraneCommand {
   static override summary = "Run the node daemon of one node";
   static override flags = {
     node: Flags.string({ description: "This node's name in the config (default: the short host name)" }),
-    port: Flags.integer({ description: "Port ctld dials (default: CranedListenPort)" }),
+    port: Flags.integer({ description: "Port to listen on (default: the node's port in the config, else CranedListenPort)" }),
     "state-dir": Flags.string({ description: "Node state directory (default: <CraneBaseDir>/craned/<node>)" }),
   };
 
@@ -20,7 +20,7 @@ export default class Craned extends CraneCommand {
     const node = flags.node ?? (os.hostname().split(".")[0] || "localhost");
     const craned = await runCraned(config, {
       node,
-      port: flags.port ?? config.cranedPort,
+      port: flags.port ?? config.nodes.find((n) => n.name === node)?.port ?? config.cranedPort,
       stateDir: flags["state-dir"] ?? path.join(config.baseDir, "craned", node),
     });
     await waitForShutdown(() => craned.stop());

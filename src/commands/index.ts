@@ -22,6 +22,7 @@ import Craned from "./craned";
 import Crun from "./crun";
 import Ctld from "./ctld";
 import Down from "./down";
+import NodeKey from "./node-key";
 import Supervisor from "./supervisor";
 import Top from "./top";
 import Up from "./up";
@@ -32,6 +33,7 @@ export const commands: Record<string, typeof Command> = {
   supervisor: Supervisor,
   up: Up,
   down: Down,
+  "node-key": NodeKey,
   cbatch: Cbatch,
   crun: Crun,
   cqueue: Cqueue,

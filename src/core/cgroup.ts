@@ -17,6 +17,8 @@ export function cgroupVersion(): CgroupVersion {
 export interface JobLimits {
   cpu: number; // cores, fractional
   memoryBytes: number;
+  /** pids.max: processes and threads the job may have on the node (Craned.JobPidsMax); 0 or absent = unlimited. */
+  pidsMax?: number;
 }
 
 /** The cgroup path of a job relative to the hierarchy root, as CRI's cgroup_parent wants it. */
@@ -106,6 +108,7 @@ export function createJobCgroup(cluster: string, node: string, jobId: number, li
       writeIfExists(path.join(dir, "memory.max"), String(limits.memoryBytes));
       writeIfExists(path.join(dir, "memory.swap.max"), "0");
     }
+    writeIfExists(path.join(dir, "pids.max"), pidsMaxValue(limits.pidsMax));
   } else {
     const base = (c: string) => path.join(fs.realpathSync(path.join(ROOT, c)), rel);
     if (fs.existsSync(path.join(ROOT, "cpu"))) {
@@ -120,8 +123,14 @@ export function createJobCgroup(cluster: string, node: string, jobId: number, li
         // swap accounting disabled in this kernel
       }
     }
+    if (fs.existsSync(path.join(ROOT, "pids"))) writeIfExists(path.join(base("pids"), "pids.max"), pidsMaxValue(limits.pidsMax));
   }
   return rel;
+}
+
+/** What pids.max is set to: a count, or "max" for unlimited (also resetting a limit an earlier step set). */
+function pidsMaxValue(n: number | undefined): string {
+  return n && n > 0 ? String(Math.floor(n)) : "max";
 }
 
 export function createStepCgroup(jobCgroup: string, stepId: number): string {

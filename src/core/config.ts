@@ -8,6 +8,7 @@ import YAML from "yaml";
 import { expandHostlist } from "./parse/hostlist";
 import { parseMemory } from "./parse/memory";
 import { parseTimeLimit } from "./parse/time";
+import { parseLimits, type LimitsConfig } from "./config-limits";
 
 export interface GresConfig {
   name: string;
@@ -18,6 +19,9 @@ export interface GresConfig {
 
 export interface NodeConfig {
   name: string;
+  /** Where ctld dials this node's craned: from the config only, never from what a node says. */
+  address: string;
+  port: number;
   cpu: number;
   memoryBytes: number;
   gres: GresConfig[];
@@ -44,9 +48,15 @@ export interface ContainerConfig {
   clusterDomain: string;
   /** First host id of the user-namespace range given to "fake root" pods. */
   userNsHostIdStart: number;
+  /**
+   * Host directories a user's container may mount (each with everything below it); `{home}` is the user's home
+   * and `{submit_dir}` the directory the job was submitted from. Root's jobs are not limited.
+   */
+  allowedMountPaths: string[];
 }
 
-export interface CraneConfig {
+/** PrivateData, the request and per-user limits and Craned.JobPidsMax: see config-limits.ts. */
+export interface CraneConfig extends LimitsConfig {
   file: string; // "" for the embedded default
   clusterName: string;
   controlMachine: string;
@@ -74,8 +84,13 @@ export interface CraneConfig {
   container: ContainerConfig;
   /** Administrators (by uid) may act on every user's jobs; root always may. */
   adminUids: number[];
-  /** The secret ctld and the craneds present to each other (src/core/cluster-key.ts). */
+  /** ctld's secret, from which each node's own key is derived (src/core/auth). */
   clusterKeyFile: string;
+  /** Where a craned finds its node key; `%n` is the node name. */
+  nodeKeyFile: string;
+  /** How ctld learns who calls it: "local" (the kernel's socket owner, callers on ctld's host only) or "munge". */
+  authType: "local" | "munge";
+  mungeSocket: string;
 }
 
 export class ConfigError extends Error {}
@@ -122,6 +137,8 @@ export function loadConfig(explicit?: string): CraneConfig {
 export function localNodeDefaults(): NodeConfig {
   return {
     name: os.hostname().split(".")[0] || "localhost",
+    address: "127.0.0.1",
+    port: 0,
     cpu: os.availableParallelism(),
     memoryBytes: Math.floor((os.totalmem() * 0.9) / 1048576) * 1048576,
     gres: [],
@@ -172,7 +189,7 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
   const known = new Set([
     "ClusterName", "ControlMachine", "CraneCtldListenAddr", "CraneCtldListenPort", "CraneCtldForInternalListenPort",
     "CranedListenAddr", "CranedListenPort", "CraneBaseDir", "CraneCtld", "Craned", "Nodes", "Partitions",
-    "DefaultPartition", "Container", "AdminUids", "CraneCtldStateDir", "ClusterKeyFile",
+    "DefaultPartition", "Container", "AdminUids", "CraneCtldStateDir", "ClusterKeyFile", "AuthType", "MungeSocket",
   ]);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) fail(key, `unknown key (known: ${[...known].join(", ")})`);
@@ -224,7 +241,10 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
           gres.push({ name, type: str(gm, "type", "", `${glabel}.type`), count, deviceFiles });
         });
       }
-      for (const name of expanded) nodes.push({ name, cpu, memoryBytes, gres });
+      const address = str(n, "address", "", `${label}.address`);
+      if (address && expanded.length > 1) fail(`${label}.address`, "can be given only for a single node (here several are named)");
+      const port = num(n, "port", 0, `${label}.port`, 0);
+      for (const name of expanded) nodes.push({ name, address: address || name, port, cpu, memoryBytes, gres });
     });
   }
   const nodeNames = new Set<string>();
@@ -292,7 +312,17 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     dnsSearches: listOfStrings(dns.Searches, "Container.Dns.Searches"),
     clusterDomain: str(dns, "ClusterDomain", "cluster.local", "Container.Dns.ClusterDomain").replace(/^\.+|\.+$/g, ""),
     userNsHostIdStart: num(c, "UserNsHostIdStart", 200000, "Container.UserNsHostIdStart", 1),
+    allowedMountPaths: c.AllowedMountPaths === undefined ? ["{home}", "{submit_dir}", "/tmp"] : listOfStrings(c.AllowedMountPaths, "Container.AllowedMountPaths"),
   };
+  for (const p of container.allowedMountPaths) {
+    if (!p.startsWith("/") && !p.startsWith("{home}") && !p.startsWith("{submit_dir}")) {
+      fail("Container.AllowedMountPaths", `"${p}" is neither an absolute path nor starts with {home} or {submit_dir}`);
+    }
+  }
+  const authType = str(raw, "AuthType", "local");
+  if (authType !== "local" && authType !== "munge") fail("AuthType", `expected local or munge, got "${authType}"`);
+  const cranedPort = num(raw, "CranedListenPort", 10010, "CranedListenPort", 1);
+  for (const n of nodes) if (!n.port) n.port = cranedPort;
 
   const adminUids = listOfStrings(raw.AdminUids, "AdminUids").map((u) => {
     const n = Number(u);
@@ -308,15 +338,19 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     ctldPort: num(raw, "CraneCtldListenPort", 10011, "CraneCtldListenPort", 1),
     ctldInternalPort: num(raw, "CraneCtldForInternalListenPort", 10013, "CraneCtldForInternalListenPort", 1),
     cranedListenAddr: str(raw, "CranedListenAddr", "0.0.0.0"),
-    cranedPort: num(raw, "CranedListenPort", 10010, "CranedListenPort", 1),
+    cranedPort,
     baseDir,
     ctldStateDir: str(raw, "CraneCtldStateDir", path.join(baseDir, "ctld")),
     clusterKeyFile: str(raw, "ClusterKeyFile", path.join(baseDir, "cluster.key")),
+    nodeKeyFile: str(cranedSection, "NodeKeyFile", path.join(baseDir, "node-keys", "%n.key"), "Craned.NodeKeyFile"),
+    authType: authType as "local" | "munge",
+    mungeSocket: str(raw, "MungeSocket", "/run/munge/munge.socket.2"),
     cranedTimeoutSeconds: num(ctldSection, "CranedTimeout", 30, "CraneCtld.CranedTimeout", 1),
     jobRequeue: bool(ctldSection, "JobRequeue", false, "CraneCtld.JobRequeue"),
     scheduleIntervalMs: num(ctldSection, "ScheduleIntervalMs", 200, "CraneCtld.ScheduleIntervalMs", 10),
     pingIntervalSeconds: num(cranedSection, "PingInterval", 5, "Craned.PingInterval", 0.1),
     cranedStreamPort: num(cranedSection, "StreamPort", 0, "Craned.StreamPort", 0),
+    ...parseLimits(ctldSection, cranedSection, fail),
     nodes,
     partitions,
     defaultPartition,

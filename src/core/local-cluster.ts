@@ -6,9 +6,11 @@ import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
 import { cgroupDirs, clusterCgroupPath, destroyCgroup, jobCgroupPath, nodeCgroupPath } from "./cgroup";
+import { loadOrCreateClusterKey } from "./auth/cluster-key";
 import { loadConfig } from "./config";
 import { ctldClient, unary } from "./rpc";
 import { selfCommand } from "./self";
+import { PRIVATE_FILE, TRAVERSE_ONLY_DIR, chmodIfExists, ensureDirMode } from "./file-modes";
 
 export interface UpOptions {
   dir: string;
@@ -34,12 +36,16 @@ export function nodeNames(count: number): string[] {
 }
 
 export function writeLocalConfig(opts: UpOptions): string {
-  fs.mkdirSync(opts.dir, { recursive: true });
+  // The cluster's state (ctld's database 0700 inside, nodes' state, key, logs) is root's; users' commands read the
+  // config, so the directory is traversable but not listable (0711) and config.yaml is world-readable (0644).
+  ensureDirMode(opts.dir, TRAVERSE_ONLY_DIR);
   const names = nodeNames(opts.nodes);
   const gpuDir = path.join(opts.dir, "devices");
   const nodes = names.map((name, i) => {
     const node: Record<string, unknown> = {
       name,
+      address: "127.0.0.1",
+      port: opts.port + 2 + i,
       cpu: opts.cpusPerNode ?? os.availableParallelism(),
       memory: opts.memoryPerNode ?? `${Math.floor((os.totalmem() * 0.8) / opts.nodes / 1048576)}M`,
     };
@@ -77,6 +83,7 @@ export function writeLocalConfig(opts: UpOptions): string {
   };
   const file = path.join(opts.dir, "config.yaml");
   fs.writeFileSync(file, `# Written by 'crane up'. Edit and restart with 'crane down && crane up'.\n${YAML.stringify(config)}`);
+  chmodIfExists(file, 0o644);
   return file;
 }
 
@@ -104,7 +111,8 @@ function readPids(dir: string): PidFile | undefined {
 }
 
 function startDaemon(dir: string, name: string, args: string[]): number {
-  const out = fs.openSync(path.join(dir, `${name}.log`), "a");
+  const out = fs.openSync(path.join(dir, `${name}.log`), "a", PRIVATE_FILE); // daemons' logs name users' jobs
+  fs.fchmodSync(out, PRIVATE_FILE);
   const [cmd, ...pre] = selfCommand();
   const child = spawn(cmd!, [...pre, ...args], { detached: true, stdio: ["ignore", out, out] });
   fs.closeSync(out);
@@ -130,9 +138,11 @@ export async function up(opts: UpOptions, timeoutMs = 60_000): Promise<{ configF
   }
   const configFile = writeLocalConfig(opts);
   const config = loadConfig(configFile);
+  // Made before any daemon starts: the craneds of a one-host cluster derive their node keys from it.
+  loadOrCreateClusterKey(config.clusterKeyFile);
   const pids: PidFile = { ctld: startCtldDaemon(opts.dir, configFile), craneds: {} };
-  config.nodes.forEach((n, i) => {
-    pids.craneds[n.name] = startCranedDaemon(opts.dir, configFile, n.name, config.cranedPort + i);
+  config.nodes.forEach((n) => {
+    pids.craneds[n.name] = startCranedDaemon(opts.dir, configFile, n.name, n.port);
   });
   fs.writeFileSync(path.join(opts.dir, "pids.json"), JSON.stringify(pids));
   await waitForNodes(config.ctldPort, config.nodes.length, timeoutMs, () => {

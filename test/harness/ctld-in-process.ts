@@ -18,13 +18,13 @@ export interface InProcessCtld {
   stop(): Promise<void>;
 }
 
-export async function startInProcessCtld(): Promise<InProcessCtld> {
+export async function startInProcessCtld(overrides: Record<string, unknown> = {}): Promise<InProcessCtld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-ctld-"));
   const port = await freePortBase(2);
   const config = parseConfig({
     ControlMachine: "127.0.0.1", CraneCtldListenAddr: "127.0.0.1", CraneCtldListenPort: port, CraneCtldForInternalListenPort: port + 1,
     CraneBaseDir: dir, Nodes: [{ name: "w1", cpu: 4, memory: "4G" }, { name: "w2", cpu: 4, memory: "4G" }],
-    Partitions: [{ name: "CPU", nodes: "ALL" }],
+    Partitions: [{ name: "CPU", nodes: "ALL" }], ...overrides,
   }, path.join(dir, "config.yaml"));
   const ctld: CtldHandle = await runCtld(config);
   const client = ctldClient("127.0.0.1", ctld.publicPort);

@@ -206,8 +206,9 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
       expect(stop.code).not.toBe(0);
       expect(stop.stderr).toMatch(/Permission denied|permission/i);
 
-      // Nor can the user claim root's uid by hand (ctld checks a local caller's uid against its socket's owner),
-      // or call the daemons' own services (they want the cluster key).
+      // Nor does claiming root's uid in a header do anything (ctld takes the uid from the kernel: an empty
+      // CancelJob then cancels the caller's own jobs, none), nor can the user call the daemons' own services
+      // (they want a node's key).
       const forged = await asUserScript(`
         const grpc = require(${JSON.stringify(require.resolve("@grpc/grpc-js"))});
         const md = new grpc.Metadata();
@@ -220,7 +221,7 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
         });
         (async () => {
           const answers = [
-            await call(${c.port}, "/crane.grpc.CraneCtld/QueryClusterInfo"),
+            await call(${c.port}, "/crane.grpc.CraneCtld/CancelJob"),
             await call(${c.port + 1}, "/crane.grpc.CraneCtldForInternal/StepStatusChange"),
             await call(${c.port + 2}, "/crane.grpc.Craned/ExecuteStep"),
           ];
@@ -229,9 +230,9 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
         })();
       `);
       expect(JSON.parse(forged.stdout)).toEqual([
-        { code: 16, details: `the request claims uid 0 but comes from a process of uid ${uid}` },
-        { code: 16, details: "StepStatusChange is for crane's daemons only: the call carries no or another cluster key" },
-        { code: 16, details: "ExecuteStep is for crane's daemons only: the call carries no or another cluster key" },
+        { code: 0, details: "" },
+        { code: 16, details: "StepStatusChange is for crane's node daemons only: the call carries no node key, or not that node's" },
+        { code: 16, details: "ExecuteStep is for crane's control daemon only: the call carries no key, or not this node's" },
       ]);
 
       expect(await status(id)).toBe("Running");

@@ -5,6 +5,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobStatus, type StepLogChunk } from "../../src/core/generated/crane/crane";
+import { deriveNodeKey } from "../../src/core/auth/node-credential";
 import { cranedClient } from "../../src/core/rpc";
 import { binaryMissingReason, finished, startCluster, submit, waitFor, type TestCluster } from "../harness/cluster";
 
@@ -72,9 +73,10 @@ describe.skipIf(skip)("a job's environment and devices on a node with two GPUs",
     const probe = await submit(cluster, ["--wrap", "true"], work);
     const next = probe + 1;
     const config = YAML.parse(fs.readFileSync(cluster.configFile, "utf8")) as { CranedListenPort: number };
-    // Only crane's daemons may call a craned: present the cluster key as ctld does.
-    const key = fs.readFileSync(path.join(cluster.dir, "cluster.key"), "utf8").trim();
-    const craned = cranedClient(`127.0.0.1:${config.CranedListenPort}`, key);
+    // Only ctld may call a craned: present the node's key as ctld does.
+    const node = cluster.nodes[0]!;
+    const key = deriveNodeKey(fs.readFileSync(path.join(cluster.dir, "cluster.key"), "utf8").trim(), node);
+    const craned = cranedClient(`127.0.0.1:${config.CranedListenPort}`, { name: node, key });
     try {
       const lines: string[] = [];
       const stream = craned.readStepLog({

@@ -27,7 +27,7 @@ export function loadCliConfig(configFlag?: string): CraneConfig {
 export function connectCtld(configFlag?: string): CtldConnection {
   const config = loadCliConfig(configFlag);
   const host = process.env.CRANE_CTLD_HOST || config.controlMachine;
-  const client = ctldClient(host, config.ctldPort);
+  const client = ctldClient(host, config.ctldPort, { type: config.authType, mungeSocket: config.mungeSocket });
   return {
     config,
     client,

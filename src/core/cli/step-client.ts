@@ -1,7 +1,6 @@
 // Client-side helpers for commands that wait on a step and stream its output (crun, ccon run, ccon logs).
 import { JobStatus, type StepInfo, type StepLogChunk } from "../generated/crane/crane";
 import { isTerminal } from "../job-state";
-import { identityMetadata } from "../identity";
 import { grpcErrorSuffix } from "../rpc";
 import type { CtldConnection } from "./ctld";
 import { CliError, ExitCode } from "./errors";
@@ -47,7 +46,6 @@ export async function followStep(
       jobId: opts.jobId, stepId: opts.stepId, node: opts.node, follow: opts.follow ?? true, tail: opts.tail,
       sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0, awaitStepMs: 0,
     },
-    identityMetadata(),
   );
   let eof: StepLogChunk | undefined;
   await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,6 @@
 //   w.close();
 import type * as grpc from "@grpc/grpc-js";
 import type { ClusterEvent, JobInfo, NodeInfo, PartitionInfo, WatchClusterRequest } from "../generated/crane/crane";
-import { identityMetadata } from "../identity";
 import { isTerminal } from "../job-state";
 import { grpcErrorSuffix } from "../rpc";
 import type { CtldConnection } from "./ctld";
@@ -91,7 +90,7 @@ export function openWatch(ctld: CtldConnection, req: WatchRequest, handlers: Wat
   let delay = 250;
   const connect = () => {
     if (closed) return;
-    const c = ctld.client.watchCluster(watchRequest(req), identityMetadata());
+    const c = ctld.client.watchCluster(watchRequest(req));
     call = c;
     c.on("data", (ev: ClusterEvent) => {
       delay = 250;

@@ -1,8 +1,8 @@
 // gRPC plumbing shared by every role: channel options, promise wrappers and server helpers.
 import * as grpc from "@grpc/grpc-js";
 import { CraneCtldClient, CraneCtldForInternalClient, CranedClient } from "../generated/crane/crane";
-import { CLUSTER_KEY_HEADER, clusterKeyMatches } from "../cluster-key";
-import { identityMetadata } from "../identity";
+import { mungeCredentialInterceptor, type AuthType } from "../auth/caller";
+import { nodeCredentialInterceptor } from "../auth/node-credential";
 
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.keepalive_time_ms": 20_000,
@@ -27,7 +27,7 @@ export function unary<Req, Res>(
   method: UnaryMethod<Req, Res>,
   req: Req,
   timeoutMs = 10_000,
-  md: grpc.Metadata = identityMetadata(),
+  md: grpc.Metadata = new grpc.Metadata(),
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
     const opts: Partial<grpc.CallOptions> = timeoutMs > 0 ? { deadline: Date.now() + timeoutMs } : {};
@@ -35,32 +35,27 @@ export function unary<Req, Res>(
   });
 }
 
-export function ctldClient(host: string, port: number): CraneCtldClient {
-  return new CraneCtldClient(`${host}:${port}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+/** A user command's client of ctld; with AuthType munge every call carries a fresh MUNGE credential. */
+export function ctldClient(host: string, port: number, auth: { type: AuthType; mungeSocket: string } = { type: "local", mungeSocket: "" }): CraneCtldClient {
+  const interceptors = auth.type === "munge" ? [mungeCredentialInterceptor(auth.mungeSocket)] : [];
+  return new CraneCtldClient(`${host}:${port}`, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors });
 }
 
-/** craned's client of ctld's internal service; every call carries the cluster key. */
-export function ctldInternalClient(host: string, port: number, clusterKey: string): CraneCtldForInternalClient {
-  return new CraneCtldForInternalClient(`${host}:${port}`, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors: [withClusterKey(clusterKey)] });
+/** A node's client of ctld's internal service: every call names the node and carries its key. */
+export function ctldInternalClient(host: string, port: number, node: string, nodeKey: string): CraneCtldForInternalClient {
+  return new CraneCtldForInternalClient(`${host}:${port}`, grpc.credentials.createInsecure(), {
+    ...CHANNEL_OPTIONS,
+    interceptors: [nodeCredentialInterceptor(node, nodeKey)],
+  });
 }
 
 /**
- * A client of a craned: ctld's (host:port, with the cluster key) or a supervisor's (unix:///path to its craned's
- * root-only socket, which needs no key).
+ * A client of a craned: ctld's (host:port, presenting that node's key) or a supervisor's (unix:///path to its
+ * craned's root-only socket).
  */
-export function cranedClient(address: string, clusterKey?: string): CranedClient {
-  const interceptors = clusterKey ? [withClusterKey(clusterKey)] : [];
+export function cranedClient(address: string, node?: { name: string; key: string }): CranedClient {
+  const interceptors = node ? [nodeCredentialInterceptor(node.name, node.key)] : [];
   return new CranedClient(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors });
-}
-
-function withClusterKey(key: string): grpc.Interceptor {
-  return (options, nextCall) =>
-    new grpc.InterceptingCall(nextCall(options), {
-      start(metadata, listener, next) {
-        metadata.set(CLUSTER_KEY_HEADER, key);
-        next(metadata, listener);
-      },
-    });
 }
 
 export function isUnavailable(err: unknown): boolean {
@@ -98,30 +93,25 @@ export function bindServer(server: grpc.Server, address: string): Promise<number
 export function safeHandlers<T extends object>(
   impl: T,
   log: (msg: string) => void,
-  opts: { clusterKey?: string } = {},
+  opts: { authenticate?: (call: grpc.ServerUnaryCall<unknown, unknown>, method: string) => void } = {},
 ): grpc.UntypedServiceImplementation {
   const out: grpc.UntypedServiceImplementation = {};
   for (const [name, fn] of Object.entries(impl) as [string, (...a: unknown[]) => unknown][]) {
     if (typeof fn !== "function") continue;
     out[name] = (call: unknown, callback?: grpc.sendUnaryData<unknown>) => {
-      if (opts.clusterKey !== undefined && !fromDaemon(call as grpc.ServerUnaryCall<unknown, unknown>, opts.clusterKey)) {
-        const err = Object.assign(new Error(`${name[0]!.toUpperCase()}${name.slice(1)} is for crane's daemons only: the call carries no or another cluster key`), { code: grpc.status.UNAUTHENTICATED });
-        log(`refused ${name} from ${(call as grpc.ServerUnaryCall<unknown, unknown>).getPeer()}: no or wrong cluster key`);
-        if (callback) callback(err, null);
-        else (call as grpc.ServerWritableStream<unknown, unknown>).emit("error", err);
-        return;
-      }
       const fail = (e: unknown) => {
         // An error that names its status (e.g. UNAUTHENTICATED for a refused caller) is an answer, not a fault.
         const named = (e as { code?: unknown })?.code;
         const code = typeof named === "number" && named in grpc.status ? named : grpc.status.INTERNAL;
         if (code === grpc.status.INTERNAL) log(`${name} failed: ${(e as Error)?.stack ?? e}`);
+        else if (code === grpc.status.UNAUTHENTICATED) log(`refused ${name} from ${(call as grpc.ServerUnaryCall<unknown, unknown>).getPeer()}: ${(e as Error)?.message}`);
         const err = { code, details: (e as Error)?.message ?? String(e) };
         if (callback) callback(err, null);
         // A server stream ends with a status through 'error' (destroy() would drop the call without one: the client hangs).
         else (call as grpc.ServerWritableStream<unknown, unknown>).emit("error", Object.assign(new Error(err.details), err));
       };
       try {
+        opts.authenticate?.(call as grpc.ServerUnaryCall<unknown, unknown>, `${name[0]!.toUpperCase()}${name.slice(1)}`);
         const r = fn.call(impl, call, callback);
         if (r && typeof (r as Promise<unknown>).catch === "function") (r as Promise<unknown>).catch(fail);
       } catch (e) {
@@ -136,13 +126,4 @@ export function safeHandlers<T extends object>(
 export async function waitWhileCallOpen(call: { cancelled: boolean }, ready: () => boolean, timeoutMs = Infinity): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ready() && !call.cancelled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
-
-/**
- * A call presenting the cluster key, or one that came over a unix socket (grpc names no peer address for those:
- * craned's socket for its supervisors is root-only).
- */
-function fromDaemon(call: grpc.ServerUnaryCall<unknown, unknown>, key: string): boolean {
-  if (!/:\d+$/.test(call.getPeer())) return true;
-  return clusterKeyMatches(call.metadata.get(CLUSTER_KEY_HEADER)[0], key);
 }

@@ -18,7 +18,7 @@ import { isTerminal } from "../../core/job-state";
 import { createLogger } from "../../core/log";
 import { bindServer, ctldInternalClient, safeHandlers, unary, waitWhileCallOpen } from "../../core/rpc";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
-import { loadOrCreateClusterKey } from "../../core/cluster-key";
+import { loadNodeKey, nodeKeyPath, verifiedNode } from "../../core/auth/node-credential";
 import { SupervisorLauncher } from "./launcher";
 import { streamStepLog } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
@@ -55,8 +55,8 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   }
   const dirs = new StepDirs(opts.stateDir);
   const steps = new Map<string, LocalStep>();
-  const clusterKey = loadOrCreateClusterKey(config.clusterKeyFile);
-  const ctld = ctldInternalClient(config.controlMachine, config.ctldInternalPort, clusterKey);
+  const nodeKey = loadNodeKey(nodeKeyPath(config.nodeKeyFile, opts.node), opts.node, config.clusterKeyFile);
+  const ctld = ctldInternalClient(config.controlMachine, config.ctldInternalPort, opts.node, nodeKey);
   const socketPath = path.join(opts.stateDir, "craned.sock");
   let registered = false;
 
@@ -108,6 +108,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       jobCgroup,
       container: config.container,
       clusterName: config.clusterName,
+      adminUids: config.adminUids,
     };
     const specFile = dirs.writeSpec(step, spec);
     fs.mkdirSync(dirs.logDir(step.jobId), { recursive: true });
@@ -178,7 +179,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       const key = stepKey(step.jobId, step.stepId);
       if (steps.has(key)) return cb(null, { ok: true, reason: "already running" });
       try {
-        createJobCgroup(config.clusterName, opts.node, step.jobId, { cpu: step.jobRes?.cpu ?? 0, memoryBytes: step.jobRes?.memoryBytes ?? 0 });
+        createJobCgroup(config.clusterName, opts.node, step.jobId, { cpu: step.jobRes?.cpu ?? 0, memoryBytes: step.jobRes?.memoryBytes ?? 0, pidsMax: config.jobPidsMax });
         spawnSupervisor(step);
         cb(null, { ok: true, reason: "" });
       } catch (e) {
@@ -227,12 +228,26 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     },
   };
 
+  // ctld's calls must carry this node's key; the supervisors' socket serves only their reports and is root's.
+  const fromCtld = (call: grpc.ServerUnaryCall<unknown, unknown>, method: string) => {
+    if (verifiedNode(call.metadata, (n) => (n === opts.node ? nodeKey : undefined)) === undefined) {
+      throw Object.assign(new Error(`${method} is for crane's control daemon only: the call carries no key, or not this node's`), {
+        code: grpc.status.UNAUTHENTICATED,
+      });
+    }
+  };
   const server = new grpc.Server();
-  server.addService(CranedService, safeHandlers(service, log.error, { clusterKey }));
+  server.addService(CranedService, safeHandlers(service, log.error, { authenticate: fromCtld }));
   const port = await bindServer(server, `${config.cranedListenAddr}:${opts.port}`);
+  const supervisorServer = new grpc.Server();
+  supervisorServer.addService(CranedService, safeHandlers({ stepStatusChange: service.stepStatusChange }, log.error));
   fs.rmSync(socketPath, { force: true });
-  await bindServer(server, `unix://${socketPath}`);
-  fs.chmodSync(socketPath, 0o600); // supervisors (root) only: calls on this socket need no cluster key
+  const umask = process.umask(0o177); // the socket is created 0600, with no window in which others may connect
+  try {
+    await bindServer(supervisorServer, `unix://${socketPath}`);
+  } finally {
+    process.umask(umask);
+  }
   fs.writeFileSync(path.join(opts.stateDir, "craned.pid"), String(process.pid));
   const address = opts.advertise ?? `${advertiseHost(config)}:${port}`;
   const streamProxy = await startStreamProxy({
@@ -247,7 +262,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     const held = [...steps.values()];
     const reply = await unary(ctld, ctld.cranedRegister, {
       node: opts.node,
-      address,
+      address, // informative: ctld dials the address its config gives for this node
       resources: { cpu: nodeConfig.cpu, memoryBytes: nodeConfig.memoryBytes, gres: {} },
       steps: held.map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
       version: "1",
@@ -307,6 +322,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       timers.forEach(clearInterval);
       launcher.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
+      await new Promise<void>((r) => supervisorServer.tryShutdown(() => r()));
       await streamProxy.close();
       ctld.close();
     },

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { StepToD } from "../../core/generated/crane/crane";
 import type { ContainerConfig } from "../../core/config";
+import { cranedStateDirModes } from "../../core/file-modes";
 
 /** Everything a supervisor needs, written to spec.json by craned. */
 export interface SupervisorSpec {
@@ -18,6 +19,8 @@ export interface SupervisorSpec {
   jobCgroup: string;
   container: ContainerConfig;
   clusterName: string;
+  /** The config's AdminUids: the supervisor applies the container policy again (core/container-policy.ts). */
+  adminUids: number[];
 }
 
 export function stepKey(jobId: number, stepId: number): string {
@@ -27,7 +30,7 @@ export function stepKey(jobId: number, stepId: number): string {
 export class StepDirs {
   constructor(readonly stateDir: string) {
     for (const d of ["steps", "jobs", "logs", "scripts"]) fs.mkdirSync(path.join(stateDir, d), { recursive: true });
-    fs.chmodSync(path.join(stateDir, "scripts"), 0o755);
+    cranedStateDirModes(stateDir); // 0700, and so are steps/, jobs/, logs/ and scripts/ (see file-modes.ts)
   }
 
   stepDir(jobId: number, stepId: number): string {

@@ -5,7 +5,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type { CraneConfig } from "../../core/config";
 import { CraneCtldForInternalService, CraneCtldService } from "../../core/generated/crane/crane";
-import { loadOrCreateClusterKey } from "../../core/cluster-key";
+import { loadOrCreateClusterKey } from "../../core/auth/cluster-key";
+import { verifiedNode } from "../../core/auth/node-credential";
 import { createLogger } from "../../core/log";
 import { bindServer, safeHandlers } from "../../core/rpc";
 import { JobManager } from "./job-manager";
@@ -13,6 +14,7 @@ import { NodeRegistry } from "./nodes";
 import { internalService, publicService } from "./service";
 import { JobStore } from "./store";
 import { WatchHub } from "./watch";
+import { publicMaxReceiveBytes } from "./limits";
 
 export interface CtldHandle {
   publicPort: number;
@@ -30,10 +32,16 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   const watch = new WatchHub(jm, log);
   jm.changes = watch;
 
-  const publicServer = new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+  const publicServer = new grpc.Server({ "grpc.max_receive_message_length": publicMaxReceiveBytes(config.limits) });
   publicServer.addService(CraneCtldService, safeHandlers(publicService(jm, log, watch), log.error));
   const internalServer = new grpc.Server();
-  internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error, { clusterKey }));
+  const authenticateNode = (call: grpc.ServerUnaryCall<unknown, unknown>, method: string) => {
+    if (verifiedNode(call.metadata, (n) => nodes.keyOf(n)) !== undefined) return;
+    throw Object.assign(new Error(`${method} is for crane's node daemons only: the call carries no node key, or not that node's`), {
+      code: grpc.status.UNAUTHENTICATED,
+    });
+  };
+  internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error, { authenticate: authenticateNode }));
   const publicPort = await bindServer(publicServer, `${config.ctldListenAddr}:${config.ctldPort}`);
   const internalPort = await bindServer(internalServer, `${config.ctldListenAddr}:${config.ctldInternalPort}`);
   jm.start();

@@ -14,19 +14,19 @@ import {
 import { combineTerminal, isTerminal } from "../../core/job-state";
 import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
-import { usernameOf } from "../../core/identity";
+import { userByUid, usernameOf } from "../../core/identity";
+import { checkContainerPolicy, PolicyViolation } from "../../core/container-policy";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, newStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { JobStore } from "./store";
 import { assignDevices, gresCount, legacyDevices, pickStepDevices, stepDevices, type DeviceMap } from "./devices";
 import type { ChangeListener } from "./watch";
 import { feasibleEver, schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
+import { Rejection } from "./rejection";
+import { ActiveJobs } from "./active-jobs";
+import { checkJobSubmission, checkStepSubmission, scheduleUnderUserLimit } from "./limits";
 
-export class Rejection extends Error {
-  constructor(readonly code: ErrCode, message: string) {
-    super(message);
-  }
-}
+export { Rejection };
 
 const UNLIMITED = Infinity;
 const CRANED_RPC_TIMEOUT_MS = 10_000;
@@ -35,7 +35,7 @@ const FREE_JOB_TIMEOUT_MS = 120_000;
 const IDLE_RESCHEDULE_MS = 30_000;
 
 export class JobManager {
-  readonly jobs = new Map<number, JobRecord>(); // active (not finished) jobs
+  readonly jobs = new ActiveJobs(); // active (not finished) jobs, counted per uid
   private scheduleDirty = true;
   private kickPending = false;
   private timers: NodeJS.Timeout[] = [];
@@ -120,8 +120,13 @@ export class JobManager {
     );
     if (why) throw new Rejection(ErrCode.ERR_NO_RESOURCE, why);
 
+    // The job runs as its caller. Root alone may submit for another user; the group is then that user's own
+    // (from the name service), or what root names for a uid without an account.
     const uid = caller.uid === 0 && spec.uid ? spec.uid : caller.uid;
-    const gid = caller.uid === 0 && spec.uid ? spec.gid : caller.gid;
+    const gid = caller.uid === 0 && spec.uid ? (userByUid(spec.uid)?.gid ?? spec.gid) : caller.gid;
+    if (spec.type === JobType.Container) {
+      this.checkContainer(spec.podMeta, spec.containerMeta, { uid, gid, submitDir: spec.submitDir || spec.cwd });
+    }
     const now = Date.now();
     const containerMeta = spec.containerMeta;
     const cleanSpec: JobSpec = {
@@ -160,6 +165,20 @@ export class JobManager {
     };
   }
 
+  /** The container policy (core/container-policy.ts), as a Rejection naming the rule. */
+  private checkContainer(pod: JobSpec["podMeta"], container: JobSpec["containerMeta"], who: { uid: number; gid: number; submitDir: string }): void {
+    try {
+      checkContainerPolicy(pod, container, { ...who, home: userByUid(who.uid)?.home ?? "", isAdmin: this.isAdmin(who.uid) }, this.config.container);
+    } catch (e) {
+      if (e instanceof PolicyViolation) throw new Rejection(ErrCode.ERR_PERMISSION_DENIED, e.message);
+      throw e;
+    }
+  }
+
+  isAdmin(uid: number): boolean {
+    return uid === 0 || this.config.adminUids.includes(uid);
+  }
+
   private memoryPerNode(memPerNode: number, memPerCpu: number, cpu: number, partition: CraneConfig["partitions"][0]): number {
     if (memPerNode) return memPerNode;
     if (memPerCpu) return Math.ceil(memPerCpu * cpu);
@@ -177,6 +196,7 @@ export class JobManager {
   }
 
   async submitJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
+    checkJobSubmission(spec, caller, this.config, this.jobs.countOf(caller.uid));
     const job = this.admitJob(spec, caller);
     job.jobId = this.store.allocateJobId();
     const image = spec.containerMeta?.image;
@@ -216,10 +236,12 @@ export class JobManager {
     if (isContainer && !spec.containerMeta?.image?.image) {
       throw new Rejection(ErrCode.ERR_INVALID_PARAM, "a container step needs an image");
     }
+    if (isContainer) this.checkContainer(job.spec.podMeta, spec.containerMeta, { uid: job.spec.uid, gid: job.spec.gid, submitDir: spec.cwd || job.spec.submitDir });
     if (job.status === JobStatus.Pending) {
       throw new Rejection(ErrCode.ERR_INVALID_JOB_ID, `job ${spec.jobId} is still pending: steps can be added once it runs`);
     }
     const stepNodes = this.pickStepNodes(job, spec);
+    checkStepSubmission(spec, this.config, job.nodes);
     const alloc = job.allocPerNode;
     const cpusPerTask = spec.cpusPerTask || 0;
     const ntasksPerNode = spec.ntasksPerNode || (spec.ntasks ? Math.ceil(spec.ntasks / stepNodes.length) : 0);
@@ -439,7 +461,8 @@ export class JobManager {
     const now = Date.now();
     const snapshot = this.buildSnapshot(now);
     if (snapshot.pending.length === 0) return;
-    const result = schedule(snapshot);
+    const result = scheduleUnderUserLimit(snapshot, this.jobs, this.config.limits.maxJobsPerUser, schedule);
+    if (result.again) this.markScheduleDirty();
     this.log.debug(`schedule: ${snapshot.pending.length} pending, ${result.placements.length} placed`);
     for (const [jobId, reason] of result.pending) {
       const job = this.jobs.get(jobId);
@@ -796,7 +819,7 @@ export class JobManager {
   }
 
   mayControl(uid: number, job: JobRecord): boolean {
-    return uid === 0 || uid === job.spec.uid || this.config.adminUids.includes(uid);
+    return uid === job.spec.uid || this.isAdmin(uid);
   }
 
   // ------------------------------------------------------------------ nodes

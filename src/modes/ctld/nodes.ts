@@ -1,5 +1,6 @@
 // The nodes ctld knows: configured resources, where each craned listens, when it was last heard from.
 import type { CraneConfig } from "../../core/config";
+import { deriveNodeKey } from "../../core/auth/node-credential";
 import { cranedClient } from "../../core/rpc";
 import type { CranedClient } from "../../core/generated/crane/crane";
 import type { Resources } from "./scheduler";
@@ -25,7 +26,7 @@ export function gresKey(name: string, type: string): string {
 export class NodeRegistry {
   readonly nodes = new Map<string, NodeEntry>();
 
-  /** clusterKey: presented on every call to a craned. */
+  /** clusterKey: each node's key, presented on every call to its craned, is derived from it. */
   constructor(config: CraneConfig, private readonly clusterKey = "") {
     for (const n of config.nodes) {
       const gres: Record<string, number> = {};
@@ -40,7 +41,7 @@ export class NodeRegistry {
         partitions: config.partitions.filter((p) => p.nodes.includes(n.name)).map((p) => p.name),
         total: { cpu: n.cpu, memoryBytes: n.memoryBytes, gres },
         deviceFiles,
-        address: "",
+        address: `${n.address.includes(":") ? `[${n.address}]` : n.address}:${n.port}`,
         registered: false,
         up: false,
         lastSeen: 0,
@@ -54,14 +55,17 @@ export class NodeRegistry {
     return this.nodes.get(name);
   }
 
-  markRegistered(name: string, address: string, containerEnabled: boolean): NodeEntry | undefined {
+  /** A node's key: what it must present to ctld and what ctld presents to it. */
+  keyOf(name: string): string | undefined {
+    return this.nodes.has(name) ? deriveNodeKey(this.clusterKey, name) : undefined;
+  }
+
+  /** ctld dials the address the config gives for the node, never one that a caller sent. */
+  markRegistered(name: string, containerEnabled: boolean): NodeEntry | undefined {
     const n = this.nodes.get(name);
     if (!n) return undefined;
-    if (n.address !== address || !n.client) {
-      n.client?.close();
-      n.client = cranedClient(address, this.clusterKey);
-    }
-    Object.assign(n, { address, registered: true, up: true, lastSeen: Date.now(), reason: "", containerEnabled });
+    n.client ??= cranedClient(n.address, { name, key: deriveNodeKey(this.clusterKey, name) });
+    Object.assign(n, { registered: true, up: true, lastSeen: Date.now(), reason: "", containerEnabled });
     return n;
   }
 

@@ -13,7 +13,8 @@ import {
   type StepLogChunk,
   type StepLogRequest,
 } from "../../core/generated/crane/crane";
-import { callerOf, socketOwnerUid, type Identity } from "../../core/identity";
+import { authenticateCaller, type Caller } from "../../core/auth/caller";
+import { NODE_NAME_HEADER } from "../../core/auth/node-credential";
 import { isTerminal } from "../../core/job-state";
 import { unary, waitWhileCallOpen } from "../../core/rpc";
 import type { Logger } from "../../core/log";
@@ -21,33 +22,10 @@ import { JobManager, Rejection } from "./job-manager";
 import { findStep, type JobRecord, type StepRecord } from "./records";
 import { nodeInfos, partitionInfos } from "./cluster-info";
 import type { WatchHub } from "./watch";
+import { checkBatchSubmission, checkQueryItems, querySets } from "./limits";
+import { viewerOf, visibleJobInfo } from "./privacy";
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
-
-/**
- * The caller's identity, as claimed in the request's metadata and, for a connection from this host, checked against
- * the uid the kernel records for its socket: a local user cannot claim another uid (root may claim any).
- */
-function callerChecker(serverPort: number): (call: AnyCall) => Identity {
-  const owners = new Map<string, { uid: number | undefined; at: number }>();
-  const ownerOf = (peer: string): number | undefined => {
-    const cached = owners.get(peer);
-    if (cached && Date.now() - cached.at < 5000) return cached.uid;
-    if (owners.size > 10_000) owners.clear();
-    const uid = socketOwnerUid(peer, serverPort);
-    owners.set(peer, { uid, at: Date.now() });
-    return uid;
-  };
-  return (call) => {
-    const id = callerOf(call);
-    if (!id) throw Object.assign(new Error("request carries no caller identity"), { code: grpc.status.UNAUTHENTICATED });
-    const owner = ownerOf(call.getPeer());
-    if (owner !== undefined && owner !== 0 && owner !== id.uid) {
-      throw Object.assign(new Error(`the request claims uid ${id.uid} but comes from a process of uid ${owner}`), { code: grpc.status.UNAUTHENTICATED });
-    }
-    return id;
-  };
-}
 
 function stepInfo(job: JobRecord, s: StepRecord): StepInfo {
   return {
@@ -113,14 +91,25 @@ export function jobInfo(job: JobRecord, withSteps = true): JobInfo {
 }
 
 function matches(job: JobRecord, q: QueryJobsRequest): boolean {
-  if (q.jobIds.length && !q.jobIds.some((s) => s.jobId === job.jobId)) return false;
-  if (q.states.length && !q.states.includes(job.status)) return false;
-  if (q.users.length && !q.users.includes(job.username)) return false;
-  if (q.partitions.length && !q.partitions.includes(job.spec.partition)) return false;
-  if (q.names.length && !q.names.includes(job.spec.name)) return false;
-  if (q.types.length && !q.types.includes(job.spec.type)) return false;
-  if (q.nodes.length && !job.nodes.some((n) => q.nodes.includes(n))) return false;
+  const s = querySets(q);
+  if (q.jobIds.length && !s.jobIds.has(job.jobId)) return false;
+  if (q.states.length && !s.states.has(job.status)) return false;
+  if (q.users.length && !s.users.has(job.username)) return false;
+  if (q.partitions.length && !s.partitions.has(job.spec.partition)) return false;
+  if (q.names.length && !s.names.has(job.spec.name)) return false;
+  if (q.types.length && !s.types.has(job.spec.type)) return false;
+  if (q.nodes.length && !job.nodes.some((n) => s.nodes.has(n))) return false;
   return true;
+}
+
+/** The refusal `check` throws, as a reply's code and reason (undefined when it passes). */
+function refusalOf(check: () => void): { ok: false; code: ErrCode; reason: string } | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (e) {
+    return rejectionReply(e);
+  }
 }
 
 function rejectionReply(e: unknown): { ok: false; code: ErrCode; reason: string } {
@@ -129,10 +118,11 @@ function rejectionReply(e: unknown): { ok: false; code: ErrCode; reason: string 
 }
 
 export function publicService(jm: JobManager, log: Logger, watch: WatchHub): CraneCtldServer {
-  const requireCaller = callerChecker(jm.config.ctldPort);
+  const auth = { type: jm.config.authType, serverPort: jm.config.ctldPort, mungeSocket: jm.config.mungeSocket };
+  const requireCaller = (call: AnyCall): Promise<Caller> => authenticateCaller(call, auth);
   return {
     async submitBatchJob(call, cb) {
-      const caller = requireCaller(call);
+      const caller = await requireCaller(call);
       if (!call.request.job) return cb(null, { ok: false, jobId: 0, code: ErrCode.ERR_INVALID_PARAM, reason: "request has no job" });
       try {
         const jobId = await jm.submitJob(call.request.job, caller);
@@ -143,11 +133,13 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     },
 
     async submitBatchJobs(call, cb) {
-      const caller = requireCaller(call);
+      const caller = await requireCaller(call);
       const { job, count } = call.request;
       const reply = { jobIds: [] as number[], codes: [] as ErrCode[], reasons: [] as string[] };
       if (!job) return cb(null, { ...reply, codes: [ErrCode.ERR_INVALID_PARAM], reasons: ["request has no job"] });
-      const n = Math.min(Math.max(count, 1), 100_000);
+      const n = Math.max(count, 1);
+      const refused = refusalOf(() => checkBatchSubmission(job, n, caller, jm.config.limits, jm.jobs.countOf(caller.uid)));
+      if (refused) return cb(null, { ...reply, codes: [refused.code], reasons: [refused.reason] });
       const results = await Promise.allSettled(Array.from({ length: n }, () => jm.submitJob(job, caller)));
       for (const r of results) {
         if (r.status === "fulfilled") reply.jobIds.push(r.value);
@@ -161,7 +153,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     },
 
     async submitStep(call, cb) {
-      const caller = requireCaller(call);
+      const caller = await requireCaller(call);
       const step = call.request.step;
       if (!step) return cb(null, { ok: false, jobId: 0, stepId: 0, code: ErrCode.ERR_INVALID_PARAM, reason: "request has no step" });
       try {
@@ -172,9 +164,10 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       }
     },
 
-    queryJobsInfo(call, cb) {
-      requireCaller(call);
+    async queryJobsInfo(call, cb) {
+      const caller = await requireCaller(call);
       const q = call.request;
+      checkQueryItems(q, jm.config.limits, "QueryJobsInfo");
       const limit = q.limit || 100_000;
       const active = [...jm.jobs.values()].filter((j) => matches(j, q));
       let finished: JobRecord[] = [];
@@ -183,12 +176,14 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
         finished = (q.jobIds.length ? jm.loadFinished(limit, ids) : jm.loadFinished(limit)).filter((j) => matches(j, q));
       }
       const jobs = [...active, ...finished].sort((a, b) => b.jobId - a.jobId).slice(0, limit);
-      cb(null, { ok: true, jobs: jobs.map((j) => jobInfo(j)) });
+      const viewer = viewerOf(jm.config, caller.uid);
+      cb(null, { ok: true, jobs: jobs.map((j) => visibleJobInfo(jobInfo(j), viewer, jm.config.privateData)) });
     },
 
     async cancelJob(call, cb) {
-      const caller = requireCaller(call);
+      const caller = await requireCaller(call);
       const q = call.request;
+      checkQueryItems(q, jm.config.limits, "CancelJob");
       const reply: CancelJobReply = { cancelled: [], notCancelled: [] };
       const targets: { jobId: number; stepIds: number[] }[] = [];
       if (q.jobIds.length) {
@@ -227,16 +222,18 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       cb(null, reply);
     },
 
-    queryClusterInfo(call, cb) {
-      requireCaller(call);
+    async queryClusterInfo(call, cb) {
+      await requireCaller(call);
       const q = call.request;
+      checkQueryItems(q, jm.config.limits, "QueryClusterInfo");
       cb(null, { partitions: partitionInfos(jm, q), nodes: nodeInfos(jm, q) });
     },
 
     async watchCluster(call) {
-      let caller: Identity;
+      let caller: Caller;
       try {
-        caller = requireCaller(call);
+        caller = await requireCaller(call);
+        checkQueryItems(call.request, jm.config.limits, "WatchCluster");
       } catch (e) {
         return void call.emit("error", e);
       }
@@ -244,7 +241,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     },
 
     async streamStepLog(call) {
-      const caller = requireCaller(call);
+      const caller = await requireCaller(call);
       const req = call.request;
       // A follow of a job that still waits for its nodes waits for it to start: its steps exist from then on. So a
       // client can follow a job right after submitting it, without polling for its start.
@@ -271,7 +268,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     },
 
     async openStepStream(call, cb) {
-      const caller = requireCaller(call);
+      const caller = await requireCaller(call);
       const req = call.request;
       const job = jm.jobs.get(req.jobId);
       const step = job && findStep(job, req.stepId);
@@ -371,21 +368,34 @@ async function proxyLogs(
   call.end();
 }
 
+/**
+ * The node's name of a call that safeHandlers' node check let through; a request about another node is refused:
+ * a node acts only as itself.
+ */
+function asCallingNode(call: grpc.ServerUnaryCall<{ node: string }, unknown>): void {
+  const caller = call.metadata.get(NODE_NAME_HEADER)[0];
+  if (call.request.node !== caller) {
+    throw Object.assign(new Error(`node ${String(caller)} may not speak for node "${call.request.node}"`), { code: grpc.status.PERMISSION_DENIED });
+  }
+}
+
 export function internalService(jm: JobManager, log: Logger): CraneCtldForInternalServer {
   return {
     async cranedRegister(call, cb) {
+      asCallingNode(call);
       const r = call.request;
-      const node = jm.nodes.markRegistered(r.node, r.address, r.containerEnabled);
+      const node = jm.nodes.markRegistered(r.node, r.containerEnabled);
       if (!node) {
         const known = [...jm.nodes.nodes.keys()].join(", ");
         return cb(null, { ok: false, reason: `node "${r.node}" is not in the cluster configuration (known: ${known})`, orphanSteps: [] });
       }
-      log.info(`node ${r.node} registered from ${r.address} with ${r.steps.length} steps still held`);
+      log.info(`node ${r.node} registered (dialled at ${node.address}) with ${r.steps.length} steps still held`);
       const orphans = await jm.onNodeRegister(node, r.steps);
       cb(null, { ok: true, reason: "", orphanSteps: orphans.map((o) => ({ ...o, status: JobStatus.Cancelled })) });
     },
 
     cranedPing(call, cb) {
+      asCallingNode(call);
       const node = jm.nodes.get(call.request.node);
       if (!node || !node.registered) return cb(null, { ok: false, reregister: true });
       node.lastSeen = Date.now();
@@ -393,6 +403,7 @@ export function internalService(jm: JobManager, log: Logger): CraneCtldForIntern
     },
 
     async stepStatusChange(call, cb) {
+      asCallingNode(call);
       const node = jm.nodes.get(call.request.node);
       if (node) node.lastSeen = Date.now();
       await jm.onStepReport(call.request);

@@ -2,11 +2,11 @@
 // Writes are group-committed: every change made in one turn of the event loop is written in one
 // transaction, and the callers' promises resolve only after that transaction committed, so an RPC that
 // awaits `save` acknowledges only what is on disk.
-import fs from "node:fs";
 import path from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { JobRecord } from "./records";
 import { isTerminal } from "../../core/job-state";
+import { PRIVATE_DIR, ensureDirMode, privateDatabaseFiles, withUmask } from "../../core/file-modes";
 
 export class JobStore {
   private db: DatabaseSync;
@@ -20,9 +20,16 @@ export class JobStore {
   onCommit?: (jobs: JobRecord[]) => void;
 
   constructor(dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
-    this.db = new DatabaseSync(path.join(dir, "crane.db"));
-    this.db.exec("PRAGMA journal_mode = WAL");
+    // Other users' jobs (scripts, environments) are in here: the directory 0700, the database and its -wal/-shm 0600,
+    // also for a database made before this rule. (SQLite gives -wal and -shm the database file's mode.)
+    ensureDirMode(dir, PRIVATE_DIR);
+    const file = path.join(dir, "crane.db");
+    privateDatabaseFiles(file);
+    this.db = withUmask(0o077, () => {
+      const db = new DatabaseSync(file);
+      db.exec("PRAGMA journal_mode = WAL");
+      return db;
+    });
     this.db.exec("PRAGMA synchronous = NORMAL");
     this.db.exec(`CREATE TABLE IF NOT EXISTS jobs (
       job_id INTEGER PRIMARY KEY, finished INTEGER NOT NULL, data TEXT NOT NULL)`);

@@ -10,8 +10,9 @@
 // queued jobs cost a watcher only its snapshot. Node allocations are derived from the jobs and re-sent only when
 // they differ from what that watcher last got.
 //
-// Visibility is QueryJobsInfo's: any authenticated caller sees every job (and may narrow by user or job id);
-// actions (cancel, logs) are checked by their own RPCs.
+// Visibility is QueryJobsInfo's: any authenticated caller sees every job (and may narrow by user or job id), another
+// user's without its private fields (privacy.ts, CraneCtld.PrivateData); actions (cancel, logs) are checked by their
+// own RPCs.
 import type * as grpc from "@grpc/grpc-js";
 import type { ClusterEvent, JobInfo, NodeInfo, WatchClusterRequest } from "../../core/generated/crane/crane";
 import type { Identity } from "../../core/identity";
@@ -20,6 +21,7 @@ import { nodeInfos, partitionInfos } from "./cluster-info";
 import type { JobManager } from "./job-manager";
 import type { JobRecord } from "./records";
 import { jobInfo } from "./service";
+import { viewerOf, visibleJobInfo } from "./privacy";
 
 /** What JobManager tells about changes. Cheap when nobody watches. */
 export interface ChangeListener {
@@ -46,6 +48,10 @@ class Watcher {
   syncing = true;
   waitingForDrain = false;
   closed = false;
+  /** The JobInfo of a job as this watcher's caller may see it (set by serve). */
+  show: (job: JobRecord) => JobInfo = (j) => jobInfo(j);
+  private jobIdSet?: Set<number>;
+  private userSet?: Set<string>;
 
   constructor(
     readonly call: Stream,
@@ -55,8 +61,8 @@ class Watcher {
 
   wants(job: JobRecord): boolean {
     if (!this.req.jobs) return false;
-    if (this.req.jobIds.length && !this.req.jobIds.includes(job.jobId)) return false;
-    if (this.req.users.length && !this.req.users.includes(job.username)) return false;
+    if (this.req.jobIds.length && !(this.jobIdSet ??= new Set(this.req.jobIds)).has(job.jobId)) return false;
+    if (this.req.users.length && !(this.userSet ??= new Set(this.req.users)).has(job.username)) return false;
     return true;
   }
 
@@ -128,10 +134,12 @@ export class WatchHub implements ChangeListener {
   // ------------------------------------------------------------------ streams out
 
   /** Serves one WatchCluster call until the client goes away. */
-  async serve(call: Stream, _caller: Identity): Promise<void> {
+  async serve(call: Stream, caller: Identity): Promise<void> {
     const req = call.request;
     const interval = req.intervalMs ? Math.min(Math.max(req.intervalMs, MIN_INTERVAL_MS), MAX_INTERVAL_MS) : DEFAULT_INTERVAL_MS;
     const w = new Watcher(call, req, interval);
+    const viewer = viewerOf(this.jm.config, caller.uid);
+    w.show = (j) => visibleJobInfo(jobInfo(j), viewer, this.jm.config.privateData);
     const close = () => {
       if (w.closed) return;
       w.closed = true;
@@ -174,7 +182,7 @@ export class WatchHub implements ChangeListener {
       }
     }
     const partitions = req.nodes ? partitionInfos(this.jm) : [];
-    const firstJobs = finished.map((j) => jobInfo(j));
+    const firstJobs = finished.map((j) => w.show(j));
     let sent = 0;
     const more = () => sent < ids.length;
     // The first event resets the watcher's view; the last says the snapshot is complete.
@@ -185,7 +193,7 @@ export class WatchHub implements ChangeListener {
         const id = ids[sent++]!;
         // A job that ended while the snapshot was being sent is sent as it ended (and once more as a change).
         const job = this.jm.jobs.get(id) ?? this.jm.findJob(id);
-        if (job) chunk.push(jobInfo(job));
+        if (job) chunk.push(w.show(job));
       }
       await this.send(w, { jobs: chunk, synced: !more() });
     }
@@ -236,7 +244,7 @@ export class WatchHub implements ChangeListener {
     w.pending.clear();
     if (records.length === 0 && nodes.length === 0) return;
     for (let i = 0; i < records.length || nodes.length; i += JOBS_PER_EVENT) {
-      const jobs = records.slice(i, i + JOBS_PER_EVENT).map((j) => jobInfo(j));
+      const jobs = records.slice(i, i + JOBS_PER_EVENT).map((j) => w.show(j));
       const ok = w.write({ jobs, nodes });
       nodes = [];
       if (!ok) {

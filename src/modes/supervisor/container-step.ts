@@ -10,12 +10,16 @@ import {
   criErrorMessage,
   ensureImage,
   parsePullPolicy,
+  removeContainer,
+  type CriClient,
   startContainer,
   stopContainer,
 } from "../../core/cri";
 import { ContainerState } from "../../core/generated/cri/api";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import type { SupervisorSpec } from "../craned/steps";
+import { checkContainerPolicy, resolveMountsOnNode } from "../../core/container-policy";
+import { stepCredentials, type StepCredentials } from "./credentials";
 import { containerConfig } from "./pod-config";
 import { waitForPodRecord } from "./pod-step";
 import { DEFAULT_STOP_GRACE_SECONDS, type RunningProcessStep } from "./process-step";
@@ -26,6 +30,41 @@ import type { Reporter } from "./report";
 const FAST_POLL_MS = 20;
 const FAST_POLL_FOR_MS = 3_000;
 const POLL_MS = 100;
+
+/**
+ * Reads back the process credentials the runtime put in the container's OCI spec, before it starts: the runtime
+ * adds the groups that the image's own /etc/group gives the user, and an image must not hand a user root's
+ * group (or any group the user does not have on the node). Root's jobs and user namespaces are not checked.
+ */
+async function verifyRuntimeSpec(cri: CriClient, containerId: string, step: StepToD, who: StepCredentials): Promise<void> {
+  if (who.uid === 0 || step.podMeta?.userns) return;
+  const res = await containerStatus(cri, containerId, { verbose: true });
+  let user: { uid?: number; gid?: number; additionalGids?: number[] } | undefined;
+  let noNewPrivileges: boolean | undefined;
+  let bounding: string[] | undefined;
+  try {
+    const info = JSON.parse(res?.info.info ?? "{}") as { runtimeSpec?: { process?: { user?: typeof user; noNewPrivileges?: boolean; capabilities?: { bounding?: string[] } } } };
+    user = info.runtimeSpec?.process?.user;
+    noNewPrivileges = info.runtimeSpec?.process?.noNewPrivileges;
+    bounding = info.runtimeSpec?.process?.capabilities?.bounding;
+  } catch {
+    user = undefined;
+  }
+  const strangers = (user?.additionalGids ?? []).filter((g) => !who.groups.includes(g));
+  const problem = !user
+    ? "the runtime did not report the container's process credentials"
+    : user.uid !== who.uid || user.gid !== who.gid
+      ? `the runtime would run it as ${user.uid}:${user.gid}, not as the job's ${who.uid}:${who.gid}`
+      : strangers.length > 0
+        ? `the image's /etc/group would give the user groups it does not have on this node (${strangers.join(", ")})`
+        : noNewPrivileges !== true || (bounding ?? []).length > 0
+          ? "the runtime did not drop every capability and set no_new_privs"
+          : undefined;
+  if (problem) {
+    await removeContainer(cri, containerId).catch(() => undefined);
+    throw new Error(`container refused: ${problem}`);
+  }
+}
 
 export function startContainerStep(opts: {
   step: StepToD;
@@ -52,6 +91,14 @@ export function startContainerStep(opts: {
   const done = (async () => {
     try {
       void reporter.report(JobStatus.Starting); // in order with the later reports, without waiting for ctld
+      // ctld checked the request at admission; the node checks it again, with its own users and file system.
+      const who = stepCredentials(step, spec.node);
+      const policySubject = {
+        uid: who.uid, gid: who.gid, home: who.user?.home ?? "", submitDir: step.cwd || step.submitDir,
+        isAdmin: who.uid === 0 || (spec.adminUids ?? []).includes(who.uid),
+      };
+      checkContainerPolicy(step.podMeta, cm, policySubject, spec.container);
+      const mounts = resolveMountsOnNode(cm, policySubject, spec.container);
       const image = cm.image!;
       const auth = image.username ? { username: image.username, password: image.password, serverAddress: image.serverAddress } : undefined;
       // The image is made ready while the pod may still be being created (a primary starts along with its pod).
@@ -63,7 +110,8 @@ export function startContainerStep(opts: {
         cri.close();
         return { status: stopReason ?? JobStatus.Cancelled, exitCode: 0, reason: "stopped before it started" };
       }
-      containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, opts.env, imageRef), pod.config, { subject });
+      containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, opts.env, imageRef, who, mounts), pod.config, { subject });
+      await verifyRuntimeSpec(cri, containerId, step, who);
       await startContainer(cri, containerId, { subject });
       // A stop that arrived while the container was being created found no container to stop.
       if (stopReason !== undefined) stopContainer(cri, containerId, stopGrace).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));

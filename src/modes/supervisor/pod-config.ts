@@ -1,10 +1,11 @@
 // The CRI configuration of a job's pod on this node and of its containers, built from what ctld sent.
 // Kept in one place because every container must be created with the exact config its pod was run with.
 import path from "node:path";
-import type { DeepPartial, PodSandboxConfig, ContainerConfig, NamespaceOption } from "../../core/generated/cri/api";
+import type { DeepPartial, PodSandboxConfig, ContainerConfig, LinuxContainerSecurityContext, NamespaceOption } from "../../core/generated/cri/api";
 import { NamespaceMode } from "../../core/generated/cri/api";
-import { PodMeta_NetworkMode, type StepToD } from "../../core/generated/crane/crane";
+import { PodMeta_NetworkMode, type Mount, type StepToD } from "../../core/generated/crane/crane";
 import type { SupervisorSpec } from "../craned/steps";
+import type { StepCredentials } from "./credentials";
 
 /** Labels on every pod and container crane creates, so leftovers can always be found. */
 export function craneLabels(step: StepToD, spec: SupervisorSpec): Record<string, string> {
@@ -37,11 +38,33 @@ function namespaces(step: StepToD, spec: SupervisorSpec): DeepPartial<NamespaceO
   return ns;
 }
 
-function runAs(step: StepToD): { runAsUser?: { value: bigint }; runAsGroup?: { value: bigint } } {
+/** The ids a root job's container, or one in a user namespace, asked for (inside the namespace, there). */
+function requestedRunAs(step: StepToD): { runAsUser?: { value: bigint }; runAsGroup?: { value: bigint } } {
   const pm = step.podMeta;
   return {
     runAsUser: pm?.runAsUser !== undefined ? { value: BigInt(pm.runAsUser) } : undefined,
     runAsGroup: pm?.runAsGroup !== undefined ? { value: BigInt(pm.runAsGroup) } : undefined,
+  };
+}
+
+/**
+ * The container's security, set by the node and not by the request: a user's container runs as the job's uid and
+ * gid with exactly the user's groups, no new privileges and no capabilities at all (an empty bounding set, so a
+ * setuid binary in the image gains nothing). In a user namespace its ids and capabilities are the namespace's,
+ * unprivileged on the host. Root's jobs get what they ask for.
+ */
+export function containerSecurity(step: StepToD, spec: SupervisorSpec, who: StepCredentials): DeepPartial<LinuxContainerSecurityContext> {
+  const namespaceOptions = namespaces(step, spec);
+  if (who.uid === 0) return { namespaceOptions, ...requestedRunAs(step) };
+  if (step.podMeta?.userns) return { namespaceOptions, ...requestedRunAs(step), noNewPrivs: true, privileged: false };
+  return {
+    namespaceOptions,
+    runAsUser: { value: BigInt(who.uid) },
+    runAsGroup: { value: BigInt(who.gid) },
+    supplementalGroups: who.groups.map(BigInt),
+    noNewPrivs: true,
+    privileged: false,
+    capabilities: { addCapabilities: [], dropCapabilities: ["ALL"] },
   };
 }
 
@@ -70,12 +93,21 @@ export function podSandboxConfig(step: StepToD, spec: SupervisorSpec): DeepParti
     annotations: { "crane.io/job-name": step.jobName, "crane.io/pod-name": pm?.name ?? "" },
     linux: {
       cgroupParent: spec.jobCgroup,
-      securityContext: { namespaceOptions: namespaces(step, spec), ...runAs(step) },
+      // The pod's own (pause) process runs what the runtime is configured with; users' code runs only in containers.
+      securityContext: { namespaceOptions: namespaces(step, spec), ...(step.uid === 0 ? requestedRunAs(step) : {}) },
     },
   };
 }
 
-export function containerConfig(step: StepToD, spec: SupervisorSpec, env: Record<string, string>, imageRef: string): DeepPartial<ContainerConfig> {
+export function containerConfig(
+  step: StepToD,
+  spec: SupervisorSpec,
+  env: Record<string, string>,
+  imageRef: string,
+  who: StepCredentials,
+  /** The mounts as checked and resolved on this node (container-policy.ts). */
+  mounts: Mount[],
+): DeepPartial<ContainerConfig> {
   const cm = step.containerMeta!;
   const res = step.stepRes ?? step.jobRes;
   const period = 100_000;
@@ -88,7 +120,7 @@ export function containerConfig(step: StepToD, spec: SupervisorSpec, env: Record
     args: cm.args,
     workingDir: cm.workdir,
     envs: Object.entries(envs).map(([key, value]) => ({ key, value })),
-    mounts: cm.mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly })),
+    mounts: mounts.map((m) => ({ containerPath: m.containerPath, hostPath: m.hostPath, readonly: m.readonly })),
     devices: step.deviceFiles.map((f) => ({ containerPath: f, hostPath: f, permissions: "rwm" })),
     labels: { ...craneLabels(step, spec), "crane.step": String(step.stepId) },
     logPath: `${step.stepId}.log`,
@@ -104,7 +136,7 @@ export function containerConfig(step: StepToD, spec: SupervisorSpec, env: Record
             memoryLimitInBytes: BigInt(res.memoryBytes),
           }
         : undefined,
-      securityContext: { namespaceOptions: namespaces(step, spec), ...runAs(step) },
+      securityContext: containerSecurity(step, spec, who),
     },
   };
 }

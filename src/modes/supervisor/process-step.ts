@@ -1,27 +1,23 @@
 // A non-container step: a batch script (on the job's first node) or a crun command (its tasks on each
 // node), run as the job's user inside the step's cgroup.
 //
-// The child is started through /bin/sh as root only long enough to join the cgroup, then setpriv drops
-// to the user's uid/gid before anything of the user's runs; output files are opened by the user's own
-// shell, so a job can only write where its user may.
+// The launch follows slurmstepd's order. A root part (launch.ts), started with a fixed environment and absolute
+// paths, joins the cgroup and calls setpriv, which sets the groups from the name service, then the gid, then the
+// uid. Only then does a user part read the user's environment from a pipe, change to the working directory and
+// start the command; output files are opened there too, so a job can only write where its user may.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
-import { userByUid } from "../../core/identity";
 import { statusFromExit } from "../../core/job-state";
 import { resolveOutputPath } from "../../core/parse/output-pattern";
 import { cgroupDirs, createStepCgroup, oomKillCount } from "../../core/cgroup";
 import { CriLogWriter } from "./log-writer";
 import type { Reporter } from "./report";
 
-const JOIN_AND_DROP = [
-  'IFS=:; for f in $CRANE_CG_PROCS; do echo $$ > "$f" || exit 125; done; unset CRANE_CG_PROCS IFS',
-  'if [ -n "$CRANE_RUN_UID" ]; then u=$CRANE_RUN_UID g=$CRANE_RUN_GID grp=$CRANE_RUN_GROUPS; unset CRANE_RUN_UID CRANE_RUN_GID CRANE_RUN_GROUPS;',
-  '  exec setpriv --reuid="$u" --regid="$g" $grp -- "$@"; fi',
-  'exec "$@"',
-].join("\n");
+import { stepCredentials } from "./credentials";
+import { launchArgv, LAUNCH_ENV, userEnvScript, type TaskLaunch } from "./launch";
 
 /** Seconds between SIGTERM and SIGKILL when a stop names none (ccon stop's default). */
 export const DEFAULT_STOP_GRACE_SECONDS = 10;
@@ -46,50 +42,47 @@ export function startProcessStep(opts: {
   // The kernel counts a kill in the victim's own cgroup (v1) or in the limited ancestor (v2 events): read both.
   const oomKills = () => oomKillCount(cg) + oomKillCount(opts.jobCgroup);
   const oomBefore = oomKills();
-  const user = userByUid(step.uid);
-  const cwd = step.cwd && fs.existsSync(step.cwd) ? step.cwd : user?.home && fs.existsSync(user.home) ? user.home : "/";
-  const baseEnv: Record<string, string> = {
+  const { user, gid } = stepCredentials(step, node);
+  const home = user?.home ?? "/";
+  const userEnv: Record<string, string> = {
     PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     ...step.env,
-    HOME: user?.home ?? step.env.HOME ?? "/",
-    USER: step.username,
-    LOGNAME: step.username,
+    HOME: home,
+    USER: user?.name ?? step.username,
+    LOGNAME: user?.name ?? step.username,
     ...opts.env,
-    CRANE_CG_PROCS: procsFiles.join(":"),
   };
-  if (step.uid !== 0) {
-    baseEnv.CRANE_RUN_UID = String(step.uid);
-    baseEnv.CRANE_RUN_GID = String(step.gid);
-    baseEnv.CRANE_RUN_GROUPS = user ? "--init-groups" : "--clear-groups";
-  }
+  const launch: Omit<TaskLaunch, "env" | "mode"> = { uid: step.uid, gid, cgroupProcs: procsFiles, cwd: step.cwd || home };
 
   const children: ChildProcess[] = [];
   let stopReason: JobStatus | undefined;
   let logWriter: CriLogWriter | undefined;
 
   if (step.isBatchPrimary) {
+    // The user's own file (0700) in root's private directory: only the launch's root part can open it by name,
+    // and hands it to the interpreter as an open file.
     const script = path.join(opts.stateDir, "scripts", `${step.jobId}.sh`);
-    fs.writeFileSync(script, step.shScript, { mode: 0o755 });
+    fs.rmSync(script, { force: true });
+    fs.writeFileSync(script, step.shScript, { mode: 0o700 });
+    fs.chownSync(script, step.uid, gid);
     const ctx = {
       jobId: step.jobId, stepId: step.stepId, jobName: step.jobName, user: step.username, nodeName: node,
       nodeIndex: step.nodeIndex, taskId: 0,
     };
+    const cwd = launch.cwd;
     const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
     const out = resolveOutputPath(step.io?.outputPattern || undefined, cwd, ctx, isDir);
     const err = step.io?.errorPattern ? resolveOutputPath(step.io.errorPattern, cwd, ctx, isDir) : out;
-    const append = step.io?.openModeAppend ? ">>" : ">";
     const interpreter = step.interpreter?.replace(/^#!\s*/, "").trim() || "/bin/sh";
-    // Opened by the user's shell, after the privilege drop. The paths travel as arguments ($1 output, $2 error,
-    // $3 script), not in the environment: the script sees only the documented CRANE_* variables.
-    const redirect = out === err ? `exec ${append}"$1" 2>&1 </dev/null` : `exec ${append}"$1" 2${append}"$2" </dev/null`;
-    const runner = `${redirect}; s=$3; shift 3; exec ${interpreter} "$s"`;
-    children.push(spawnTask(["/bin/sh", "-c", runner, "crane-batch", out, err, script], baseEnv, cwd));
+    const batch = { script, interpreter, output: out, error: err, append: step.io?.openModeAppend ?? false };
+    children.push(spawnTask({ ...launch, env: userEnv, mode: { batch } }, false));
   } else {
     logWriter = new CriLogWriter(path.join(opts.stateDir, "logs", String(step.jobId), `${step.stepId}.log`));
     const n = Math.max(1, step.ntasksPerNode);
     for (let i = 0; i < n; i++) {
       const procId = step.nodeIndex * n + i;
-      const child = spawnTask(step.argv, { ...baseEnv, CRANE_PROCID: String(procId), CRANE_LOCALID: String(i) }, cwd, true);
+      const env = { ...userEnv, CRANE_PROCID: String(procId), CRANE_LOCALID: String(i) };
+      const child = spawnTask({ ...launch, env, mode: { argv: step.argv } }, true);
       child.stdout!.on("data", (d: Buffer) => logWriter!.write("stdout", d));
       child.stderr!.on("data", (d: Buffer) => logWriter!.write("stderr", d));
       children.push(child);
@@ -116,7 +109,7 @@ export function startProcessStep(opts: {
     if (failed?.error) reason = failed.error;
     else if (oom) reason = "killed by the memory limit (OOM)";
     else if (failed?.signal) reason = `killed by ${failed.signal}`;
-    else if (failed?.code === 125) reason = "could not join the step's cgroup";
+    else if (failed?.code === 125) reason = "could not join the step's cgroup or drop privileges";
     else if (failed) reason = `exited with code ${failed.code}`;
     return { status, exitCode, reason };
   });
@@ -131,13 +124,19 @@ export function startProcessStep(opts: {
   };
 }
 
-function spawnTask(argv: string[], env: Record<string, string>, cwd: string, pipe = false): ChildProcess {
-  return spawn("/bin/sh", ["-c", JOIN_AND_DROP, "crane-step", ...argv], {
-    cwd,
-    env,
+function spawnTask(task: TaskLaunch, pipe: boolean): ChildProcess {
+  const [file, ...args] = launchArgv(task);
+  const child = spawn(file!, args, {
+    cwd: "/",
+    env: LAUNCH_ENV,
     detached: true, // own process group, so a stop reaches every process of the task
-    stdio: pipe ? ["ignore", "pipe", "pipe"] : ["ignore", "ignore", "ignore"],
+    // fd 3 carries the user's environment to the user part, never through the root part's environment.
+    stdio: pipe ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "ignore", "ignore", "pipe"],
   });
+  const envPipe = child.stdio[3] as NodeJS.WritableStream | null;
+  envPipe?.on("error", () => undefined); // a task that never read it (it could not start) is reported by its exit
+  envPipe?.end(userEnvScript(task.env));
+  return child;
 }
 
 function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {

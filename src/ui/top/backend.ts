@@ -2,7 +2,6 @@
 // StreamStepLog, CancelJob); component tests pass a fake.
 import { CancelJobRequest, StepLogRequest, type LogLine, type StepLogChunk } from "../../core/generated/crane/crane";
 import { errMessage, type CtldConnection } from "../../core/cli/ctld";
-import { identityMetadata } from "../../core/identity";
 import { grpcErrorSuffix } from "../../core/rpc";
 import { ClusterView, openWatch, type WatchRequest } from "../../core/cli/watch-client";
 
@@ -35,7 +34,7 @@ export function ctldBackend(ctld: CtldConnection, req: WatchRequest): TopBackend
     },
 
     followLog(jobId, stepId, onLines, onEnd) {
-      const call = ctld.client.streamStepLog(StepLogRequest.fromPartial({ jobId, stepId, follow: true, tail: LOG_TAIL }), identityMetadata());
+      const call = ctld.client.streamStepLog(StepLogRequest.fromPartial({ jobId, stepId, follow: true, tail: LOG_TAIL }));
       let stopped = false;
       call.on("data", (chunk: StepLogChunk) => {
         if (chunk.lines.length) onLines(chunk.lines);

@@ -2,7 +2,6 @@
 // then only what changed, coalesced; filters by job id and user.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelJobRequest, JobStatus, type ClusterEvent, type CraneCtldClient, type JobSpec } from "../../../src/core/generated/crane/crane";
-import { identityMetadata } from "../../../src/core/identity";
 import { unary } from "../../../src/core/rpc";
 import { ClusterView, watchRequest, type WatchRequest } from "../../../src/core/cli/watch-client";
 import { startInProcessCtld, type InProcessCtld } from "../../harness/ctld-in-process";
@@ -23,7 +22,7 @@ afterAll(async () => {
 function watch(req: WatchRequest) {
   const events: ClusterEvent[] = [];
   const view = new ClusterView();
-  const call = client.watchCluster(watchRequest(req), identityMetadata());
+  const call = client.watchCluster(watchRequest(req));
   call.on("data", (ev: ClusterEvent) => {
     events.push(ev);
     view.apply(ev);
@@ -101,12 +100,18 @@ describe("WatchCluster", () => {
     nobody.close();
   });
 
-  it("refuses a call without a caller identity", async () => {
-    const call = client.watchCluster(watchRequest({ jobs: true }));
-    const err = await new Promise<{ code?: number }>((resolve) => {
-      call.on("error", resolve);
-      call.on("data", () => {});
-    });
-    expect(err.code).toBe(16); // UNAUTHENTICATED
+  it("refuses a call whose caller cannot be verified (AuthType munge, no credential), with a status", async () => {
+    const strict = await startInProcessCtld({ AuthType: "munge", MungeSocket: "/nonexistent/munge.socket" });
+    try {
+      const call = strict.client.watchCluster(watchRequest({ jobs: true }));
+      const err = await new Promise<{ code?: number; details?: string }>((resolve) => {
+        call.on("error", resolve);
+        call.on("data", () => {});
+      });
+      expect(err.code).toBe(16); // UNAUTHENTICATED
+      expect(err.details).toContain("carries no MUNGE credential");
+    } finally {
+      await strict.stop();
+    }
   });
 });

@@ -1,0 +1,79 @@
+// Modes of the daemons' state (design.md: state is 0700/0600): ctld's database, craned's state directory and the
+// directory of a `crane up` cluster, for a new install and for one made before the rule (fixed at start).
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { writeLocalConfig } from "../../src/core/local-cluster";
+import { StepDirs } from "../../src/modes/craned/steps";
+import { JobStore } from "../../src/modes/ctld/store";
+
+const mode = (p: string) => fs.statSync(p).mode & 0o777;
+const dirs: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "crane-modes-"));
+  fs.chmodSync(d, 0o755);
+  dirs.push(d);
+  return d;
+};
+
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe("file modes", () => {
+  it("ctld: state directory 0700, database and its -wal and -shm 0600, umask restored", async () => {
+    const dir = path.join(tmp(), "ctld");
+    const umask = process.umask();
+    const store = new JobStore(dir);
+    try {
+      expect(process.umask()).toBe(umask);
+      const job = { jobId: store.allocateJobId(), status: 0 } as never;
+      await store.save(job);
+      expect(mode(dir)).toBe(0o700);
+      for (const f of ["crane.db", "crane.db-wal", "crane.db-shm"]) {
+        expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
+        expect(mode(path.join(dir, f)), f).toBe(0o600);
+      }
+    } finally {
+      store.close();
+    }
+  });
+
+  it("ctld: an old install (0755 directory, 0644 database) is fixed at start", () => {
+    const dir = path.join(tmp(), "ctld");
+    new JobStore(dir).close();
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(path.join(dir, "crane.db"), 0o644);
+    const store = new JobStore(dir);
+    try {
+      expect(mode(dir)).toBe(0o700);
+      expect(mode(path.join(dir, "crane.db"))).toBe(0o600);
+      for (const f of ["crane.db-wal", "crane.db-shm"]) if (fs.existsSync(path.join(dir, f))) expect(mode(path.join(dir, f)), f).toBe(0o600);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("craned: state directory and steps/, jobs/, logs/, scripts/ 0700, parents untouched", () => {
+    const base = tmp();
+    const state = path.join(base, "craned", "n1");
+    fs.mkdirSync(path.join(state, "logs"), { recursive: true, mode: 0o755 });
+    new StepDirs(state);
+    expect(mode(state)).toBe(0o700);
+    for (const d of ["steps", "jobs", "logs", "scripts"]) expect(mode(path.join(state, d)), d).toBe(0o700);
+    expect(mode(base)).toBe(0o755);
+  });
+
+  it("crane up: cluster directory 0711 (not listable), config.yaml 0644 (users' commands read it)", () => {
+    const dir = path.join(tmp(), "local");
+    fs.mkdirSync(dir, { mode: 0o755 });
+    const file = writeLocalConfig({ dir, nodes: 1, port: 31000, runtimeEndpoint: "/nonexistent.sock", containers: false, cpusPerNode: 1, memoryPerNode: "1G" });
+    expect(mode(dir)).toBe(0o711);
+    expect(mode(file)).toBe(0o644);
+    // Written again over an existing file whose mode was changed: 0644 again.
+    fs.chmodSync(file, 0o600);
+    writeLocalConfig({ dir, nodes: 1, port: 31000, runtimeEndpoint: "/nonexistent.sock", containers: false, cpusPerNode: 1, memoryPerNode: "1G" });
+    expect(mode(file)).toBe(0o644);
+  });
+});
