@@ -20,6 +20,7 @@ export default class Up extends CraneCommand {
     gpus: Flags.integer({ description: "Simulated GPUs per node (device files under the state directory)" }),
     "craned-timeout": Flags.integer({ description: "Seconds of silence before a node is marked down", default: 30 }),
     "ping-interval": Flags.integer({ description: "Seconds between node heartbeats", default: 5 }),
+    "listen-addr": Flags.string({ description: "Address ctld and the craneds listen on (callers from elsewhere still need AuthType munge)", default: "127.0.0.1" }),
   };
 
   async run(): Promise<void> {
@@ -36,6 +37,7 @@ export default class Up extends CraneCommand {
         gpusPerNode: flags.gpus,
         cranedTimeoutSeconds: flags["craned-timeout"],
         pingIntervalSeconds: flags["ping-interval"],
+        listenAddr: flags["listen-addr"],
       });
       this.log(r.alreadyRunning ? `A local cluster is already running (config: ${r.configFile}).` : `Local cluster is up with ${flags.nodes} node(s). Config: ${r.configFile}`);
     } catch (e) {

@@ -23,6 +23,8 @@ export interface UpOptions {
   cranedTimeoutSeconds?: number;
   pingIntervalSeconds?: number;
   gpusPerNode?: number;
+  /** Where ctld and the craneds listen (default 127.0.0.1: this host only). */
+  listenAddr?: string;
 }
 
 interface PidFile {
@@ -62,10 +64,10 @@ export function writeLocalConfig(opts: UpOptions): string {
     // Unique among the clusters of this machine (no two listen on one port): cgroups and pod labels carry it.
     ClusterName: `local-${opts.port}`,
     ControlMachine: "127.0.0.1",
-    CraneCtldListenAddr: "127.0.0.1",
+    CraneCtldListenAddr: opts.listenAddr ?? "127.0.0.1",
     CraneCtldListenPort: opts.port,
     CraneCtldForInternalListenPort: opts.port + 1,
-    CranedListenAddr: "127.0.0.1",
+    CranedListenAddr: opts.listenAddr ?? "127.0.0.1",
     CranedListenPort: opts.port + 2,
     CraneBaseDir: opts.dir,
     CraneCtld: {
