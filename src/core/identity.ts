@@ -76,6 +76,11 @@ export function usernameOf(uid: number): string {
   return userByUid(uid)?.name ?? String(uid);
 }
 
+/** Root and the config's AdminUids act on every user's jobs and may use what the container policy keeps for admins. */
+export function isAdminUid(uid: number, adminUids: readonly number[]): boolean {
+  return uid === 0 || adminUids.includes(uid);
+}
+
 export function currentIdentity(): Identity {
   return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 }

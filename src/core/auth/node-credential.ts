@@ -41,6 +41,17 @@ export function verifiedNode(metadata: grpc.Metadata, keyOf: (node: string) => s
   return key !== undefined && keysMatch(metadata.get(NODE_KEY_HEADER)[0], key) ? node : undefined;
 }
 
+/**
+ * A safeHandlers `authenticate` hook: the call must carry a node's name and that node's key (per `keyOf`), else it
+ * is refused as UNAUTHENTICATED with `refusal` after the method's name.
+ */
+export function requireNodeKey(keyOf: (node: string) => string | undefined, refusal: string) {
+  return (call: { metadata: grpc.Metadata }, method: string): void => {
+    if (verifiedNode(call.metadata, keyOf) !== undefined) return;
+    throw Object.assign(new Error(`${method} ${refusal}`), { code: grpc.status.UNAUTHENTICATED });
+  };
+}
+
 /** The node key file's path for a node: `%n` in the configured path stands for the node name. */
 export function nodeKeyPath(pattern: string, node: string): string {
   return pattern.replaceAll("%n", node);

@@ -18,7 +18,7 @@ import { isTerminal } from "../../core/job-state";
 import { createLogger } from "../../core/log";
 import { bindServer, ctldInternalClient, safeHandlers, unary, waitWhileCallOpen } from "../../core/rpc";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
-import { loadNodeKey, nodeKeyPath, verifiedNode } from "../../core/auth/node-credential";
+import { loadNodeKey, nodeKeyPath, requireNodeKey } from "../../core/auth/node-credential";
 import { SupervisorLauncher } from "./launcher";
 import { streamStepLog } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
@@ -229,13 +229,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   };
 
   // ctld's calls must carry this node's key; the supervisors' socket serves only their reports and is root's.
-  const fromCtld = (call: grpc.ServerUnaryCall<unknown, unknown>, method: string) => {
-    if (verifiedNode(call.metadata, (n) => (n === opts.node ? nodeKey : undefined)) === undefined) {
-      throw Object.assign(new Error(`${method} is for crane's control daemon only: the call carries no key, or not this node's`), {
-        code: grpc.status.UNAUTHENTICATED,
-      });
-    }
-  };
+  const fromCtld = requireNodeKey((n) => (n === opts.node ? nodeKey : undefined), "is for crane's control daemon only: the call carries no key, or not this node's");
   const server = new grpc.Server();
   server.addService(CranedService, safeHandlers(service, log.error, { authenticate: fromCtld }));
   const port = await bindServer(server, `${config.cranedListenAddr}:${opts.port}`);

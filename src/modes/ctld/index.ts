@@ -6,7 +6,7 @@ import path from "node:path";
 import type { CraneConfig } from "../../core/config";
 import { CraneCtldForInternalService, CraneCtldService } from "../../core/generated/crane/crane";
 import { loadOrCreateClusterKey } from "../../core/auth/cluster-key";
-import { verifiedNode } from "../../core/auth/node-credential";
+import { requireNodeKey } from "../../core/auth/node-credential";
 import { createLogger } from "../../core/log";
 import { bindServer, safeHandlers } from "../../core/rpc";
 import { JobManager } from "./job-manager";
@@ -35,12 +35,7 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   const publicServer = new grpc.Server({ "grpc.max_receive_message_length": publicMaxReceiveBytes(config.limits) });
   publicServer.addService(CraneCtldService, safeHandlers(publicService(jm, log, watch), log.error));
   const internalServer = new grpc.Server();
-  const authenticateNode = (call: grpc.ServerUnaryCall<unknown, unknown>, method: string) => {
-    if (verifiedNode(call.metadata, (n) => nodes.keyOf(n)) !== undefined) return;
-    throw Object.assign(new Error(`${method} is for crane's node daemons only: the call carries no node key, or not that node's`), {
-      code: grpc.status.UNAUTHENTICATED,
-    });
-  };
+  const authenticateNode = requireNodeKey((n) => nodes.keyOf(n), "is for crane's node daemons only: the call carries no node key, or not that node's");
   internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error, { authenticate: authenticateNode }));
   const publicPort = await bindServer(publicServer, `${config.ctldListenAddr}:${config.ctldPort}`);
   const internalPort = await bindServer(internalServer, `${config.ctldListenAddr}:${config.ctldInternalPort}`);

@@ -14,7 +14,7 @@ import {
 import { combineTerminal, isTerminal } from "../../core/job-state";
 import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
-import { userByUid, usernameOf } from "../../core/identity";
+import { isAdminUid, userByUid, usernameOf } from "../../core/identity";
 import { checkContainerPolicy, PolicyViolation } from "../../core/container-policy";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, newStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
@@ -176,7 +176,7 @@ export class JobManager {
   }
 
   isAdmin(uid: number): boolean {
-    return uid === 0 || this.config.adminUids.includes(uid);
+    return isAdminUid(uid, this.config.adminUids);
   }
 
   private memoryPerNode(memPerNode: number, memPerCpu: number, cpu: number, partition: CraneConfig["partitions"][0]): number {

@@ -12,6 +12,7 @@ import {
   PodMeta,
   StepInfo,
 } from "../../core/generated/crane/crane";
+import { isAdminUid } from "../../core/identity";
 
 export interface Viewer {
   uid: number;
@@ -20,7 +21,7 @@ export interface Viewer {
 }
 
 export function viewerOf(config: { adminUids: readonly number[] }, uid: number): Viewer {
-  return { uid, privileged: uid === 0 || config.adminUids.includes(uid) };
+  return { uid, privileged: isAdminUid(uid, config.adminUids) };
 }
 
 /** JobInfo fields anyone may see. Everything else of another user's job is blank (or, for steps, filtered). */

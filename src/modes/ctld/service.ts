@@ -369,8 +369,8 @@ async function proxyLogs(
 }
 
 /**
- * The node's name of a call that safeHandlers' node check let through; a request about another node is refused:
- * a node acts only as itself.
+ * A node acts only as itself: a request about another node than the one whose key the call carried (checked by
+ * safeHandlers' node hook) is refused.
  */
 function asCallingNode(call: grpc.ServerUnaryCall<{ node: string }, unknown>): void {
   const caller = call.metadata.get(NODE_NAME_HEADER)[0];

@@ -19,6 +19,7 @@ import { ContainerState } from "../../core/generated/cri/api";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import type { SupervisorSpec } from "../craned/steps";
 import { checkContainerPolicy, resolveMountsOnNode } from "../../core/container-policy";
+import { isAdminUid } from "../../core/identity";
 import { stepCredentials, type StepCredentials } from "./credentials";
 import { containerConfig } from "./pod-config";
 import { waitForPodRecord } from "./pod-step";
@@ -95,7 +96,7 @@ export function startContainerStep(opts: {
       const who = stepCredentials(step, spec.node);
       const policySubject = {
         uid: who.uid, gid: who.gid, home: who.user?.home ?? "", submitDir: step.cwd || step.submitDir,
-        isAdmin: who.uid === 0 || (spec.adminUids ?? []).includes(who.uid),
+        isAdmin: isAdminUid(who.uid, spec.adminUids ?? []),
       };
       checkContainerPolicy(step.podMeta, cm, policySubject, spec.container);
       const mounts = resolveMountsOnNode(cm, policySubject, spec.container);
