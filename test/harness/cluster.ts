@@ -81,7 +81,11 @@ export async function startCluster(opts: { nodes?: number; runtimeEndpoint?: str
   else upArgs.push("--no-containers");
   upArgs.push(...(opts.extraArgs ?? []));
   const up = spawnSync(CRANE, upArgs, { env, encoding: "utf8", timeout: 60_000 });
-  if (up.status !== 0) throw new Error(`crane up failed (${up.status}): ${up.stdout}${up.stderr}`);
+  if (up.status !== 0) {
+    // A node that failed to start leaves ctld (and the other nodes) running: stop whatever did start.
+    spawnSync(CRANE, ["down", "--dir", dir, "--purge"], { env, encoding: "utf8", timeout: 60_000 });
+    throw new Error(`crane up failed (${up.status}): ${up.stdout}${up.stderr}`);
+  }
 
   const run: TestCluster["run"] = (cmd, args, o = {}) =>
     new Promise((resolve, reject) => {
