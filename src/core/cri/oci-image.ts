@@ -134,6 +134,8 @@ export interface BuildBusyboxImageOptions {
   images?: readonly ImageVariant[];
   /** OCI architecture (default: the host's). */
   architecture?: string;
+  /** More files for the root file system, after busybox's (e.g. a setuid test probe). */
+  extraEntries?: readonly TarEntry[];
 }
 
 export interface BuiltImageLayout {
@@ -191,7 +193,7 @@ export function busyboxRootfsEntries(busybox: Buffer, applets: readonly string[]
 export function buildBusyboxImageLayout(opts: BuildBusyboxImageOptions = {}): BuiltImageLayout {
   const busybox = fs.readFileSync(opts.busyboxPath ?? "/bin/busybox");
   const architecture = opts.architecture ?? ociArchitecture();
-  const layerTar = createTar(busyboxRootfsEntries(busybox, opts.applets));
+  const layerTar = createTar([...busyboxRootfsEntries(busybox, opts.applets), ...(opts.extraEntries ?? [])]);
   const diffId = sha256(layerTar);
   const layer = zlib.gzipSync(layerTar, { level: 9 }); // node writes a zero mtime: reproducible
   const layerDigest = sha256(layer);
