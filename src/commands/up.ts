@@ -21,6 +21,7 @@ export default class Up extends CraneCommand {
     "craned-timeout": Flags.integer({ description: "Seconds of silence before a node is marked down", default: 30 }),
     "ping-interval": Flags.integer({ description: "Seconds between node heartbeats", default: 5 }),
     "listen-addr": Flags.string({ description: "Address ctld and the craneds listen on (callers from elsewhere still need AuthType munge)", default: "127.0.0.1" }),
+    "munge-socket": Flags.string({ description: "Identify callers by MUNGE credentials from this munged socket (AuthType munge), e.g. /run/munge/munge.socket.2" }),
   };
 
   async run(): Promise<void> {
@@ -38,6 +39,7 @@ export default class Up extends CraneCommand {
         cranedTimeoutSeconds: flags["craned-timeout"],
         pingIntervalSeconds: flags["ping-interval"],
         listenAddr: flags["listen-addr"],
+        mungeSocket: flags["munge-socket"],
       });
       this.log(r.alreadyRunning ? `A local cluster is already running (config: ${r.configFile}).` : `Local cluster is up with ${flags.nodes} node(s). Config: ${r.configFile}`);
     } catch (e) {

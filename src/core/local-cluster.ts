@@ -7,7 +7,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { cgroupDirs, clusterCgroupPath, destroyCgroup, jobCgroupPath, nodeCgroupPath } from "./cgroup";
 import { loadOrCreateClusterKey } from "./auth/cluster-key";
-import { loadConfig } from "./config";
+import { type CraneConfig, loadConfig } from "./config";
 import { ctldClient, unary } from "./rpc";
 import { selfCommand } from "./self";
 import { PRIVATE_FILE, TRAVERSE_ONLY_DIR, chmodIfExists, ensureDirMode } from "./file-modes";
@@ -25,6 +25,8 @@ export interface UpOptions {
   gpusPerNode?: number;
   /** Where ctld and the craneds listen (default 127.0.0.1: this host only). */
   listenAddr?: string;
+  /** munged's socket: callers are then identified by MUNGE credentials (AuthType munge) instead of the kernel. */
+  mungeSocket?: string;
 }
 
 interface PidFile {
@@ -70,6 +72,7 @@ export function writeLocalConfig(opts: UpOptions): string {
     CranedListenAddr: opts.listenAddr ?? "127.0.0.1",
     CranedListenPort: opts.port + 2,
     CraneBaseDir: opts.dir,
+    ...(opts.mungeSocket ? { AuthType: "munge", MungeSocket: opts.mungeSocket } : {}),
     CraneCtld: {
       CranedTimeout: opts.cranedTimeoutSeconds ?? 30,
       ScheduleIntervalMs: 100,
@@ -147,7 +150,7 @@ export async function up(opts: UpOptions, timeoutMs = 60_000): Promise<{ configF
     pids.craneds[n.name] = startCranedDaemon(opts.dir, configFile, n.name, n.port);
   });
   fs.writeFileSync(path.join(opts.dir, "pids.json"), JSON.stringify(pids));
-  await waitForNodes(config.ctldPort, config.nodes.length, timeoutMs, () => {
+  await waitForNodes(config, timeoutMs, () => {
     const dead = [["ctld", pids.ctld] as const, ...Object.entries(pids.craneds)].filter(([, pid]) => !alive(pid));
     if (dead.length > 0) {
       const logs = dead.map(([n]) => tail(path.join(opts.dir, `${n === "ctld" ? "ctld" : `craned-${n}`}.log`))).join("\n");
@@ -157,8 +160,9 @@ export async function up(opts: UpOptions, timeoutMs = 60_000): Promise<{ configF
   return { configFile, alreadyRunning: false };
 }
 
-export async function waitForNodes(port: number, count: number, timeoutMs: number, check: () => void = () => {}): Promise<void> {
-  const client = ctldClient("127.0.0.1", port);
+export async function waitForNodes(config: CraneConfig, timeoutMs: number, check: () => void = () => {}): Promise<void> {
+  const count = config.nodes.length;
+  const client = ctldClient("127.0.0.1", config.ctldPort, { type: config.authType, mungeSocket: config.mungeSocket });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

@@ -57,6 +57,7 @@ export interface TestCluster {
 
 export interface JobJson {
   job_id: number;
+  user: string;
   status: string;
   exit_code: number;
   reason: string;
