@@ -1,29 +1,19 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
-import { runSupervisor } from "../modes/supervisor";
-import { awaitHandoff, connectRuntimeAhead, redirectOutput } from "../modes/supervisor/standby";
+import { loadCliConfig } from "../core/cli/ctld";
+import { runNodeSupervisor } from "../modes/supervisor";
 
 export default class Supervisor extends CraneCommand {
-  static override summary = "Run one step on this node (started by craned, not by hand)";
+  static override summary = "Host the steps of one node (started by craned, not by hand)";
   static override hidden = true;
   static override flags = {
-    spec: Flags.string({ description: "The step's spec.json written by craned", exclusive: ["standby"] }),
-    standby: Flags.boolean({ description: "Boot now, then read the step ({spec, log} as one JSON line) from stdin" }),
-    "runtime-endpoint": Flags.string({ description: "With --standby: connect to this CRI endpoint while waiting" }),
+    node: Flags.string({ description: "The node's name in the config", required: true }),
+    "state-dir": Flags.string({ description: "The node's state directory (craned's)", required: true }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Supervisor);
-    let spec = flags.spec;
-    if (flags.standby) {
-      if (flags["runtime-endpoint"]) connectRuntimeAhead(flags["runtime-endpoint"]);
-      const handoff = await awaitHandoff();
-      if (!handoff) process.exit(0); // craned went away before it needed us
-      redirectOutput(handoff.log);
-      spec = handoff.spec;
-    }
-    if (!spec) this.error("give --spec FILE (or --standby)", { exit: 2 });
-    const code = await runSupervisor(spec);
+    const code = await runNodeSupervisor(loadCliConfig(flags.config), flags.node, flags["state-dir"]);
     process.exit(code);
   }
 }

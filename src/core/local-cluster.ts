@@ -9,6 +9,8 @@ import { cgroupDirs, clusterCgroupPath, destroyCgroup, jobCgroupPath, nodeCgroup
 import { loadOrCreateClusterKey } from "./auth/cluster-key";
 import { type CraneConfig, loadConfig } from "./config";
 import { ctldClient, unary } from "./rpc";
+import { NodeLayout } from "./node/layout";
+import { isAlive, parentPid, readIdentityFile, signalIdentified } from "./node/process-identity";
 import { selfCommand } from "./self";
 import { PRIVATE_FILE, TRAVERSE_ONLY_DIR, chmodIfExists, ensureDirMode } from "./file-modes";
 
@@ -203,43 +205,34 @@ export async function down(dir: string, graceMs = 10_000): Promise<boolean> {
 }
 
 /**
- * Ends whatever a stopped local cluster left running: supervisors are asked to stop their steps
- * (which removes their containers and pods), then killed, and the cgroups of the jobs its nodes still
- * hold are removed. Only those: other local clusters on this machine may use the same node names.
+ * Ends whatever a stopped local cluster left running: each node's supervisor is asked to stop its steps (which
+ * removes their containers and pods) and is killed if it does not exit in time, then any task whose shim is still
+ * there is killed, and the cgroups of the jobs its nodes still hold are removed. Only those: other local clusters on
+ * this machine may use the same node names.
  */
 export async function purge(dir: string): Promise<void> {
   const cranedRoot = path.join(dir, "craned");
   if (!fs.existsSync(cranedRoot)) return;
   const cluster = loadConfig(path.join(dir, "config.yaml")).clusterName;
-  const stopping: { pid: number; result: string }[] = [];
+  const layouts = fs.readdirSync(cranedRoot).map((node) => ({ node, layout: new NodeLayout(path.join(cranedRoot, node)) }));
+  const supervisors = layouts.map(({ layout }) => readIdentityFile(layout.supervisorPidFile)).filter((s) => signalIdentified(s, "SIGTERM"));
+  const deadline = Date.now() + 20_000;
+  while (supervisors.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const s of supervisors) signalIdentified(s, "SIGKILL");
   const heldJobs: { node: string; jobId: number }[] = [];
-  for (const node of fs.readdirSync(cranedRoot)) {
-    const stepsDir = path.join(cranedRoot, node, "steps");
-    if (!fs.existsSync(stepsDir)) continue;
-    // Ordinary steps before pods (step 0), as at the end of a job.
-    const stepDirs = fs.readdirSync(stepsDir).sort((a, b) => Number(b.endsWith(".0")) - Number(a.endsWith(".0")));
-    for (const jobId of new Set(stepDirs.map((s) => Number(s.split(".")[0])))) {
-      if (Number.isInteger(jobId)) heldJobs.push({ node, jobId });
-    }
-    for (const step of stepDirs) {
-      try {
-        const pid = Number(fs.readFileSync(path.join(stepsDir, step, "supervisor.pid"), "utf8"));
-        if (!alive(pid)) continue;
-        fs.writeFileSync(path.join(stepsDir, step, "stop"), "Cancelled");
-        process.kill(pid, "SIGTERM");
-        stopping.push({ pid, result: path.join(stepsDir, step, "result.json") });
-      } catch {
-        // no supervisor
+  for (const { node, layout } of layouts) {
+    for (const [jobId, stepId] of layout.listSteps()) {
+      heldJobs.push({ node, jobId });
+      for (let task = 0; fs.existsSync(layout.shimPidFile(jobId, stepId, task)); task++) {
+        const shim = readIdentityFile(layout.shimPidFile(jobId, stepId, task));
+        const taskPid = Number(fs.existsSync(layout.taskPidFile(jobId, stepId, task)) ? fs.readFileSync(layout.taskPidFile(jobId, stepId, task), "utf8") : 0);
+        if (taskPid > 0 && isAlive(shim) && parentPid(taskPid) === shim!.pid) process.kill(-taskPid, "SIGKILL");
+        signalIdentified(shim, "SIGKILL");
       }
     }
   }
-  // A supervisor that saved its result has stopped its step; with craned gone it would only wait to report it.
-  const busy = (s: { pid: number; result: string }) => alive(s.pid) && !fs.existsSync(s.result);
-  const deadline = Date.now() + 20_000;
-  while (stopping.some(busy) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const s of stopping.filter((s) => alive(s.pid))) process.kill(s.pid, "SIGKILL");
   for (const { node, jobId } of heldJobs) await destroyCgroup(jobCgroupPath(cluster, node, jobId));
-  for (const node of fs.readdirSync(cranedRoot)) removeEmptyCgroup(nodeCgroupPath(cluster, node));
+  for (const { node } of layouts) removeEmptyCgroup(nodeCgroupPath(cluster, node));
   removeEmptyCgroup(clusterCgroupPath(cluster));
 }
 

@@ -286,8 +286,8 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       }, 30_000);
       expect(status).toBe("Cancelled");
       // The grace asked for reached the node's stop of the container (CRI StopContainer timeout).
-      const supervisorLog = path.join(c.dir, "craned", node, "logs", String(jobId), `supervisor-${stepId}.log`);
-      expect(fs.readFileSync(supervisorLog, "utf8")).toContain("stopping: Cancelled (SIGKILL after 1 s)");
+      const supervisorLog = path.join(c.dir, "craned", node, "supervisor.log");
+      expect(fs.readFileSync(supervisorLog, "utf8")).toContain(`step ${jobId}.${stepId}: stopping: Cancelled (SIGKILL after 1 s)`);
       expect(lines(await ok(c, "ccon", ["logs", id]))).toContain("ignored-sigterm");
     });
 

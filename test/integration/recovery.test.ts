@@ -49,8 +49,23 @@ function restartCraned(cluster: TestCluster, node: string): number {
   );
 }
 
-function supervisorPid(cluster: TestCluster, node: string, jobId: number, stepId: number): number {
-  return Number(fs.readFileSync(path.join(cluster.dir, "craned", node, "steps", `${jobId}.${stepId}`, "supervisor.pid"), "utf8"));
+/** The pid in a "pid starttime" file. */
+function pidIn(file: string): number {
+  return Number(fs.readFileSync(file, "utf8").split(" ")[0]);
+}
+
+/** The shim of a step's first task: it lives as long as the task and holds its exit status. */
+function shimPid(cluster: TestCluster, node: string, jobId: number, stepId: number): number {
+  return pidIn(path.join(cluster.dir, "craned", node, "steps", `${jobId}.${stepId}`, "shim-0.pid"));
+}
+
+/** The node's one supervisor, which hosts all its steps. */
+function nodeSupervisorPid(cluster: TestCluster, node: string): number {
+  return pidIn(path.join(cluster.dir, "craned", node, "supervisor.pid"));
+}
+
+function stepFile(cluster: TestCluster, node: string, jobId: number, name: string): string {
+  return path.join(cluster.dir, "craned", node, "steps", `${jobId}.1`, name);
 }
 
 /** Waits until the node dropped every trace of the job's steps (FreeJob ran there). */
@@ -122,20 +137,23 @@ describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
     const node = cluster.nodes[0]!;
     const id = await submit(cluster, ["-o", "survivor.out", "--wrap", "sleep 2; echo done"]);
     await cluster.waitJob(id, (j) => j.status === "Running");
-    const supervisor = supervisorPid(cluster, node, id, 1);
+    const shim = shimPid(cluster, node, id, 1);
+    const supervisor = nodeSupervisorPid(cluster, node);
 
     await kill9(cluster.pids().craneds[node]!);
-    // The step finishes while its node daemon is away; its supervisor holds on to the result.
+    expect(processGone(shim)).toBe(false);
+    // The step finishes while its node daemon is away: its shim saves the exit status, the supervisor the result.
     await waitFor("the job's output", () => fs.existsSync(path.join(cluster.dir, "survivor.out")) && fs.readFileSync(path.join(cluster.dir, "survivor.out"), "utf8") === "done\n");
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor("the result to be saved", () => fs.existsSync(stepFile(cluster, node, id, "result.json")));
+    expect(fs.readFileSync(stepFile(cluster, node, id, "task-0.exit"), "utf8").trim()).toBe("0");
     expect(processGone(supervisor)).toBe(false);
     expect((await cluster.waitJob(id, () => true)).status).toBe("Running");
 
     restartCraned(cluster, node);
     const job = await cluster.waitJob(id, finished, 30_000);
     expect(job).toMatchObject({ status: "Completed", exit_code: 0 });
-    await waitFor("the supervisor to exit", () => processGone(supervisor), 5_000);
     await waitFreedOnNode(cluster, node, id);
+    expect(nodeSupervisorPid(cluster, node)).toBe(supervisor); // the new craned kept the node's supervisor
 
     // The restarted craned serves new work.
     const next = await submit(cluster, ["--wrap", "echo again"]);
@@ -147,34 +165,50 @@ describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
     const node = cluster.nodes[0]!;
     const id = await submit(cluster, ["-o", "adopted.out", "--wrap", "sleep 3; echo done"]);
     await cluster.waitJob(id, (j) => j.status === "Running");
-    const supervisor = supervisorPid(cluster, node, id, 1);
+    const shim = shimPid(cluster, node, id, 1);
     await kill9(cluster.pids().craneds[node]!);
     restartCraned(cluster, node);
     const job = await cluster.waitJob(id, finished, 30_000);
     expect(job).toMatchObject({ status: "Completed", exit_code: 0 });
     expect(fs.readFileSync(path.join(cluster.dir, "adopted.out"), "utf8")).toBe("done\n");
-    await waitFor("the supervisor to exit", () => processGone(supervisor), 5_000);
+    await waitFor("the task's shim to exit", () => processGone(shim), 5_000);
     await waitFreedOnNode(cluster, node, id);
   });
 
-  it("a supervisor whose craned is gone ends on SIGTERM once its result is saved; a restarted craned reports it", async () => {
+  it("the supervisor and craned both killed: the task runs on, and its exit status reaches ctld", async () => {
     const node = cluster.nodes[0]!;
-    const id = await submit(cluster, ["-o", "orphan.out", "--wrap", "sleep 1; exit 3"]);
+    const id = await submit(cluster, ["-o", "orphan.out", "--wrap", "sleep 2; echo done; exit 3"]);
     await cluster.waitJob(id, (j) => j.status === "Running");
-    const supervisor = supervisorPid(cluster, node, id, 1);
+    const shim = shimPid(cluster, node, id, 1);
+    await kill9(nodeSupervisorPid(cluster, node));
     await kill9(cluster.pids().craneds[node]!);
-    // The step ends while craned is away: its supervisor saves the result and keeps trying to report it...
-    const result = path.join(cluster.dir, "craned", node, "steps", `${id}.1`, "result.json");
-    await waitFor("the supervisor to save the result", () => fs.existsSync(result));
-    expect(processGone(supervisor)).toBe(false);
-    // ...until it is told to stop: then it leaves the result to the file and exits.
-    process.kill(supervisor, "SIGTERM");
-    await waitFor("the supervisor to exit on SIGTERM", () => processGone(supervisor), 10_000);
-    expect(fs.existsSync(result)).toBe(true);
+    // Nobody but the shim watches the task now; it holds the exit status.
+    await waitFor("the task's shim to save the exit status", () => processGone(shim), 10_000);
+    expect(fs.readFileSync(stepFile(cluster, node, id, "task-0.exit"), "utf8").trim()).toBe("3");
+    expect(fs.readFileSync(path.join(cluster.dir, "orphan.out"), "utf8")).toBe("done\n");
 
     restartCraned(cluster, node);
     const job = await cluster.waitJob(id, finished, 30_000);
     expect(job).toMatchObject({ status: "Failed", exit_code: 3 });
+    await waitFreedOnNode(cluster, node, id);
+  });
+
+  it("a supervisor whose craned is gone ends on SIGTERM once its result is saved; the next one reports it", async () => {
+    const node = cluster.nodes[0]!;
+    const id = await submit(cluster, ["-o", "orphan2.out", "--wrap", "sleep 1; exit 4"]);
+    await cluster.waitJob(id, (j) => j.status === "Running");
+    const supervisor = nodeSupervisorPid(cluster, node);
+    await kill9(cluster.pids().craneds[node]!);
+    // The step ends while craned is away: the supervisor saves the result and keeps trying to report it...
+    await waitFor("the supervisor to save the result", () => fs.existsSync(stepFile(cluster, node, id, "result.json")));
+    expect(processGone(supervisor)).toBe(false);
+    // ...until it is told to stop: then it leaves the result to the file and exits.
+    process.kill(supervisor, "SIGTERM");
+    await waitFor("the supervisor to exit on SIGTERM", () => processGone(supervisor), 10_000);
+
+    restartCraned(cluster, node);
+    const job = await cluster.waitJob(id, finished, 30_000);
+    expect(job).toMatchObject({ status: "Failed", exit_code: 4 });
     await waitFreedOnNode(cluster, node, id);
   });
 });
@@ -196,7 +230,7 @@ describe.skipIf(skip)("a node that dies for good", () => {
     const other = await submit(cluster, ["-w", survivor, "-o", "other.out", "--wrap", "sleep 5; echo fine"]);
     await cluster.waitJob(id, (j) => j.status === "Running");
     await cluster.waitJob(other, (j) => j.status === "Running");
-    const supervisor = supervisorPid(cluster, victim, id, 1);
+    const shim = shimPid(cluster, victim, id, 1);
 
     const t0 = Date.now();
     await kill9(cluster.pids().craneds[victim]!);
@@ -217,11 +251,11 @@ describe.skipIf(skip)("a node that dies for good", () => {
     const next = await submit(cluster, ["--wrap", "echo placed"]);
     expect((await cluster.waitJob(next, finished)).nodes).toEqual([survivor]);
 
-    // When the node comes back it is up again and drops the step of the job that ended without it.
-    expect(processGone(supervisor)).toBe(false);
+    // When the node comes back it is up again and stops the task of the job that ended without it.
+    expect(processGone(shim)).toBe(false);
     restartCraned(cluster, victim);
     await waitFor("the node to come back", async () => (await cinfoNodes(cluster))[victim]!.state === "idle", 15_000);
-    await waitFor("the lost job's supervisor to stop", () => processGone(supervisor), 15_000);
+    await waitFor("the lost job's task to stop", () => processGone(shim), 15_000);
     await waitFreedOnNode(cluster, victim, id);
   });
 });

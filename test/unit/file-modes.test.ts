@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeLocalConfig } from "../../src/core/local-cluster";
-import { StepDirs } from "../../src/modes/craned/steps";
+import { NodeLayout } from "../../src/core/node/layout";
 import { JobStore } from "../../src/modes/ctld/store";
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
@@ -59,7 +59,7 @@ describe("file modes", () => {
     const base = tmp();
     const state = path.join(base, "craned", "n1");
     fs.mkdirSync(path.join(state, "logs"), { recursive: true, mode: 0o755 });
-    new StepDirs(state);
+    new NodeLayout(state).ensure();
     expect(mode(state)).toBe(0o700);
     for (const d of ["steps", "jobs", "logs", "scripts"]) expect(mode(path.join(state, d)), d).toBe(0o700);
     expect(mode(base)).toBe(0o755);

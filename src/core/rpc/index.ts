@@ -1,5 +1,6 @@
 // gRPC plumbing shared by every role: channel options, promise wrappers and server helpers.
 import * as grpc from "@grpc/grpc-js";
+import fs from "node:fs";
 import { CraneCtldClient, CraneCtldForInternalClient, CranedClient } from "../generated/crane/crane";
 import { mungeCredentialInterceptor, type AuthType } from "../auth/caller";
 import { nodeCredentialInterceptor } from "../auth/node-credential";
@@ -126,4 +127,15 @@ export function safeHandlers<T extends object>(
 export async function waitWhileCallOpen(call: { cancelled: boolean }, ready: () => boolean, timeoutMs = Infinity): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ready() && !call.cancelled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Binds a unix socket that only root (the daemon's own user) may connect to: created 0600, with no window before. */
+export async function bindRootOnlySocket(server: grpc.Server, socketPath: string): Promise<void> {
+  fs.rmSync(socketPath, { force: true });
+  const umask = process.umask(0o177);
+  try {
+    await bindServer(server, `unix://${socketPath}`);
+  } finally {
+    process.umask(umask);
+  }
 }

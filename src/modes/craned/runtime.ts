@@ -5,7 +5,7 @@ import type { ContainerConfig, CraneConfig } from "../../core/config";
 import { connectCri, destroyPodSandbox, getAttachUrl, getExecUrl, listPodSandboxes } from "../../core/cri";
 import type { StreamRequest } from "../../core/generated/crane/crane";
 import type { Logger } from "../../core/log";
-import type { StepDirs } from "./steps";
+import { readJson, type NodeLayout } from "../../core/node/layout";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -56,14 +56,9 @@ function removeEmptyTree(dir: string): void {
   }
 }
 
-export async function streamUrl(container: ContainerConfig, dirs: StepDirs, req: StreamRequest): Promise<string> {
-  const resultFile = path.join(dirs.stepDir(req.jobId, req.stepId), "container.json");
-  let containerId = "";
-  try {
-    containerId = (JSON.parse(fs.readFileSync(resultFile, "utf8")) as { containerId: string }).containerId;
-  } catch {
-    throw new Error(`step ${req.jobId}.${req.stepId} has no running container on this node`);
-  }
+export async function streamUrl(container: ContainerConfig, layout: NodeLayout, req: StreamRequest): Promise<string> {
+  const containerId = readJson<{ containerId: string }>(layout.containerFile(req.jobId, req.stepId))?.containerId;
+  if (!containerId) throw new Error(`step ${req.jobId}.${req.stepId} has no running container on this node`);
   const cri = connectCri({ runtimeEndpoint: container.runtimeEndpoint, timeoutMs: 10_000 });
   try {
     const streams = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr && !req.tty, tty: req.tty };

@@ -1,10 +1,7 @@
 // A container step: a container in the job's pod on this node. Reports Starting while the image is made
 // present (pull policy, with the registry credentials that came with the step), Running once started, and
 // the container's exit code (OutOfMemory when the memory limit killed it) when it ends.
-import fs from "node:fs";
-import path from "node:path";
 import {
-  connectCri,
   containerStatus,
   createContainer,
   criErrorMessage,
@@ -17,14 +14,13 @@ import {
 } from "../../core/cri";
 import { ContainerState } from "../../core/generated/cri/api";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
-import type { SupervisorSpec } from "../craned/steps";
 import { checkContainerPolicy, resolveMountsOnNode } from "../../core/container-policy";
 import { isAdminUid } from "../../core/identity";
 import { stepCredentials, type StepCredentials } from "./credentials";
 import { containerConfig } from "./pod-config";
+import { readJson, writeWhole } from "../../core/node/layout";
 import { waitForPodRecord } from "./pod-step";
-import { DEFAULT_STOP_GRACE_SECONDS, type RunningProcessStep } from "./process-step";
-import type { Reporter } from "./report";
+import { DEFAULT_STOP_GRACE_SECONDS, type RunningStep, type StepContext, type StepOutcome } from "./running-step";
 
 // How often the container's state is read: often at first, so that a short-lived container's end is seen at once,
 // then at a pace that costs the runtime nothing.
@@ -67,74 +63,58 @@ async function verifyRuntimeSpec(cri: CriClient, containerId: string, step: Step
   }
 }
 
-export function startContainerStep(opts: {
-  step: StepToD;
-  spec: SupervisorSpec;
-  env: Record<string, string>;
-  reporter: Reporter;
-  log: (m: string) => void;
-}): RunningProcessStep {
-  const { step, spec, reporter, log } = opts;
+export function startContainerStep(ctx: StepContext): RunningStep {
+  const { spec, layout, reporter, log } = ctx;
+  const step = spec.step;
   const cm = step.containerMeta!;
-  const cri = connectCri({
-    runtimeEndpoint: spec.container.runtimeEndpoint,
-    imageEndpoint: spec.container.imageEndpoint,
-    nodeName: spec.node,
-    timeoutMs: 30_000,
-    pullTimeoutMs: spec.container.imagePullTimeoutSeconds * 1000,
-  });
+  const cri = ctx.cri();
   const subject = `job ${step.jobId} step ${step.stepId}`;
+  const containerFile = layout.containerFile(step.jobId, step.stepId);
   let containerId = "";
   let stopReason: JobStatus | undefined;
   let stopGrace = DEFAULT_STOP_GRACE_SECONDS;
   let finished = false;
 
-  const done = (async () => {
-    try {
-      void reporter.report(JobStatus.Starting); // in order with the later reports, without waiting for ctld
-      // ctld checked the request at admission; the node checks it again, with its own users and file system.
-      const who = stepCredentials(step, spec.node);
-      const policySubject = {
-        uid: who.uid, gid: who.gid, home: who.user?.home ?? "", submitDir: step.cwd || step.submitDir,
-        isAdmin: isAdminUid(who.uid, spec.adminUids ?? []),
-      };
-      checkContainerPolicy(step.podMeta, cm, policySubject, spec.container);
-      const mounts = resolveMountsOnNode(cm, policySubject, spec.container);
-      const image = cm.image!;
-      const auth = image.username ? { username: image.username, password: image.password, serverAddress: image.serverAddress } : undefined;
-      // The image is made ready while the pod may still be being created (a primary starts along with its pod).
-      const [{ imageRef }, pod] = await Promise.all([
-        ensureImage(cri, image.image, parsePullPolicy(image.pullPolicy || "IfNotPresent"), { subject, auth }),
-        waitForPodRecord(spec.stateDir, step.jobId, () => stopReason !== undefined),
-      ]);
-      if (stopReason !== undefined || !pod) {
-        cri.close();
-        return { status: stopReason ?? JobStatus.Cancelled, exitCode: 0, reason: "stopped before it started" };
-      }
-      containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, opts.env, imageRef, who, mounts), pod.config, { subject });
-      await verifyRuntimeSpec(cri, containerId, step, who);
-      await startContainer(cri, containerId, { subject });
-      // A stop that arrived while the container was being created found no container to stop.
-      if (stopReason !== undefined) stopContainer(cri, containerId, stopGrace).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
-      const stepDir = path.join(spec.stateDir, "steps", `${step.jobId}.${step.stepId}`);
-      fs.writeFileSync(path.join(stepDir, "container.json"), JSON.stringify({ containerId }));
-      log(`container ${containerId.slice(0, 12)} running`);
-      await reporter.report(JobStatus.Running, { containerId });
-    } catch (e) {
-      cri.close();
-      return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: criErrorMessage(e) };
-    }
-    const runningSince = Date.now();
+  /** Creates and starts the container; undefined when it is under way, an outcome when it ended before starting. */
+  const create = async (): Promise<StepOutcome | undefined> => {
+    void reporter.report(JobStatus.Starting); // in order with the later reports, without waiting for ctld
+    // ctld checked the request at admission; the node checks it again, with its own users and file system.
+    const who = stepCredentials(step, spec.node);
+    const policySubject = {
+      uid: who.uid, gid: who.gid, home: who.user?.home ?? "", submitDir: step.cwd || step.submitDir,
+      isAdmin: isAdminUid(who.uid, spec.adminUids ?? []),
+    };
+    checkContainerPolicy(step.podMeta, cm, policySubject, spec.container);
+    const mounts = resolveMountsOnNode(cm, policySubject, spec.container);
+    const image = cm.image!;
+    const auth = image.username ? { username: image.username, password: image.password, serverAddress: image.serverAddress } : undefined;
+    // The image is made ready while the pod may still be being created (a primary starts along with its pod).
+    const [{ imageRef }, pod] = await Promise.all([
+      ensureImage(cri, image.image, parsePullPolicy(image.pullPolicy || "IfNotPresent"), { subject, auth }),
+      waitForPodRecord(layout.podFile(step.jobId), () => stopReason !== undefined),
+    ]);
+    if (stopReason !== undefined || !pod) return { status: stopReason ?? JobStatus.Cancelled, exitCode: 0, reason: "stopped before it started" };
+    containerId = await createContainer(cri, pod.podId, containerConfig(step, spec, ctx.env, imageRef, who, mounts), pod.config, { subject });
+    await verifyRuntimeSpec(cri, containerId, step, who);
+    await startContainer(cri, containerId, { subject });
+    // A stop that arrived while the container was being created found no container to stop.
+    if (stopReason !== undefined) stopContainer(cri, containerId, stopGrace).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
+    writeWhole(containerFile, JSON.stringify({ containerId }));
+    log(`container ${containerId.slice(0, 12)} running`);
+    await reporter.report(JobStatus.Running, { containerId });
+    return undefined;
+  };
+
+  const awaitExit = async (): Promise<StepOutcome> => {
+    const since = performance.now();
     for (;;) {
       const res = await containerStatus(cri, containerId).catch(() => undefined);
       const st = res?.status;
       if (!res) {
         // Gone: the pod was removed under us (job ended) or the runtime lost it.
-        cri.close();
         return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: stopReason ? "" : "the container disappeared from the runtime" };
       }
       if (st && st.state === ContainerState.CONTAINER_EXITED) {
-        cri.close();
         const oom = st.reason === "OOMKilled";
         const exitCode = st.exitCode;
         let status = oom ? JobStatus.OutOfMemory : exitCode === 0 ? JobStatus.Completed : JobStatus.Failed;
@@ -142,8 +122,24 @@ export function startContainerStep(opts: {
         const reason = oom ? "killed by the memory limit (OOM)" : exitCode !== 0 ? `exited with code ${exitCode}${st.message ? `: ${st.message}` : ""}` : "";
         return { status, exitCode, reason };
       }
-      await new Promise((r) => setTimeout(r, Date.now() - runningSince < FAST_POLL_FOR_MS ? FAST_POLL_MS : POLL_MS));
+      await new Promise((r) => setTimeout(r, performance.now() - since < FAST_POLL_FOR_MS ? FAST_POLL_MS : POLL_MS));
     }
+  };
+
+  const done = (async (): Promise<StepOutcome> => {
+    if (ctx.resume) {
+      // Started by an earlier supervisor: the runtime holds the container, if it got that far.
+      containerId = readJson<{ containerId: string }>(containerFile)?.containerId ?? "";
+      if (!containerId) return { status: JobStatus.Failed, exitCode: 0, reason: "the node's supervisor restarted while the container was being created" };
+    } else {
+      try {
+        const ended = await create();
+        if (ended) return ended;
+      } catch (e) {
+        return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: criErrorMessage(e) };
+      }
+    }
+    return awaitExit();
   })();
 
   return {

@@ -1,83 +1,173 @@
-// `crane supervisor --spec FILE`: runs one step on one node (spawned by craned, never by hand).
-// It outlives a craned restart, reports every status change to craned until accepted, and on SIGTERM
-// stops its step for the reason craned wrote to the step's `stop` file.
+// `crane supervisor --state-dir DIR`: the node's one supervisor, started by craned (never by hand). It hosts every
+// step of the node: process steps run under per-step shell shims (launch.ts) that hold their exit status, container
+// steps and pods are held by the runtime. It outlives a craned restart and reports every status change to craned
+// until accepted. When it starts it picks up the steps an earlier supervisor hosted, from the node's state dir.
+// On SIGTERM it stops every step (containers before pods), saves their results and exits.
+import * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
-import path from "node:path";
-import { JobStatus, StepToD } from "../../core/generated/crane/crane";
-import type { SupervisorSpec } from "../craned/steps";
+import type { CraneConfig } from "../../core/config";
+import { connectCri, type CriClient } from "../../core/cri";
+import { JobStatus, SupervisorService, type SupervisorServer } from "../../core/generated/crane/crane";
+import { isPodStep, NodeLayout, stepKey } from "../../core/node/layout";
+import { identify, isAlive, readIdentityFile, writeIdentityFile } from "../../core/node/process-identity";
+import { bindRootOnlySocket, cranedClient, safeHandlers } from "../../core/rpc";
 import { startContainerStep } from "./container-step";
 import { stepEnvironment } from "./env";
 import { startPodStep } from "./pod-step";
-import { DEFAULT_STOP_GRACE_SECONDS, startProcessStep, type RunningProcessStep } from "./process-step";
+import { startProcessStep } from "./process-step";
 import { Reporter } from "./report";
+import type { RunningStep, StepContext } from "./running-step";
 
-export async function runSupervisor(specFile: string): Promise<number> {
-  const spec = JSON.parse(fs.readFileSync(specFile, "utf8")) as SupervisorSpec;
-  const step = StepToD.fromJSON(spec.step);
-  const stepDir = path.dirname(specFile);
-  fs.writeFileSync(path.join(stepDir, "supervisor.pid"), String(process.pid));
-  process.title = `crane supervisor ${step.jobId}.${step.stepId}`;
-  const reporter = new Reporter(spec.cranedSocket, stepDir, { node: spec.node, jobId: step.jobId, stepId: step.stepId });
-  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} supervisor[${step.jobId}.${step.stepId}] ${msg}\n`);
+/** Seconds between checks of whether craned is still there (an idle supervisor without its craned exits). */
+const IDLE_CHECK_MS = 5_000;
 
-  const env = stepEnvironment(step, spec.clusterName);
-  let running: RunningProcessStep;
-  try {
-    if (step.stepId === 0 && step.jobType === 2) {
-      running = startPodStep({ step, spec, reporter, log });
-    } else if (step.containerMeta) {
-      running = startContainerStep({ step, spec, env, reporter, log });
-    } else {
-      running = startProcessStep({ step, node: spec.node, jobCgroup: spec.jobCgroup, stateDir: spec.stateDir, env, reporter });
+interface HostedStep {
+  running?: RunningStep;
+  reporter: Reporter;
+  /** Its outcome is saved in result.json: it needs this process no more. */
+  ended: boolean;
+  isPod: boolean;
+}
+
+function log(message: string): void {
+  process.stderr.write(`${new Date().toISOString()} supervisor ${message}\n`);
+}
+
+export async function runNodeSupervisor(config: CraneConfig, node: string, stateDir: string): Promise<number> {
+  const layout = new NodeLayout(stateDir).ensure();
+  const other = readIdentityFile(layout.supervisorPidFile);
+  if (other && other.pid !== process.pid && isAlive(other)) {
+    log(`another supervisor (pid ${other.pid}) hosts this node's steps: exiting`);
+    return 0;
+  }
+  process.title = "crane supervisor";
+  const craned = cranedClient(`unix://${layout.cranedSocket}`);
+  const hosted = new Map<string, HostedStep>();
+  let stopping = false;
+  let cri: CriClient | undefined;
+  const runtime = () =>
+    (cri ??= connectCri({
+      runtimeEndpoint: config.container.runtimeEndpoint,
+      imageEndpoint: config.container.imageEndpoint,
+      nodeName: node,
+      timeoutMs: 30_000,
+      pullTimeoutMs: config.container.imagePullTimeoutSeconds * 1000,
+    }));
+  if (config.container.enabled) runtime().version().catch(() => undefined); // connected ahead of the first step
+
+  /** Takes a step on: starts it, or (resume) picks up what an earlier supervisor started. */
+  const host = (jobId: number, stepId: number, resume: boolean): void => {
+    const key = stepKey(jobId, stepId);
+    const spec = layout.readSpec(jobId, stepId);
+    const reporter = new Reporter(craned, layout.resultFile(jobId, stepId), { node: spec.node, jobId, stepId });
+    const entry: HostedStep = { reporter, ended: false, isPod: isPodStep(spec.step) };
+    hosted.set(key, entry);
+    if (!resume) fs.writeFileSync(layout.hostedMarker(jobId, stepId), "");
+    const ctx: StepContext = {
+      spec, layout, reporter, resume, cri: runtime,
+      env: stepEnvironment(spec.step, spec.clusterName),
+      log: (m) => log(`step ${key}: ${m}`),
+    };
+    const finish = async (status: JobStatus, exitCode: number, reason: string) => {
+      ctx.log(`finished ${JobStatus[status]} exit=${exitCode} ${reason}`);
+      const delivered = reporter.report(status, { exitCode, reason });
+      entry.ended = true;
+      await delivered;
+      hosted.delete(key);
+    };
+    try {
+      const start = entry.isPod ? startPodStep : spec.step.containerMeta ? startContainerStep : startProcessStep;
+      entry.running = start(ctx);
+    } catch (e) {
+      ctx.log(`cannot start: ${(e as Error).stack}`);
+      void finish(JobStatus.Failed, 0, (e as Error).message);
+      return;
     }
-  } catch (e) {
-    log(`cannot start: ${(e as Error).stack}`);
-    await reporter.report(JobStatus.Failed, { reason: (e as Error).message });
-    reporter.close();
-    return 1;
+    if (resume) ctx.log("picked up from an earlier supervisor");
+    entry.running.done.then(
+      (o) => finish(o.status, o.exitCode, o.reason),
+      (e: Error) => finish(JobStatus.Failed, 0, e.message),
+    );
+  };
+
+  // ---- the steps an earlier supervisor hosted
+  for (const [jobId, stepId] of layout.listSteps()) {
+    const key = stepKey(jobId, stepId);
+    if (!fs.existsSync(layout.hostedMarker(jobId, stepId))) continue; // craned will ask for it
+    try {
+      const spec = layout.readSpec(jobId, stepId);
+      const reporter = new Reporter(craned, layout.resultFile(jobId, stepId), { node: spec.node, jobId, stepId });
+      const replay = reporter.replaySaved();
+      if (replay) {
+        hosted.set(key, { reporter, ended: true, isPod: isPodStep(spec.step) });
+        void replay.then(() => hosted.delete(key));
+      } else {
+        host(jobId, stepId, true);
+      }
+    } catch (e) {
+      log(`cannot pick up step ${key}: ${(e as Error).message}`);
+    }
   }
 
-  const onStop = () => {
-    // Whatever is still to be reported is saved in result.json by then: do not wait for a craned that may be gone.
-    reporter.stopRetrying();
-    if (finished) return;
-    const { reason, graceSeconds } = readStopFile(path.join(stepDir, "stop"));
-    log(`stopping: ${JobStatus[reason]} (SIGKILL after ${graceSeconds} s)`);
-    running.stop(reason, graceSeconds);
+  const service: SupervisorServer = {
+    startStep(call, cb) {
+      const { jobId, stepId } = call.request;
+      if (stopping) return cb(null, { ok: false, reason: "the node's supervisor is shutting down" });
+      if (hosted.has(stepKey(jobId, stepId))) return cb(null, { ok: true, reason: "already hosted" });
+      try {
+        host(jobId, stepId, false);
+        cb(null, { ok: true, reason: "" });
+      } catch (e) {
+        cb(null, { ok: false, reason: (e as Error).message });
+      }
+    },
+    stopStep(call, cb) {
+      const r = call.request;
+      const entry = hosted.get(stepKey(r.jobId, r.stepId));
+      if (entry?.running && !entry.ended) {
+        const grace = r.graceSeconds ?? undefined;
+        log(`step ${stepKey(r.jobId, r.stepId)}: stopping: ${JobStatus[r.reasonStatus]}${grace !== undefined ? ` (SIGKILL after ${grace} s)` : ""}`);
+        entry.running.stop(r.reasonStatus, grace);
+      }
+      cb(null, { ok: true });
+    },
   };
-  let finished = false;
-  process.on("SIGTERM", onStop);
+
+  const server = new grpc.Server();
+  server.addService(SupervisorService, safeHandlers(service, (m) => log(m)));
+  await bindRootOnlySocket(server, layout.supervisorSocket); // craned (root) alone may call it
+  // Written once the socket serves: to craned, a live supervisor in this file is one it can call.
+  writeIdentityFile(layout.supervisorPidFile, identify(process.pid)!);
+  log(`hosting the steps of ${stateDir} (pid ${process.pid})`);
+
+  // ---- SIGTERM: stop everything, containers before their pods, and leave once every result is saved
+  const shutDown = async () => {
+    if (stopping) return;
+    stopping = true;
+    log("stopping every step");
+    for (const h of hosted.values()) h.reporter.stopRetrying();
+    for (const pods of [false, true]) {
+      const group = [...hosted.values()].filter((h) => h.isPod === pods && h.running && !h.ended);
+      for (const h of group) h.running!.stop(JobStatus.Cancelled);
+      await Promise.all(group.map((h) => h.running!.done.catch(() => undefined)));
+    }
+    while ([...hosted.values()].some((h) => !h.ended)) await new Promise((r) => setTimeout(r, 20));
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutDown());
   process.on("SIGINT", () => undefined);
   process.on("SIGHUP", () => undefined);
 
-  // A pod step only waits for SIGTERM: keep the event loop alive until the step is over.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  const result = await running.done;
-  finished = true;
-  clearInterval(keepAlive);
-  log(`finished ${JobStatus[result.status]} exit=${result.exitCode} ${result.reason}`);
-  await reporter.report(result.status, { exitCode: result.exitCode, reason: result.reason });
-  reporter.close();
+  // ---- an idle supervisor whose craned is gone has nothing left to do: craned starts a new one when it returns
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const idle = [...hosted.values()].every((h) => h.ended);
+      if (idle && !isAlive(readIdentityFile(layout.cranedPidFile))) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, IDLE_CHECK_MS);
+  });
+  log("craned is gone and no step is running: exiting");
   return 0;
-}
-
-/**
- * Why and how to stop, as craned wrote it before its SIGTERM: `{"reason":"Cancelled","graceSeconds":10}`
- * (or, from an older craned, just the reason's name). No file: a plain cancel with the default grace.
- */
-export function readStopFile(file: string): { reason: JobStatus; graceSeconds: number } {
-  const byName = (name: unknown) => (JobStatus as unknown as Record<string, JobStatus>)[String(name)] ?? JobStatus.Cancelled;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8").trim();
-  } catch {
-    return { reason: JobStatus.Cancelled, graceSeconds: DEFAULT_STOP_GRACE_SECONDS };
-  }
-  try {
-    const v = JSON.parse(text) as { reason?: string; graceSeconds?: number };
-    const grace = Number.isFinite(v.graceSeconds) && v.graceSeconds! >= 0 ? v.graceSeconds! : DEFAULT_STOP_GRACE_SECONDS;
-    return { reason: byName(v.reason), graceSeconds: grace };
-  } catch {
-    return { reason: byName(text), graceSeconds: DEFAULT_STOP_GRACE_SECONDS };
-  }
 }

@@ -1,9 +1,12 @@
-// How a task of a non-container step starts, in two parts, as slurmstepd does it.
+// How a task of a non-container step starts, in two parts, as slurmstepd does it, and what holds its exit status.
 //
-// The root part runs /bin/sh with a fixed environment (LAUNCH_ENV) and a fixed script: it sees only numbers and
-// paths as positional parameters, never a string the user chose as code, and it calls its tools by absolute path.
-// It joins the step's cgroup, opens the batch script (a file in root's private directory), then runs setpriv,
-// which sets the supplementary groups from the name service (initgroups), then the gid, then the uid.
+// The root part is the task's shim: /bin/sh with a fixed environment (LAUNCH_ENV) and a fixed script. It sees only
+// numbers and paths as positional parameters, never a string the user chose as code, and it calls its tools by
+// absolute path. It joins the step's cgroup, opens the batch script (a file in root's private directory), then
+// starts the task in a session of its own through setpriv, which sets the supplementary groups from the name
+// service (initgroups), then the gid, then the uid. It writes the task's pid, waits for it and writes its exit
+// status to a file. The shim is all a task costs besides itself, and it outlives the supervisor: a supervisor that
+// dies loses neither the task nor its exit status, and a new one finds both on disk.
 //
 // The user part runs as the user. It reads the user's environment from fd 3 (a pipe from the supervisor: the
 // environment never passes through root's), changes to the working directory and starts the command, or, for a
@@ -12,14 +15,28 @@ export const LAUNCH_ENV: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/s
 
 const SH = "/bin/sh";
 const SETPRIV = "/usr/bin/setpriv";
+const SETSID = "/usr/bin/setsid";
 
-// $1: number of cgroup.procs files, then the files; uid; gid; script file or ""; then the user part and its $0, args.
+/** The shim's own exit code when it could not start the task (cgroup, script); the task's status is then absent. */
+export const SHIM_SETUP_FAILED = 125;
+
+// $1: number of cgroup.procs files, then the files; uid; gid; script file or ""; task pid file; exit status file;
+// then the user part and its $0, args. A background job of a shell without job control stays in the shell's process
+// group, so setsid makes it a session and group of its own without forking: $! is the task, and its group.
 const ROOT_PART = `n=$1; shift
-while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; n=$((n - 1)); shift; done
-u=$1; g=$2; f=$3; shift 3
-if [ -n "$f" ]; then exec 4< "$f" || exit 125; fi
-if [ "$u" = 0 ]; then exec ${SH} -c "$@"; fi
-exec ${SETPRIV} --reuid="$u" --regid="$g" --init-groups -- ${SH} -c "$@"`;
+while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit ${SHIM_SETUP_FAILED}; n=$((n - 1)); shift; done
+u=$1; g=$2; f=$3; p=$4; x=$5; shift 5
+if [ -n "$f" ]; then exec 4< "$f" || exit ${SHIM_SETUP_FAILED}; fi
+if [ "$u" = 0 ]; then ${SETSID} ${SH} -c "$@" &
+else ${SETSID} ${SETPRIV} --reuid="$u" --regid="$g" --init-groups -- ${SH} -c "$@" &
+fi
+t=$!
+exec 3<&- 4<&-
+echo $t > "$p"
+wait $t
+r=$?
+echo $r > "$x"
+exit $r`;
 
 // $1: the working directory.
 const ENTER = `eval "$(/bin/cat <&3)" || exit 125
@@ -48,17 +65,21 @@ export interface TaskLaunch {
   /** The cgroup.procs files the task joins before anything else. */
   cgroupProcs: string[];
   cwd: string;
+  /** Where the shim writes the task's pid, and its exit status once it ends. */
+  taskPidFile: string;
+  exitFile: string;
   /** The task's whole environment; it reaches only the user part. */
   env: Record<string, string>;
   mode: { argv: string[] } | { batch: { script: string; interpreter: string; output: string; error: string; append: boolean } };
 }
 
-/** The argv (absolute path first) that starts a task; it must be spawned with LAUNCH_ENV and fd 3 a pipe. */
+/** The argv (absolute path first) of a task's shim; it must be spawned with LAUNCH_ENV and fd 3 a pipe. */
 export function launchArgv(t: TaskLaunch): string[] {
-  const root = [SH, "-c", ROOT_PART, "crane-launch", String(t.cgroupProcs.length), ...t.cgroupProcs, String(t.uid), String(t.gid)];
-  if ("argv" in t.mode) return [...root, "", RUN_COMMAND, "crane-task", t.cwd, ...t.mode.argv];
+  const root = [SH, "-c", ROOT_PART, "crane-shim", String(t.cgroupProcs.length), ...t.cgroupProcs, String(t.uid), String(t.gid)];
+  const files = [t.taskPidFile, t.exitFile];
+  if ("argv" in t.mode) return [...root, "", ...files, RUN_COMMAND, "crane-task", t.cwd, ...t.mode.argv];
   const b = t.mode.batch;
-  return [...root, b.script, RUN_BATCH, "crane-batch", t.cwd, b.output, b.error, b.append ? "1" : "0", b.interpreter];
+  return [...root, b.script, ...files, RUN_BATCH, "crane-batch", t.cwd, b.output, b.error, b.append ? "1" : "0", b.interpreter];
 }
 
 /** The environment as a script of exports for the user part; names a shell cannot export are left out. */

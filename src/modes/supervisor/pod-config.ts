@@ -4,11 +4,11 @@ import path from "node:path";
 import type { DeepPartial, PodSandboxConfig, ContainerConfig, LinuxContainerSecurityContext, NamespaceOption } from "../../core/generated/cri/api";
 import { NamespaceMode } from "../../core/generated/cri/api";
 import { PodMeta_NetworkMode, type Mount, type StepToD } from "../../core/generated/crane/crane";
-import type { SupervisorSpec } from "../craned/steps";
+import type { StepSpec } from "../../core/node/layout";
 import type { StepCredentials } from "./credentials";
 
 /** Labels on every pod and container crane creates, so leftovers can always be found. */
-export function craneLabels(step: StepToD, spec: SupervisorSpec): Record<string, string> {
+export function craneLabels(step: StepToD, spec: StepSpec): Record<string, string> {
   return {
     "crane.cluster": spec.clusterName,
     "crane.job": String(step.jobId),
@@ -23,7 +23,7 @@ export function dnsLabel(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "") || "pod";
 }
 
-function namespaces(step: StepToD, spec: SupervisorSpec): DeepPartial<NamespaceOption> {
+function namespaces(step: StepToD, spec: StepSpec): DeepPartial<NamespaceOption> {
   const hostNet = step.podMeta?.network === PodMeta_NetworkMode.NODE;
   const ns: DeepPartial<NamespaceOption> = {
     network: hostNet ? NamespaceMode.NODE : NamespaceMode.POD,
@@ -53,7 +53,7 @@ function requestedRunAs(step: StepToD): { runAsUser?: { value: bigint }; runAsGr
  * setuid binary in the image gains nothing). In a user namespace its ids and capabilities are the namespace's,
  * unprivileged on the host. Root's jobs get what they ask for.
  */
-export function containerSecurity(step: StepToD, spec: SupervisorSpec, who: StepCredentials): DeepPartial<LinuxContainerSecurityContext> {
+export function containerSecurity(step: StepToD, spec: StepSpec, who: StepCredentials): DeepPartial<LinuxContainerSecurityContext> {
   const namespaceOptions = namespaces(step, spec);
   if (who.uid === 0) return { namespaceOptions, ...requestedRunAs(step) };
   if (step.podMeta?.userns) return { namespaceOptions, ...requestedRunAs(step), noNewPrivs: true, privileged: false };
@@ -68,11 +68,11 @@ export function containerSecurity(step: StepToD, spec: SupervisorSpec, who: Step
   };
 }
 
-export function podLogDir(spec: SupervisorSpec, jobId: number): string {
+export function podLogDir(spec: StepSpec, jobId: number): string {
   return path.join(spec.stateDir, "logs", String(jobId));
 }
 
-export function podSandboxConfig(step: StepToD, spec: SupervisorSpec): DeepPartial<PodSandboxConfig> {
+export function podSandboxConfig(step: StepToD, spec: StepSpec): DeepPartial<PodSandboxConfig> {
   const pm = step.podMeta;
   const hostNet = pm?.network === PodMeta_NetworkMode.NODE;
   const name = dnsLabel(`job-${step.jobId}-${spec.node}`);
@@ -101,7 +101,7 @@ export function podSandboxConfig(step: StepToD, spec: SupervisorSpec): DeepParti
 
 export function containerConfig(
   step: StepToD,
-  spec: SupervisorSpec,
+  spec: StepSpec,
   env: Record<string, string>,
   imageRef: string,
   who: StepCredentials,

@@ -2,21 +2,15 @@
 // job's container steps (<state>/jobs/<job>/pod.json), holds it while the job runs and removes it (with every
 // container in it) when craned stops the step at the end of the job.
 import fs from "node:fs";
-import path from "node:path";
-import { connectCri, destroyPodSandbox, runPodSandbox, criErrorMessage } from "../../core/cri";
-import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
-import type { SupervisorSpec } from "../craned/steps";
+import { destroyPodSandbox, runPodSandbox, criErrorMessage } from "../../core/cri";
+import { JobStatus } from "../../core/generated/crane/crane";
+import { readJson, writeWhole } from "../../core/node/layout";
 import { podLogDir, podSandboxConfig } from "./pod-config";
-import type { RunningProcessStep } from "./process-step";
-import type { Reporter } from "./report";
+import type { RunningStep, StepContext, StepOutcome } from "./running-step";
 
 export interface PodRecord {
   podId: string;
   config: ReturnType<typeof podSandboxConfig>;
-}
-
-export function podRecordPath(stateDir: string, jobId: number): string {
-  return path.join(stateDir, "jobs", String(jobId), "pod.json");
 }
 
 /**
@@ -24,14 +18,10 @@ export function podRecordPath(stateDir: string, jobId: number): string {
  * is made ready meanwhile), so it may have to wait; it stops waiting when `stopped()` holds (the job ended: a pod
  * that failed ends the job).
  */
-export async function waitForPodRecord(stateDir: string, jobId: number, stopped: () => boolean): Promise<PodRecord | undefined> {
-  const file = podRecordPath(stateDir, jobId);
+export async function waitForPodRecord(file: string, stopped: () => boolean): Promise<PodRecord | undefined> {
   for (;;) {
-    try {
-      return JSON.parse(fs.readFileSync(file, "utf8")) as PodRecord;
-    } catch {
-      // not there yet (it is written whole, by rename)
-    }
+    const record = readJson<PodRecord>(file); // written whole, by rename
+    if (record) return record;
     if (stopped()) return undefined;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -47,34 +37,39 @@ function checkUserNamespaceSupport(runtimeVersion: string): void {
   );
 }
 
-export function startPodStep(opts: { step: StepToD; spec: SupervisorSpec; reporter: Reporter; log: (m: string) => void }): RunningProcessStep {
-  const { step, spec, reporter, log } = opts;
-  const cri = connectCri({ runtimeEndpoint: spec.container.runtimeEndpoint, imageEndpoint: spec.container.imageEndpoint, nodeName: spec.node, timeoutMs: 30_000 });
+export function startPodStep(ctx: StepContext): RunningStep {
+  const { spec, layout, reporter, log } = ctx;
+  const step = spec.step;
+  const cri = ctx.cri();
   const subject = `job ${step.jobId} on node ${spec.node}`;
+  const file = layout.podFile(step.jobId);
   let podId = "";
   let stopped: JobStatus | undefined;
   let release!: () => void;
   const stopRequested = new Promise<void>((r) => (release = r));
 
-  const done = (async () => {
-    try {
-      if (step.podMeta?.userns) checkUserNamespaceSupport((await cri.version()).runtimeVersion);
-      const config = podSandboxConfig(step, spec);
-      fs.mkdirSync(podLogDir(spec, step.jobId), { recursive: true });
-      podId = await runPodSandbox(cri, config, { subject });
-      const record: PodRecord = { podId, config };
-      const file = podRecordPath(spec.stateDir, step.jobId);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      // Written whole (rename), since the job's container steps may be waiting for it already.
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(record, (_, v) => (typeof v === "bigint" ? Number(v) : v)));
-      fs.renameSync(`${file}.tmp`, file);
-      log(`pod ${podId.slice(0, 12)} running`);
-      await reporter.report(JobStatus.Running);
-    } catch (e) {
-      const reason = `failed to create the pod for ${subject}: ${criErrorMessage(e)}`;
-      if (podId) await destroyPodSandbox(cri, podId).catch(() => undefined);
-      cri.close();
-      return { status: JobStatus.Failed, exitCode: 0, reason };
+  const done = (async (): Promise<StepOutcome> => {
+    if (ctx.resume) {
+      // Started by an earlier supervisor: the pod is in the runtime if its record was written.
+      podId = readJson<PodRecord>(file)?.podId ?? "";
+      if (!podId) return { status: JobStatus.Failed, exitCode: 0, reason: `the node's supervisor restarted while the pod for ${subject} was being created` };
+    } else {
+      try {
+        if (step.podMeta?.userns) checkUserNamespaceSupport((await cri.version()).runtimeVersion);
+        const config = podSandboxConfig(step, spec);
+        fs.mkdirSync(podLogDir(spec, step.jobId), { recursive: true });
+        podId = await runPodSandbox(cri, config, { subject });
+        fs.mkdirSync(layout.jobDir(step.jobId), { recursive: true });
+        // Written whole, since the job's container steps may be waiting for it already.
+        const record: PodRecord = { podId, config };
+        writeWhole(file, JSON.stringify(record, (_, v) => (typeof v === "bigint" ? Number(v) : v)));
+        log(`pod ${podId.slice(0, 12)} running`);
+        await reporter.report(JobStatus.Running);
+      } catch (e) {
+        const reason = `failed to create the pod for ${subject}: ${criErrorMessage(e)}`;
+        if (podId) await destroyPodSandbox(cri, podId).catch(() => undefined);
+        return { status: JobStatus.Failed, exitCode: 0, reason };
+      }
     }
     await stopRequested;
     try {
@@ -83,7 +78,6 @@ export function startPodStep(opts: { step: StepToD; spec: SupervisorSpec; report
     } catch (e) {
       log(`removing the pod failed: ${criErrorMessage(e)}`);
     }
-    cri.close();
     return { status: stopped === JobStatus.Cancelled ? JobStatus.Completed : (stopped ?? JobStatus.Completed), exitCode: 0, reason: "" };
   })();
 

@@ -1,10 +1,6 @@
-// A non-container step: a batch script (on the job's first node) or a crun command (its tasks on each
-// node), run as the job's user inside the step's cgroup.
-//
-// The launch follows slurmstepd's order. A root part (launch.ts), started with a fixed environment and absolute
-// paths, joins the cgroup and calls setpriv, which sets the groups from the name service, then the gid, then the
-// uid. Only then does a user part read the user's environment from a pipe, change to the working directory and
-// start the command; output files are opened there too, so a job can only write where its user may.
+// A non-container step: a batch script (on the job's first node) or a crun command (its tasks on each node), run
+// as the job's user inside the step's cgroup. Each task runs under its own shim (launch.ts), which holds its exit
+// status on disk; a supervisor that restarts picks the tasks up from there (`resume`).
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -13,125 +9,143 @@ import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import { statusFromExit } from "../../core/job-state";
 import { resolveOutputPath } from "../../core/parse/output-pattern";
 import { cgroupDirs, createStepCgroup, oomKillCount } from "../../core/cgroup";
+import { identify, isAlive, parentPid, readIdentityFile, writeIdentityFile, type ProcessIdentity } from "../../core/node/process-identity";
 import { CriLogWriter } from "./log-writer";
-import type { Reporter } from "./report";
-
 import { stepCredentials } from "./credentials";
-import { launchArgv, LAUNCH_ENV, userEnvScript, type TaskLaunch } from "./launch";
+import { launchArgv, LAUNCH_ENV, SHIM_SETUP_FAILED, userEnvScript, type TaskLaunch } from "./launch";
+import { DEFAULT_STOP_GRACE_SECONDS, type RunningStep, type StepContext, type StepOutcome } from "./running-step";
 
-/** Seconds between SIGTERM and SIGKILL when a stop names none (ccon stop's default). */
-export const DEFAULT_STOP_GRACE_SECONDS = 10;
+const RESUMED_POLL_MS = 200;
 
-export interface RunningProcessStep {
-  done: Promise<{ status: JobStatus; exitCode: number; reason: string }>;
-  /** SIGTERM (CRI StopContainer for a container), then SIGKILL after `graceSeconds`. */
-  stop(reason: JobStatus, graceSeconds?: number): void;
+/** How one task ended: its exit status from the shim's file, or why there is none. */
+type TaskEnd = { code: number } | { lost: string };
+
+export function startProcessStep(ctx: StepContext): RunningStep {
+  const { spec, layout } = ctx;
+  const step = spec.step;
+  const cg = createStepCgroup(spec.jobCgroup, step.stepId);
+  // The kernel counts a kill in the victim's own cgroup (v1) or in the limited ancestor (v2 events): read both.
+  const oomKills = () => oomKillCount(cg) + oomKillCount(spec.jobCgroup);
+  const oomBefore = ctx.resume ? 0 : oomKills();
+  const taskCount = step.isBatchPrimary ? 1 : Math.max(1, step.ntasksPerNode);
+  const files = (i: number) => ({
+    shim: layout.shimPidFile(step.jobId, step.stepId, i),
+    task: layout.taskPidFile(step.jobId, step.stepId, i),
+    exit: layout.taskExitFile(step.jobId, step.stepId, i),
+  });
+  const shims: (ProcessIdentity | undefined)[] = [];
+  let stopReason: JobStatus | undefined;
+  let logWriter: CriLogWriter | undefined;
+  let ends: Promise<TaskEnd>[];
+
+  if (ctx.resume) {
+    ends = Array.from({ length: taskCount }, (_, i) => {
+      const shim = readIdentityFile(files(i).shim);
+      shims.push(shim);
+      return awaitResumedTask(shim, files(i).exit);
+    });
+  } else {
+    const launches = taskLaunches(ctx, cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs")), files);
+    if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId));
+    ends = launches.map((launch, i) => {
+      const child = spawnShim(launch, !step.isBatchPrimary);
+      const who = child.pid === undefined ? undefined : identify(child.pid);
+      shims.push(who);
+      if (who) writeIdentityFile(files(i).shim, who);
+      if (logWriter) {
+        child.stdout!.on("data", (d: Buffer) => logWriter!.write("stdout", d));
+        child.stderr!.on("data", (d: Buffer) => logWriter!.write("stderr", d));
+      }
+      return new Promise<TaskEnd>((resolve) => {
+        child.on("error", (e) => resolve({ lost: `cannot start the task: ${e.message}` }));
+        child.on("close", (code) => resolve(readExit(files(i).exit) ?? shimEnd(code)));
+      });
+    });
+    void ctx.reporter.report(JobStatus.Running);
+  }
+
+  const done = Promise.all(ends).then((results): StepOutcome => {
+    logWriter?.close();
+    const lost = results.find((r): r is { lost: string } => "lost" in r);
+    const failed = results.find((r): r is { code: number } => "code" in r && r.code !== 0);
+    const oom = oomKills() > oomBefore && !ctx.resume;
+    if (lost) return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: lost.lost };
+    const exitCode = failed?.code ?? 0;
+    const signal = signalOf(exitCode);
+    const status = stopReason ?? statusFromExit(exitCode, signal, oom);
+    let reason = "";
+    if (oom) reason = "killed by the memory limit (OOM)";
+    else if (signal) reason = `killed by ${signal}`;
+    else if (failed) reason = `exited with code ${exitCode}`;
+    return { status, exitCode, reason };
+  });
+
+  const signalTasks = (signal: NodeJS.Signals) => {
+    for (let i = 0; i < taskCount; i++) void signalTask(shims[i], files(i).task, signal);
+  };
+  return {
+    done,
+    stop(reason, graceSeconds = DEFAULT_STOP_GRACE_SECONDS) {
+      stopReason = reason;
+      signalTasks("SIGTERM");
+      setTimeout(() => signalTasks("SIGKILL"), graceSeconds * 1000).unref();
+    },
+  };
 }
 
-export function startProcessStep(opts: {
-  step: StepToD;
-  node: string;
-  jobCgroup: string;
-  stateDir: string;
-  env: Record<string, string>;
-  reporter: Reporter;
-}): RunningProcessStep {
-  const { step, node } = opts;
-  const cg = createStepCgroup(opts.jobCgroup, step.stepId);
-  const procsFiles = cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs"));
-  // The kernel counts a kill in the victim's own cgroup (v1) or in the limited ancestor (v2 events): read both.
-  const oomKills = () => oomKillCount(cg) + oomKillCount(opts.jobCgroup);
-  const oomBefore = oomKills();
-  const { user, gid } = stepCredentials(step, node);
+/** The launch of each task: the user, the cgroup, and for a batch step its script and output files. */
+function taskLaunches(ctx: StepContext, cgroupProcs: string[], files: (i: number) => { task: string; exit: string }): TaskLaunch[] {
+  const { spec, layout } = ctx;
+  const step = spec.step;
+  const { user, gid } = stepCredentials(step, spec.node);
   const home = user?.home ?? "/";
-  const userEnv: Record<string, string> = {
+  const env: Record<string, string> = {
     PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     ...step.env,
     HOME: home,
     USER: user?.name ?? step.username,
     LOGNAME: user?.name ?? step.username,
-    ...opts.env,
+    ...ctx.env,
   };
-  const launch: Omit<TaskLaunch, "env" | "mode"> = { uid: step.uid, gid, cgroupProcs: procsFiles, cwd: step.cwd || home };
-
-  const children: ChildProcess[] = [];
-  let stopReason: JobStatus | undefined;
-  let logWriter: CriLogWriter | undefined;
-
+  const base = { uid: step.uid, gid, cgroupProcs, cwd: step.cwd || home };
   if (step.isBatchPrimary) {
-    // The user's own file (0700) in root's private directory: only the launch's root part can open it by name,
-    // and hands it to the interpreter as an open file.
-    const script = path.join(opts.stateDir, "scripts", `${step.jobId}.sh`);
+    const script = layout.scriptFile(step.jobId);
     fs.rmSync(script, { force: true });
     fs.writeFileSync(script, step.shScript, { mode: 0o700 });
     fs.chownSync(script, step.uid, gid);
-    const ctx = {
-      jobId: step.jobId, stepId: step.stepId, jobName: step.jobName, user: step.username, nodeName: node,
-      nodeIndex: step.nodeIndex, taskId: 0,
-    };
-    const cwd = launch.cwd;
-    const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
-    const out = resolveOutputPath(step.io?.outputPattern || undefined, cwd, ctx, isDir);
-    const err = step.io?.errorPattern ? resolveOutputPath(step.io.errorPattern, cwd, ctx, isDir) : out;
-    const interpreter = step.interpreter?.replace(/^#!\s*/, "").trim() || "/bin/sh";
-    const batch = { script, interpreter, output: out, error: err, append: step.io?.openModeAppend ?? false };
-    children.push(spawnTask({ ...launch, env: userEnv, mode: { batch } }, false));
-  } else {
-    logWriter = new CriLogWriter(path.join(opts.stateDir, "logs", String(step.jobId), `${step.stepId}.log`));
-    const n = Math.max(1, step.ntasksPerNode);
-    for (let i = 0; i < n; i++) {
-      const procId = step.nodeIndex * n + i;
-      const env = { ...userEnv, CRANE_PROCID: String(procId), CRANE_LOCALID: String(i) };
-      const child = spawnTask({ ...launch, env, mode: { argv: step.argv } }, true);
-      child.stdout!.on("data", (d: Buffer) => logWriter!.write("stdout", d));
-      child.stderr!.on("data", (d: Buffer) => logWriter!.write("stderr", d));
-      children.push(child);
-    }
+    const batch = batchFiles(step, spec.node, base.cwd, script);
+    return [{ ...base, env, taskPidFile: files(0).task, exitFile: files(0).exit, mode: { batch } }];
   }
-
-  const exits = children.map(
-    (c) =>
-      new Promise<{ code: number; signal: string | null; error?: string }>((resolve) => {
-        c.on("error", (e) => resolve({ code: 127, signal: null, error: e.message }));
-        c.on("close", (code, signal) => resolve({ code: code ?? 128, signal }));
-      }),
-  );
-  void opts.reporter.report(JobStatus.Running);
-
-  const done = Promise.all(exits).then((results) => {
-    logWriter?.close();
-    const failed = results.find((r) => r.signal || r.code !== 0);
-    const exitCode = failed ? (failed.signal ? 128 + signalNumber(failed.signal) : failed.code) : 0;
-    const oom = oomKills() > oomBefore;
-    let status = statusFromExit(exitCode, failed?.signal ?? null, oom);
-    if (stopReason !== undefined) status = stopReason;
-    let reason = "";
-    if (failed?.error) reason = failed.error;
-    else if (oom) reason = "killed by the memory limit (OOM)";
-    else if (failed?.signal) reason = `killed by ${failed.signal}`;
-    else if (failed?.code === 125) reason = "could not join the step's cgroup or drop privileges";
-    else if (failed) reason = `exited with code ${failed.code}`;
-    return { status, exitCode, reason };
-  });
-
-  return {
-    done,
-    stop(reason, graceSeconds = DEFAULT_STOP_GRACE_SECONDS) {
-      stopReason = reason;
-      for (const c of children) killGroup(c, "SIGTERM");
-      setTimeout(() => children.forEach((c) => killGroup(c, "SIGKILL")), graceSeconds * 1000).unref();
-    },
-  };
+  const n = Math.max(1, step.ntasksPerNode);
+  return Array.from({ length: n }, (_, i) => ({
+    ...base,
+    env: { ...env, CRANE_PROCID: String(step.nodeIndex * n + i), CRANE_LOCALID: String(i) },
+    taskPidFile: files(i).task,
+    exitFile: files(i).exit,
+    mode: { argv: step.argv },
+  }));
 }
 
-function spawnTask(task: TaskLaunch, pipe: boolean): ChildProcess {
+function batchFiles(step: StepToD, node: string, cwd: string, script: string) {
+  const ctx = {
+    jobId: step.jobId, stepId: step.stepId, jobName: step.jobName, user: step.username, nodeName: node,
+    nodeIndex: step.nodeIndex, taskId: 0,
+  };
+  const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
+  const output = resolveOutputPath(step.io?.outputPattern || undefined, cwd, ctx, isDir);
+  const error = step.io?.errorPattern ? resolveOutputPath(step.io.errorPattern, cwd, ctx, isDir) : output;
+  const interpreter = step.interpreter?.replace(/^#!\s*/, "").trim() || "/bin/sh";
+  return { script, interpreter, output, error, append: step.io?.openModeAppend ?? false };
+}
+
+function spawnShim(task: TaskLaunch, pipeOutput: boolean): ChildProcess {
   const [file, ...args] = launchArgv(task);
   const child = spawn(file!, args, {
     cwd: "/",
     env: LAUNCH_ENV,
-    detached: true, // own process group, so a stop reaches every process of the task
+    detached: true, // its own session: nothing aimed at the supervisor reaches it
     // fd 3 carries the user's environment to the user part, never through the root part's environment.
-    stdio: pipe ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "ignore", "ignore", "pipe"],
+    stdio: pipeOutput ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "ignore", "ignore", "pipe"],
   });
   const envPipe = child.stdio[3] as NodeJS.WritableStream | null;
   envPipe?.on("error", () => undefined); // a task that never read it (it could not start) is reported by its exit
@@ -139,15 +153,64 @@ function spawnTask(task: TaskLaunch, pipe: boolean): ChildProcess {
   return child;
 }
 
-function killGroup(c: ChildProcess, signal: NodeJS.Signals): void {
-  if (c.pid === undefined || c.exitCode !== null) return;
+function readExit(file: string): { code: number } | undefined {
   try {
-    process.kill(-c.pid, signal);
+    const code = Number(fs.readFileSync(file, "utf8").trim());
+    return Number.isInteger(code) ? { code } : undefined;
   } catch {
-    // already gone
+    return undefined;
   }
 }
 
-function signalNumber(name: string): number {
-  return os.constants.signals[name as NodeJS.Signals] ?? 0;
+/** A shim that ended without writing the task's status: it failed before the task, or was killed. */
+function shimEnd(code: number | null): TaskEnd {
+  if (code === SHIM_SETUP_FAILED) return { lost: "could not join the step's cgroup or open its script" };
+  return { lost: `the task's shim ended without its exit status (${code === null ? "killed" : `code ${code}`})` };
+}
+
+/** A task started by an earlier supervisor: its status once its shim has written it. */
+async function awaitResumedTask(shim: ProcessIdentity | undefined, exitFile: string): Promise<TaskEnd> {
+  for (;;) {
+    const end = readExit(exitFile);
+    if (end) return end;
+    if (!isAlive(shim)) return readExit(exitFile) ?? { lost: "the task's shim is gone and left no exit status" };
+    await new Promise((r) => setTimeout(r, RESUMED_POLL_MS));
+  }
+}
+
+/**
+ * Signals the task's process group. The task's pid is the shim's to tell: it is taken only while the shim that
+ * wrote it is alive and is its parent, so a recycled pid is never signalled. A stop right at the start waits
+ * (briefly) for the shim to write it.
+ */
+async function signalTask(shim: ProcessIdentity | undefined, taskPidFile: string, signal: NodeJS.Signals): Promise<void> {
+  for (let attempt = 0; attempt < 50 && isAlive(shim); attempt++) {
+    const pid = readTaskPid(taskPidFile);
+    if (pid !== undefined) {
+      if (parentPid(pid) !== shim!.pid) return; // already ended
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // ended meanwhile
+      }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function readTaskPid(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined; // not written yet
+  }
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+
+/** The signal a shell's 128+N status stands for (a task may also exit with such a code itself: then it reads so). */
+function signalOf(exitCode: number): string | null {
+  return exitCode > 128 ? (SIGNAL_NAMES.get(exitCode - 128) ?? null) : null;
 }

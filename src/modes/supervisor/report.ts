@@ -1,26 +1,32 @@
-// The supervisor's only channel out: status reports to its craned, retried until craned accepts them
+// A hosted step's only channel out: status reports to craned, retried until craned accepts them
 // (craned accepts only once ctld has them, so a report survives a craned or ctld restart).
-// The terminal report is also saved to result.json first, so craned can replay it if we die.
+// The terminal report is also saved to result.json first, so that the next supervisor replays it if this one dies.
 // Once the supervisor is told to stop (SIGTERM), a report that is not accepted at the first try is left to that
 // file: a craned that never returns must not keep the supervisor alive forever.
 import fs from "node:fs";
-import path from "node:path";
-import { JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
+import { type CranedClient, JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
 import { isTerminal } from "../../core/job-state";
-import { cranedClient, unary } from "../../core/rpc";
+import { readJson } from "../../core/node/layout";
+import { unary } from "../../core/rpc";
 
 export class Reporter {
-  private client;
   private chain: Promise<void> = Promise.resolve();
   private stopping = false;
   private wake: (() => void) | undefined;
 
   constructor(
-    socketPath: string,
-    private readonly stepDir: string,
+    /** The node supervisor's one client of craned's socket. */
+    private readonly client: CranedClient,
+    private readonly resultFile: string,
     private readonly base: { node: string; jobId: number; stepId: number },
-  ) {
-    this.client = cranedClient(`unix://${socketPath}`);
+  ) {}
+
+  /** Delivers the terminal report an earlier supervisor saved; false when there is none. */
+  replaySaved(): Promise<void> | false {
+    const saved = readJson<StepStatusChangeRequest>(this.resultFile);
+    if (!saved) return false;
+    this.chain = this.chain.then(() => this.deliver(saved));
+    return this.chain;
   }
 
   /** Reports in order; the returned promise settles once this report was accepted. */
@@ -33,7 +39,7 @@ export class Reporter {
       containerId: extra.containerId ?? "",
       timestamp: Date.now(),
     };
-    if (isTerminal(status)) fs.writeFileSync(path.join(this.stepDir, "result.json"), JSON.stringify(msg));
+    if (isTerminal(status)) fs.writeFileSync(this.resultFile, JSON.stringify(msg), { mode: 0o600 });
     this.chain = this.chain.then(() => this.deliver(msg));
     return this.chain;
   }
@@ -67,12 +73,4 @@ export class Reporter {
       this.wake = undefined;
     }
   }
-
-  close(): void {
-    this.client.close();
-  }
-}
-
-export function describeStatus(s: JobStatus): string {
-  return JobStatus[s] ?? String(s);
 }

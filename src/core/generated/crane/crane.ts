@@ -918,6 +918,20 @@ export interface NodeStreamReply {
   code: ErrCode;
 }
 
+/**
+ * A node's supervisor hosts every step of the node (one long-lived process); its craned drives it over the
+ * supervisor's root-only unix socket. The step's spec is the versioned spec.json in the step's directory.
+ */
+export interface StartStepRequest {
+  jobId: number;
+  stepId: number;
+}
+
+export interface StartStepReply {
+  ok: boolean;
+  reason: string;
+}
+
 function createBaseResourceSpec(): ResourceSpec {
   return { cpu: 0, memoryBytes: 0, gres: {} };
 }
@@ -10403,6 +10417,184 @@ export const NodeStreamReply: MessageFns<NodeStreamReply> = {
   },
 };
 
+function createBaseStartStepRequest(): StartStepRequest {
+  return { jobId: 0, stepId: 0 };
+}
+
+export const StartStepRequest: MessageFns<StartStepRequest> = {
+  encode(message: StartStepRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== 0) {
+      writer.uint32(8).uint32(message.jobId);
+    }
+    if (message.stepId !== 0) {
+      writer.uint32(16).uint32(message.stepId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartStepRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartStepRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jobId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stepId = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartStepRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.Number(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.Number(object.job_id)
+        : 0,
+      stepId: isSet(object.stepId)
+        ? globalThis.Number(object.stepId)
+        : isSet(object.step_id)
+        ? globalThis.Number(object.step_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: StartStepRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== 0) {
+      obj.jobId = Math.round(message.jobId);
+    }
+    if (message.stepId !== 0) {
+      obj.stepId = Math.round(message.stepId);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartStepRequest>, I>>(base?: I): StartStepRequest {
+    return StartStepRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartStepRequest>, I>>(object: I): StartStepRequest {
+    const message = createBaseStartStepRequest();
+    message.jobId = object.jobId ?? 0;
+    message.stepId = object.stepId ?? 0;
+    return message;
+  },
+};
+
+function createBaseStartStepReply(): StartStepReply {
+  return { ok: false, reason: "" };
+}
+
+export const StartStepReply: MessageFns<StartStepReply> = {
+  encode(message: StartStepReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartStepReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartStepReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartStepReply {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: StartStepReply): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartStepReply>, I>>(base?: I): StartStepReply {
+    return StartStepReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartStepReply>, I>>(object: I): StartStepReply {
+    const message = createBaseStartStepReply();
+    message.ok = object.ok ?? false;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
 export type CraneCtldService = typeof CraneCtldService;
 export const CraneCtldService = {
   submitBatchJob: {
@@ -10882,6 +11074,72 @@ export interface CranedClient extends Client {
 export const CranedClient = makeGenericClientConstructor(CranedService, "crane.grpc.Craned") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): CranedClient;
   service: typeof CranedService;
+  serviceName: string;
+};
+
+export type SupervisorService = typeof SupervisorService;
+export const SupervisorService = {
+  startStep: {
+    path: "/crane.grpc.Supervisor/StartStep" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartStepRequest): Buffer => Buffer.from(StartStepRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartStepRequest => StartStepRequest.decode(value),
+    responseSerialize: (value: StartStepReply): Buffer => Buffer.from(StartStepReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartStepReply => StartStepReply.decode(value),
+  },
+  stopStep: {
+    path: "/crane.grpc.Supervisor/StopStep" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TerminateStepRequest): Buffer => Buffer.from(TerminateStepRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TerminateStepRequest => TerminateStepRequest.decode(value),
+    responseSerialize: (value: TerminateStepReply): Buffer => Buffer.from(TerminateStepReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TerminateStepReply => TerminateStepReply.decode(value),
+  },
+} as const;
+
+export interface SupervisorServer extends UntypedServiceImplementation {
+  startStep: handleUnaryCall<StartStepRequest, StartStepReply>;
+  stopStep: handleUnaryCall<TerminateStepRequest, TerminateStepReply>;
+}
+
+export interface SupervisorClient extends Client {
+  startStep(
+    request: StartStepRequest,
+    callback: (error: ServiceError | null, response: StartStepReply) => void,
+  ): ClientUnaryCall;
+  startStep(
+    request: StartStepRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartStepReply) => void,
+  ): ClientUnaryCall;
+  startStep(
+    request: StartStepRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartStepReply) => void,
+  ): ClientUnaryCall;
+  stopStep(
+    request: TerminateStepRequest,
+    callback: (error: ServiceError | null, response: TerminateStepReply) => void,
+  ): ClientUnaryCall;
+  stopStep(
+    request: TerminateStepRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TerminateStepReply) => void,
+  ): ClientUnaryCall;
+  stopStep(
+    request: TerminateStepRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TerminateStepReply) => void,
+  ): ClientUnaryCall;
+}
+
+export const SupervisorClient = makeGenericClientConstructor(SupervisorService, "crane.grpc.Supervisor") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): SupervisorClient;
+  service: typeof SupervisorService;
   serviceName: string;
 };
 

@@ -1,0 +1,170 @@
+// What craned and its node's supervisor share on disk, in one place. Everything is root's, in a 0700 state dir:
+//
+//   <state>/craned.sock                        craned's socket: the supervisor's reports (root only)
+//   <state>/craned.pid                         craned's pid
+//   <state>/supervisor.sock                    the supervisor's socket: craned's StartStep / StopStep (root only)
+//   <state>/supervisor.pid                     "pid starttime" of the node's supervisor
+//   <state>/supervisor.log                     the supervisor's own log (every step's lines, prefixed by its id)
+//   <state>/steps/<job>.<step>/spec.json       what to run (craned writes it; versioned, see StepSpecFile)
+//   <state>/steps/<job>.<step>/hosted          written by the supervisor when it takes the step on
+//   <state>/steps/<job>.<step>/result.json     the terminal report, saved before it is sent
+//   <state>/steps/<job>.<step>/shim-<i>.pid    "pid starttime" of task i's shim (a shell that holds its exit status)
+//   <state>/steps/<job>.<step>/task-<i>.pid    task i's pid (its own process group), written by its shim
+//   <state>/steps/<job>.<step>/task-<i>.exit   task i's exit status, written by its shim when the task ends
+//   <state>/steps/<job>.<step>/container.json  the container of a container step, once created
+//   <state>/jobs/<job>/pod.json                the job's pod on this node (written by step 0)
+//   <state>/logs/<job>/<step>.log              the step's output in CRI log format (kept after the job ends)
+//   <state>/scripts/<job>.sh                   a batch script: the user's file (0700) in root's private directory
+import fs from "node:fs";
+import path from "node:path";
+import type { ContainerConfig } from "../config";
+import { cranedStateDirModes } from "../file-modes";
+import { JobType, StepToD } from "../generated/crane/crane";
+
+/** The daemon step of a container job: it creates and holds the job's pod on each node. */
+export const DAEMON_STEP_ID = 0;
+
+export function isPodStep(step: Pick<StepToD, "stepId" | "jobType">): boolean {
+  return step.stepId === DAEMON_STEP_ID && step.jobType === JobType.Container;
+}
+
+export function stepKey(jobId: number, stepId: number): string {
+  return `${jobId}.${stepId}`;
+}
+
+/** Format of spec.json; a reader refuses any other. */
+export const STEP_SPEC_VERSION = 2;
+
+/** Everything the supervisor needs to run one step, written to spec.json by craned. */
+export interface StepSpec {
+  step: StepToD;
+  node: string;
+  stateDir: string;
+  jobCgroup: string;
+  container: ContainerConfig;
+  clusterName: string;
+  /** The config's AdminUids: the supervisor applies the container policy again (core/container-policy.ts). */
+  adminUids: number[];
+}
+
+interface StepSpecFile extends Omit<StepSpec, "step"> {
+  version: number;
+  step: unknown;
+}
+
+export class NodeLayout {
+  constructor(readonly stateDir: string) {}
+
+  /** Creates the directories with their modes (0700; see file-modes.ts). */
+  ensure(): this {
+    for (const d of ["steps", "jobs", "logs", "scripts"]) fs.mkdirSync(path.join(this.stateDir, d), { recursive: true });
+    cranedStateDirModes(this.stateDir);
+    return this;
+  }
+
+  get cranedSocket(): string {
+    return path.join(this.stateDir, "craned.sock");
+  }
+  get cranedPidFile(): string {
+    return path.join(this.stateDir, "craned.pid");
+  }
+  get supervisorSocket(): string {
+    return path.join(this.stateDir, "supervisor.sock");
+  }
+  get supervisorPidFile(): string {
+    return path.join(this.stateDir, "supervisor.pid");
+  }
+  get supervisorLog(): string {
+    return path.join(this.stateDir, "supervisor.log");
+  }
+
+  stepDir(jobId: number, stepId: number): string {
+    return path.join(this.stateDir, "steps", stepKey(jobId, stepId));
+  }
+  specFile(jobId: number, stepId: number): string {
+    return path.join(this.stepDir(jobId, stepId), "spec.json");
+  }
+  hostedMarker(jobId: number, stepId: number): string {
+    return path.join(this.stepDir(jobId, stepId), "hosted");
+  }
+  resultFile(jobId: number, stepId: number): string {
+    return path.join(this.stepDir(jobId, stepId), "result.json");
+  }
+  shimPidFile(jobId: number, stepId: number, task: number): string {
+    return path.join(this.stepDir(jobId, stepId), `shim-${task}.pid`);
+  }
+  taskPidFile(jobId: number, stepId: number, task: number): string {
+    return path.join(this.stepDir(jobId, stepId), `task-${task}.pid`);
+  }
+  taskExitFile(jobId: number, stepId: number, task: number): string {
+    return path.join(this.stepDir(jobId, stepId), `task-${task}.exit`);
+  }
+  containerFile(jobId: number, stepId: number): string {
+    return path.join(this.stepDir(jobId, stepId), "container.json");
+  }
+  jobDir(jobId: number): string {
+    return path.join(this.stateDir, "jobs", String(jobId));
+  }
+  podFile(jobId: number): string {
+    return path.join(this.jobDir(jobId), "pod.json");
+  }
+  logDir(jobId: number): string {
+    return path.join(this.stateDir, "logs", String(jobId));
+  }
+  logFile(jobId: number, stepId: number): string {
+    return path.join(this.logDir(jobId), `${stepId}.log`);
+  }
+  scriptFile(jobId: number): string {
+    return path.join(this.stateDir, "scripts", `${jobId}.sh`);
+  }
+
+  /** Steps with a directory on disk, as [jobId, stepId]. */
+  listSteps(): [number, number][] {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(this.stateDir, "steps"));
+    } catch {
+      return [];
+    }
+    return names
+      .map((n) => n.split(".").map(Number) as [number, number])
+      .filter(([j, s]) => Number.isInteger(j) && Number.isInteger(s));
+  }
+
+  writeSpec(spec: StepSpec): void {
+    const { jobId, stepId } = spec.step;
+    fs.mkdirSync(this.stepDir(jobId, stepId), { recursive: true, mode: 0o700 });
+    const file: StepSpecFile = { version: STEP_SPEC_VERSION, ...spec, step: StepToD.toJSON(spec.step) };
+    writeWhole(this.specFile(jobId, stepId), JSON.stringify(file));
+  }
+
+  readSpec(jobId: number, stepId: number): StepSpec {
+    const file = this.specFile(jobId, stepId);
+    const raw = JSON.parse(fs.readFileSync(file, "utf8")) as StepSpecFile;
+    if (raw.version !== STEP_SPEC_VERSION) {
+      throw new Error(`${file} has format ${raw.version ?? "(none)"}, this supervisor reads format ${STEP_SPEC_VERSION}`);
+    }
+    return { ...raw, step: StepToD.fromJSON(raw.step) };
+  }
+
+  /** Removes what a freed job left: its steps' directories, its pod record and script (its logs stay). */
+  removeJob(jobId: number, stepIds: number[]): void {
+    for (const s of stepIds) fs.rmSync(this.stepDir(jobId, s), { recursive: true, force: true });
+    fs.rmSync(this.jobDir(jobId), { recursive: true, force: true });
+    fs.rmSync(this.scriptFile(jobId), { force: true });
+  }
+}
+
+/** Writes a file whole (temp file, then rename), so a reader never sees half of it. */
+export function writeWhole(file: string, data: string): void {
+  fs.writeFileSync(`${file}.tmp`, data, { mode: 0o600 });
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+export function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+  } catch {
+    return undefined;
+  }
+}

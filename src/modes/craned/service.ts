@@ -1,0 +1,109 @@
+// craned's gRPC service: ctld's calls (on the node's port, with the node's key) and the supervisor's reports (on
+// craned's root-only socket). It translates calls into the step table, the node's supervisor and the runtime.
+import fs from "node:fs";
+import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
+import type { CraneConfig } from "../../core/config";
+import { type CranedServer, ErrCode, JobStatus, type StepStatusChangeRequest, type StepToD } from "../../core/generated/crane/crane";
+import type { Logger } from "../../core/log";
+import { isPodStep, type NodeLayout } from "../../core/node/layout";
+import { waitWhileCallOpen } from "../../core/rpc";
+import { streamStepLog } from "./logs";
+import { removeJobPods, streamUrl } from "./runtime";
+import type { StepTable } from "./step-table";
+import type { NodeSupervisor } from "./supervisor-client";
+import type { StreamProxy } from "./stream-proxy";
+
+export interface CranedDeps {
+  config: CraneConfig;
+  node: string;
+  layout: NodeLayout;
+  steps: StepTable;
+  supervisor: NodeSupervisor;
+  /** Forwards a report to ctld; true once ctld accepted it. */
+  forward: (r: StepStatusChangeRequest) => Promise<boolean>;
+  streamProxy: () => StreamProxy;
+  log: Logger;
+}
+
+/** Hands a dispatched step to the node's supervisor: its job's cgroup, its spec on disk, then StartStep. */
+export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boolean; reason: string }> {
+  const { config, node, layout } = d;
+  if ((step.containerMeta || step.podMeta || isPodStep(step)) && !config.container.enabled) {
+    return { ok: false, reason: `containers are disabled on node ${node} (Container.Enabled)` };
+  }
+  if (d.steps.has(step.jobId, step.stepId)) return { ok: true, reason: "already running" };
+  try {
+    createJobCgroup(config.clusterName, node, step.jobId, { cpu: step.jobRes?.cpu ?? 0, memoryBytes: step.jobRes?.memoryBytes ?? 0, pidsMax: config.jobPidsMax });
+    const jobCgroup = jobCgroupPath(config.clusterName, node, step.jobId);
+    layout.writeSpec({ step, node, stateDir: layout.stateDir, jobCgroup, container: config.container, clusterName: config.clusterName, adminUids: config.adminUids });
+    fs.mkdirSync(layout.logDir(step.jobId), { recursive: true });
+    d.steps.add(step.jobId, step.stepId, JobStatus.Configuring);
+    const r = await d.supervisor.startStep(step.jobId, step.stepId);
+    if (!r.ok) d.steps.forgetStep(step.jobId, step.stepId);
+    return r;
+  } catch (e) {
+    d.steps.forgetStep(step.jobId, step.stepId);
+    d.log.error(`cannot start step ${step.jobId}.${step.stepId}: ${(e as Error).message}`);
+    return { ok: false, reason: (e as Error).message };
+  }
+}
+
+export async function stopStep(d: CranedDeps, jobId: number, stepId: number, reason: JobStatus, graceSeconds?: number): Promise<void> {
+  await d.supervisor.stopStep({ jobId, stepId, reasonStatus: reason, reason: "", graceSeconds }).catch((e: Error) =>
+    d.log.warn(`cannot stop step ${jobId}.${stepId}: ${e.message}`),
+  );
+}
+
+export async function freeJob(d: CranedDeps, jobId: number): Promise<void> {
+  const { config, node, layout } = d;
+  const stepIds = await d.steps.endJob(jobId, (stepId) => stopStep(d, jobId, stepId, JobStatus.Cancelled));
+  if (config.container.enabled) await removeJobPods(config, node, jobId, d.log).catch((e) => d.log.warn(String(e)));
+  await destroyCgroup(jobCgroupPath(config.clusterName, node, jobId));
+  d.steps.forgetJob(jobId);
+  layout.removeJob(jobId, stepIds);
+}
+
+export function cranedService(d: CranedDeps): CranedServer {
+  return {
+    async executeStep(call, cb) {
+      const step = call.request.step;
+      if (!step) return cb(null, { ok: false, reason: "request has no step" });
+      cb(null, await startStep(d, step));
+    },
+
+    async terminateStep(call, cb) {
+      const r = call.request;
+      await stopStep(d, r.jobId, r.stepId, r.reasonStatus, r.graceSeconds);
+      cb(null, { ok: true });
+    },
+
+    async freeJob(call, cb) {
+      await freeJob(d, call.request.jobId);
+      cb(null, { ok: true });
+    },
+
+    async readStepLog(call) {
+      const r = call.request;
+      // ctld dispatched the step here, but its launch may still be on the way: wait for it (bounded) instead of
+      // reporting a step that has not reached this node as ended.
+      if (r.follow && r.awaitStepMs > 0) await waitWhileCallOpen(call, () => d.steps.has(r.jobId, r.stepId), Math.min(r.awaitStepMs, 60_000));
+      await streamStepLog(call, d.layout.logFile(r.jobId, r.stepId), r, () => d.steps.isOutputComplete(r.jobId, r.stepId));
+    },
+
+    async openStepStream(call, cb) {
+      try {
+        const runtimeUrl = await streamUrl(d.config.container, d.layout, call.request);
+        cb(null, { ok: true, reason: "", url: d.streamProxy().issue(runtimeUrl), code: 0 });
+      } catch (e) {
+        const reason = (e as Error).message;
+        // A container that already exited (its supervisor has not reported it yet) cannot be attached to.
+        const code = /CONTAINER_EXITED|has no running container/.test(reason) ? ErrCode.ERR_CRI_CONTAINER_NOT_READY : ErrCode.ERR_CRI_GENERIC;
+        cb(null, { ok: false, reason, url: "", code });
+      }
+    },
+
+    async stepStatusChange(call, cb) {
+      cb(null, { ok: await d.steps.report(call.request, d.forward) });
+    },
+  };
+}

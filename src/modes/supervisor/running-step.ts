@@ -1,0 +1,34 @@
+// What the node's supervisor holds for each step it hosts, whatever its kind (process, pod, container).
+import type { CriClient } from "../../core/cri";
+import type { JobStatus } from "../../core/generated/crane/crane";
+import type { NodeLayout, StepSpec } from "../../core/node/layout";
+import type { Reporter } from "./report";
+
+/** Seconds between SIGTERM and SIGKILL when a stop names none (ccon stop's default). */
+export const DEFAULT_STOP_GRACE_SECONDS = 10;
+
+export interface StepOutcome {
+  status: JobStatus;
+  exitCode: number;
+  reason: string;
+}
+
+export interface RunningStep {
+  done: Promise<StepOutcome>;
+  /** SIGTERM (CRI StopContainer for a container), then SIGKILL after `graceSeconds`. */
+  stop(reason: JobStatus, graceSeconds?: number): void;
+}
+
+/** What starting (or, after a supervisor restart, resuming) a step is given. */
+export interface StepContext {
+  spec: StepSpec;
+  layout: NodeLayout;
+  reporter: Reporter;
+  /** The step's CRANE_* environment. */
+  env: Record<string, string>;
+  log: (message: string) => void;
+  /** The node supervisor's one client of the container runtime (connected on first use). */
+  cri: () => CriClient;
+  /** True when a previous supervisor started the step: pick it up from what is on disk instead of starting it. */
+  resume: boolean;
+}
