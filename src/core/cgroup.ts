@@ -10,8 +10,20 @@ const V1_CONTROLLERS = ["cpu", "cpuacct", "memory", "pids", "cpuset", "freezer",
 
 export type CgroupVersion = 1 | 2;
 
+// The hierarchies are mounted before any daemon starts and do not move while it runs: looked up once.
+let version: CgroupVersion | undefined;
+let v1Hierarchies: { controller: string; dir: string }[] | undefined;
+
 export function cgroupVersion(): CgroupVersion {
-  return fs.existsSync(path.join(ROOT, "cgroup.controllers")) ? 2 : 1;
+  return (version ??= fs.existsSync(path.join(ROOT, "cgroup.controllers")) ? 2 : 1);
+}
+
+/** Each mounted v1 controller with its hierarchy's real directory (cpu and cpuacct are often one mount). */
+function hierarchies(): { controller: string; dir: string }[] {
+  return (v1Hierarchies ??= V1_CONTROLLERS.filter((c) => fs.existsSync(path.join(ROOT, c))).map((c) => ({
+    controller: c,
+    dir: fs.realpathSync(path.join(ROOT, c)),
+  })));
 }
 
 export interface JobLimits {
@@ -39,22 +51,24 @@ function sanitize(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
-function v1Controllers(): string[] {
-  return V1_CONTROLLERS.filter((c) => fs.existsSync(path.join(ROOT, c)));
-}
-
 /** Absolute directories that hold the cgroup in every hierarchy it lives in. */
 export function cgroupDirs(rel: string): string[] {
   if (cgroupVersion() === 2) return [path.join(ROOT, rel)];
-  const seen = new Set<string>();
-  const dirs: string[] = [];
-  for (const c of v1Controllers()) {
-    const real = fs.realpathSync(path.join(ROOT, c));
-    if (seen.has(real)) continue; // cpu and cpuacct are often one mount
-    seen.add(real);
-    dirs.push(path.join(real, rel));
+  return [...new Set(hierarchies().map((h) => h.dir))].map((d) => path.join(d, rel));
+}
+
+/** Makes a directory whose parents usually exist already: one mkdir then, parents only when missing. */
+function mkdirOnce(dir: string): boolean {
+  try {
+    fs.mkdirSync(dir);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "ENOENT") throw e;
   }
-  return dirs;
+  fs.mkdirSync(dir, { recursive: true });
+  return true;
 }
 
 function writeIfExists(file: string, value: string): void {
@@ -79,19 +93,18 @@ function ensureTree(rel: string): void {
     }
     return;
   }
-  for (const c of v1Controllers()) {
-    let dir = fs.realpathSync(path.join(ROOT, c));
+  for (const { controller, dir: root } of hierarchies()) {
+    if (controller !== "cpuset") {
+      mkdirOnce(path.join(root, ...parts));
+      continue;
+    }
+    // New cpuset cgroups start empty and refuse tasks until cpus and mems are copied from the parent.
+    let dir = root;
     for (const part of parts) {
       const parent = dir;
       dir = path.join(dir, part);
-      if (!fs.existsSync(dir)) fs.mkdirSync(dir);
-      if (c === "cpuset") {
-        // New cpuset cgroups start empty and refuse tasks until cpus and mems are copied from the parent.
-        for (const f of ["cpuset.cpus", "cpuset.mems"]) {
-          const mine = fs.readFileSync(path.join(dir, f), "utf8").trim();
-          if (!mine) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(parent, f), "utf8").trim());
-        }
-      }
+      if (!mkdirOnce(dir)) continue;
+      for (const f of ["cpuset.cpus", "cpuset.mems"]) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(parent, f), "utf8").trim());
     }
   }
 }
@@ -110,12 +123,13 @@ export function createJobCgroup(cluster: string, node: string, jobId: number, li
     }
     writeIfExists(path.join(dir, "pids.max"), pidsMaxValue(limits.pidsMax));
   } else {
-    const base = (c: string) => path.join(fs.realpathSync(path.join(ROOT, c)), rel);
-    if (fs.existsSync(path.join(ROOT, "cpu"))) {
+    const base = (c: string) => path.join(hierarchies().find((h) => h.controller === c)!.dir, rel);
+    const has = (c: string) => hierarchies().some((h) => h.controller === c);
+    if (has("cpu")) {
       writeIfExists(path.join(base("cpu"), "cpu.cfs_period_us"), String(period));
       writeIfExists(path.join(base("cpu"), "cpu.cfs_quota_us"), String(quota));
     }
-    if (limits.memoryBytes > 0 && fs.existsSync(path.join(ROOT, "memory"))) {
+    if (limits.memoryBytes > 0 && has("memory")) {
       writeIfExists(path.join(base("memory"), "memory.limit_in_bytes"), String(limits.memoryBytes));
       try {
         writeIfExists(path.join(base("memory"), "memory.memsw.limit_in_bytes"), String(limits.memoryBytes));
@@ -123,7 +137,7 @@ export function createJobCgroup(cluster: string, node: string, jobId: number, li
         // swap accounting disabled in this kernel
       }
     }
-    if (fs.existsSync(path.join(ROOT, "pids"))) writeIfExists(path.join(base("pids"), "pids.max"), pidsMaxValue(limits.pidsMax));
+    if (has("pids")) writeIfExists(path.join(base("pids"), "pids.max"), pidsMaxValue(limits.pidsMax));
   }
   return rel;
 }
@@ -146,19 +160,22 @@ export function oomKillCount(rel: string): number {
       const text = fs.readFileSync(path.join(ROOT, rel, "memory.events"), "utf8");
       return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0);
     }
-    const text = fs.readFileSync(path.join(fs.realpathSync(path.join(ROOT, "memory")), rel, "memory.oom_control"), "utf8");
+    const memory = hierarchies().find((h) => h.controller === "memory");
+    if (!memory) return 0;
+    const text = fs.readFileSync(path.join(memory.dir, rel, "memory.oom_control"), "utf8");
     return Number(/oom_kill (\d+)/.exec(text)?.[1] ?? 0);
   } catch {
     return 0;
   }
 }
 
-function pidsIn(dir: string): number[] {
-  const out: number[] = [];
+/** The cgroup and every cgroup below it, children before parents (one readdir per cgroup). */
+function treeOf(dir: string): string[] {
+  const out: string[] = [];
   const walk = (d: string) => {
     try {
-      for (const p of fs.readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n")) if (p) out.push(Number(p));
       for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+      out.push(d);
     } catch {
       // vanished while walking
     }
@@ -167,12 +184,24 @@ function pidsIn(dir: string): number[] {
   return out;
 }
 
-/** Kills every process left in the cgroup and removes it (children first). Safe to call twice. */
+function pidsIn(tree: string[]): number[] {
+  const out: number[] = [];
+  for (const d of tree) {
+    try {
+      for (const p of fs.readFileSync(path.join(d, "cgroup.procs"), "utf8").split("\n")) if (p) out.push(Number(p));
+    } catch {
+      // vanished
+    }
+  }
+  return out;
+}
+
 export async function destroyCgroup(rel: string): Promise<void> {
   for (const dir of cgroupDirs(rel)) {
-    if (!fs.existsSync(dir)) continue;
+    const tree = treeOf(dir);
+    if (tree.length === 0) continue;
     for (let attempt = 0; attempt < 50; attempt++) {
-      const pids = pidsIn(dir);
+      const pids = pidsIn(tree);
       if (pids.length === 0) break;
       for (const pid of pids) {
         try {
@@ -183,15 +212,12 @@ export async function destroyCgroup(rel: string): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    removeTree(dir);
-  }
-}
-
-function removeTree(dir: string): void {
-  try {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) removeTree(path.join(dir, e.name));
-    fs.rmdirSync(dir);
-  } catch {
-    // busy or gone: the next cleanup tries again
+    for (const d of tree) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        // busy or gone: the next cleanup tries again
+      }
+    }
   }
 }

@@ -149,9 +149,19 @@ export class NodeLayout {
 
   /** Removes what a freed job left: its steps' directories, its pod record and script (its logs stay). */
   removeJob(jobId: number, stepIds: number[]): void {
-    for (const s of stepIds) fs.rmSync(this.stepDir(jobId, s), { recursive: true, force: true });
-    fs.rmSync(this.jobDir(jobId), { recursive: true, force: true });
+    for (const s of stepIds) removeFlatDir(this.stepDir(jobId, s));
+    removeFlatDir(this.jobDir(jobId));
     fs.rmSync(this.scriptFile(jobId), { force: true });
+  }
+}
+
+/** Removes a directory of plain files (a step's or a job's), cheaper than a recursive rm; anything else falls back. */
+function removeFlatDir(dir: string): void {
+  try {
+    for (const f of fs.readdirSync(dir)) fs.unlinkSync(path.join(dir, f));
+    fs.rmdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
