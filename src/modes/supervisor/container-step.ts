@@ -107,8 +107,19 @@ export function startContainerStep(ctx: StepContext): RunningStep {
 
   const awaitExit = async (): Promise<StepOutcome> => {
     const since = performance.now();
+    let away = 0; // consecutive failed status reads: the runtime is restarting or unreachable
     for (;;) {
-      const res = await containerStatus(cri, containerId).catch(() => undefined);
+      let res: Awaited<ReturnType<typeof containerStatus>>;
+      try {
+        res = await containerStatus(cri, containerId);
+      } catch (e) {
+        // The runtime is away, not the container (its shim holds it): ask again, less and less often.
+        if (away++ === 0) log(`the runtime does not answer (${criErrorMessage(e)}); waiting for it`);
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** away, 2_000)));
+        continue;
+      }
+      if (away > 0) log("the runtime answers again");
+      away = 0;
       const st = res?.status;
       if (!res) {
         // Gone: the pod was removed under us (job ended) or the runtime lost it.
