@@ -91,6 +91,10 @@ export interface CraneConfig extends LimitsConfig {
   /** How ctld learns who calls it: "local" (the kernel's socket owner, callers on ctld's host only) or "munge". */
   authType: "local" | "munge";
   mungeSocket: string;
+  /** Seconds between a craned's sweeps for pods, containers, cgroups and logs no active job owns (0 = never). */
+  housekeepingIntervalSeconds: number;
+  /** Days a finished job's step logs stay on its nodes. */
+  logRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -350,6 +354,8 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     scheduleIntervalMs: num(ctldSection, "ScheduleIntervalMs", 200, "CraneCtld.ScheduleIntervalMs", 10),
     pingIntervalSeconds: num(cranedSection, "PingInterval", 5, "Craned.PingInterval", 0.1),
     cranedStreamPort: num(cranedSection, "StreamPort", 0, "Craned.StreamPort", 0),
+    housekeepingIntervalSeconds: num(cranedSection, "HousekeepingInterval", 60, "Craned.HousekeepingInterval", 0),
+    logRetentionDays: num(cranedSection, "LogRetentionDays", 7, "Craned.LogRetentionDays", 0),
     ...parseLimits(ctldSection, cranedSection, fail),
     nodes,
     partitions,

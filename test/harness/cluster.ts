@@ -6,6 +6,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import YAML from "yaml";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const DIST = path.join(ROOT, "dist");
@@ -169,4 +170,33 @@ export async function waitFor(what: string, pred: () => boolean | Promise<boolea
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+// ------------------------------------------------------------------------------------------------ daemons by hand
+
+/** Starts a daemon the way `crane up` does (detached, output appended to <dir>/<log>) and records it in pids.json. */
+function startDaemon(cluster: TestCluster, log: string, args: string[], record: (pids: ReturnType<TestCluster["pids"]>, pid: number) => void): number {
+  const out = fs.openSync(path.join(cluster.dir, log), "a");
+  const child = spawn(CRANE, args, { detached: true, stdio: ["ignore", out, out], env: cluster.env });
+  fs.closeSync(out);
+  child.unref();
+  const pids = cluster.pids();
+  record(pids, child.pid!);
+  fs.writeFileSync(path.join(cluster.dir, "pids.json"), JSON.stringify(pids));
+  return child.pid!;
+}
+
+export function restartCtld(cluster: TestCluster): number {
+  return startDaemon(cluster, "ctld.log", ["ctld", "-C", cluster.configFile], (p, pid) => (p.ctld = pid));
+}
+
+export function restartCraned(cluster: TestCluster, node: string): number {
+  const config = YAML.parse(fs.readFileSync(cluster.configFile, "utf8")) as { CranedListenPort: number };
+  const port = config.CranedListenPort + cluster.nodes.indexOf(node);
+  return startDaemon(
+    cluster,
+    `craned-${node}.log`,
+    ["craned", "-C", cluster.configFile, "--node", node, "--port", String(port), "--state-dir", path.join(cluster.dir, "craned", node)],
+    (p, pid) => (p.craneds[node] = pid),
+  );
 }

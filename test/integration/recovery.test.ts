@@ -1,14 +1,14 @@
 // Daemon failures on real local clusters: ctld and craned killed with SIGKILL and restarted by hand (as an init
 // system would), and a node that dies for good. Jobs must neither be lost nor left running unaccounted for.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  CRANE, binaryMissingReason,
+  binaryMissingReason,
   finished,
   processGone,
+  restartCraned,
+  restartCtld,
   startCluster,
   submit,
   waitFor,
@@ -20,33 +20,6 @@ const skip = !!binaryMissingReason();
 async function kill9(pid: number): Promise<void> {
   process.kill(pid, "SIGKILL");
   await waitFor(`pid ${pid} to die`, () => processGone(pid), 5_000);
-}
-
-/** Starts a daemon the way `crane up` does (detached, output appended to <dir>/<log>) and records it in pids.json. */
-function startDaemon(cluster: TestCluster, log: string, args: string[], record: (pids: ReturnType<TestCluster["pids"]>, pid: number) => void): number {
-  const out = fs.openSync(path.join(cluster.dir, log), "a");
-  const child = spawn(CRANE, args, { detached: true, stdio: ["ignore", out, out], env: cluster.env });
-  fs.closeSync(out);
-  child.unref();
-  const pids = cluster.pids();
-  record(pids, child.pid!);
-  fs.writeFileSync(path.join(cluster.dir, "pids.json"), JSON.stringify(pids));
-  return child.pid!;
-}
-
-function restartCtld(cluster: TestCluster): number {
-  return startDaemon(cluster, "ctld.log", ["ctld", "-C", cluster.configFile], (p, pid) => (p.ctld = pid));
-}
-
-function restartCraned(cluster: TestCluster, node: string): number {
-  const config = YAML.parse(fs.readFileSync(cluster.configFile, "utf8")) as { CranedListenPort: number };
-  const port = config.CranedListenPort + cluster.nodes.indexOf(node);
-  return startDaemon(
-    cluster,
-    `craned-${node}.log`,
-    ["craned", "-C", cluster.configFile, "--node", node, "--port", String(port), "--state-dir", path.join(cluster.dir, "craned", node)],
-    (p, pid) => (p.craneds[node] = pid),
-  );
 }
 
 /** The pid in a "pid starttime" file. */

@@ -12,6 +12,7 @@ import { bindRootOnlySocket, bindServer, ctldInternalClient, safeHandlers, unary
 import { loadNodeKey, nodeKeyPath, requireNodeKey } from "../../core/auth/node-credential";
 import { NodeLayout, readJson } from "../../core/node/layout";
 import { identify, writeIdentityFile } from "../../core/node/process-identity";
+import { sweepNode } from "./housekeeping";
 import { Registration } from "./registration";
 import { cranedService, startStep, stopStep, type CranedDeps } from "./service";
 import { StepTable } from "./step-table";
@@ -96,6 +97,10 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     await registration.heartbeat();
     if (!registration.registered) await new Promise((r) => setTimeout(r, 250));
   }
+  // Leftovers are judged against the step table, which the registration has just reconciled with ctld.
+  const held = (jobId: number) => steps.ofJob(jobId).length > 0;
+  const sweep = () => sweepNode(config, opts.node, layout, held, log).catch((e: Error) => log.warn(`housekeeping failed: ${e.message}`));
+  if (registration.registered && config.housekeepingIntervalSeconds > 0) void sweep();
   const timers = [
     setInterval(() => void registration.heartbeat(), config.pingIntervalSeconds * 1000),
     // A supervisor that died is replaced; the new one picks up its steps (their shims and containers live on).
@@ -103,6 +108,9 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       if (!supervisor.isRunning()) supervisor.ensureRunning().catch((e: Error) => log.error(e.message));
     }, SUPERVISOR_CHECK_MS),
   ];
+  if (config.housekeepingIntervalSeconds > 0) {
+    timers.push(setInterval(() => registration.registered && void sweep(), config.housekeepingIntervalSeconds * 1000));
+  }
   log.info(`node ${opts.node} serving on port ${port} (streams on ${streamProxy.port}), state in ${opts.stateDir}`);
 
   return {
