@@ -44,7 +44,34 @@ export async function authenticateCaller(call: AnyCall, opts: AuthOptions): Prom
   return { uid, gid: user.gid, name: user.name };
 }
 
+/**
+ * The HTTP/2 session (one TCP connection) a call came on, found through grpc-js' call objects, or undefined when
+ * their shape is not the expected one. All calls of one session come from the socket that opened it.
+ */
+export function sessionOf(call: AnyCall): object | undefined {
+  let inner: unknown = (call as { call?: unknown }).call;
+  for (let depth = 0; depth < 8 && inner && typeof inner === "object"; depth++) {
+    const session = (inner as { stream?: { session?: unknown } }).stream?.session;
+    if (session && typeof session === "object") return session;
+    inner = (inner as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
+}
+
+// The kernel's socket table costs a few ms to read; its answer holds for the connection's whole life, so it is kept
+// per connection (never per address and port, which another user could take over once the connection closed).
+const ownerBySession = new WeakMap<object, number>();
+
 function localUid(call: AnyCall, serverPort: number): number {
+  const session = sessionOf(call);
+  const known = session && ownerBySession.get(session);
+  if (known !== undefined) return known;
+  const uid = lookUpLocalUid(call, serverPort);
+  if (session) ownerBySession.set(session, uid);
+  return uid;
+}
+
+function lookUpLocalUid(call: AnyCall, serverPort: number): number {
   const peer = parsePeer(call.getPeer());
   const owner = peer && socketOwnerUid({ peerAddress: peer.address, peerPort: peer.port, serverPort });
   if (owner === undefined) {
