@@ -2,13 +2,12 @@
 // node's one supervisor process and relays its reports to ctld. The supervisor and the steps' shims are processes
 // of their own, so a craned restart leaves running steps alone: a new craned finds the supervisor by its pid file
 // and the steps by their directories. This file only wires the parts together.
-import * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
 import os from "node:os";
 import type { CraneConfig } from "../../core/config";
 import { CranedService, JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
 import { createLogger } from "../../core/log";
-import { bindRootOnlySocket, bindServer, ctldInternalClient, safeHandlers, unary } from "../../core/rpc";
+import { bindRootOnlySocket, bindServer, ctldInternalClient, newServer, safeHandlers, unary } from "../../core/rpc";
 import { loadNodeKey, nodeKeyPath, requireNodeKey } from "../../core/auth/node-credential";
 import { NodeLayout, readJson } from "../../core/node/layout";
 import { identify, writeIdentityFile } from "../../core/node/process-identity";
@@ -77,10 +76,10 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   // ctld's calls must carry this node's key; the supervisor's socket serves only its reports and is root's.
   const service = cranedService(deps);
   const fromCtld = requireNodeKey((n) => (n === opts.node ? nodeKey : undefined), "is for crane's control daemon only: the call carries no key, or not this node's");
-  const server = new grpc.Server();
+  const server = newServer();
   server.addService(CranedService, safeHandlers(service, log.error, { authenticate: fromCtld }));
   const port = await bindServer(server, `${config.cranedListenAddr}:${opts.port}`);
-  const supervisorServer = new grpc.Server();
+  const supervisorServer = newServer();
   supervisorServer.addService(CranedService, safeHandlers({ stepStatusChange: service.stepStatusChange }, log.error));
   await bindRootOnlySocket(supervisorServer, layout.cranedSocket);
   const address = opts.advertise ?? `${advertiseHost(config)}:${port}`;

@@ -1,6 +1,5 @@
 // `crane ctld`: the control daemon. Loads the config and the database, then serves user commands
 // (public port) and craneds (internal port) until SIGTERM/SIGINT.
-import * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
 import path from "node:path";
 import type { CraneConfig } from "../../core/config";
@@ -8,7 +7,7 @@ import { CraneCtldForInternalService, CraneCtldService } from "../../core/genera
 import { loadOrCreateClusterKey } from "../../core/auth/cluster-key";
 import { requireNodeKey } from "../../core/auth/node-credential";
 import { createLogger } from "../../core/log";
-import { bindServer, safeHandlers } from "../../core/rpc";
+import { bindServer, newServer, safeHandlers } from "../../core/rpc";
 import { JobManager } from "./job-manager";
 import { NodeRegistry } from "./nodes";
 import { internalService, publicService } from "./service";
@@ -32,9 +31,9 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   const watch = new WatchHub(jm, log);
   jm.changes = watch;
 
-  const publicServer = new grpc.Server({ "grpc.max_receive_message_length": publicMaxReceiveBytes(config.limits) });
+  const publicServer = newServer({ "grpc.max_receive_message_length": publicMaxReceiveBytes(config.limits) });
   publicServer.addService(CraneCtldService, safeHandlers(publicService(jm, log, watch), log.error));
-  const internalServer = new grpc.Server();
+  const internalServer = newServer();
   const authenticateNode = requireNodeKey((n) => nodes.keyOf(n), "is for crane's node daemons only: the call carries no node key, or not that node's");
   internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error, { authenticate: authenticateNode }));
   const publicPort = await bindServer(publicServer, `${config.ctldListenAddr}:${config.ctldPort}`);

@@ -430,6 +430,9 @@ export class JobManager {
     const pending: PendingJob[] = [];
     for (const job of this.jobs.values()) {
       if (job.status === JobStatus.Pending) {
+        // A held job waits for its release whatever the cluster does (its reason is Held from submission): a queue
+        // of many held jobs costs each schedule cycle nothing.
+        if (job.spec.hold) continue;
         pending.push(this.toPendingJob(job.jobId, job.spec.partition, job.reqPerNode, job.spec.nodeNum, job.spec, job));
         continue;
       }

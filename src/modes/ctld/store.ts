@@ -30,7 +30,8 @@ export class JobStore {
       db.exec("PRAGMA journal_mode = WAL");
       return db;
     });
-    this.db.exec("PRAGMA synchronous = NORMAL");
+    // FULL: a commit is on disk (WAL fsync'd) before it returns, so an acknowledged job survives a power loss.
+    this.db.exec("PRAGMA synchronous = FULL");
     this.db.exec(`CREATE TABLE IF NOT EXISTS jobs (
       job_id INTEGER PRIMARY KEY, finished INTEGER NOT NULL, data TEXT NOT NULL)`);
     this.db.exec("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished, job_id)");

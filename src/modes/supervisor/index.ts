@@ -3,14 +3,13 @@
 // steps and pods are held by the runtime. It outlives a craned restart and reports every status change to craned
 // until accepted. When it starts it picks up the steps an earlier supervisor hosted, from the node's state dir.
 // On SIGTERM it stops every step (containers before pods), saves their results and exits.
-import * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
 import type { CraneConfig } from "../../core/config";
 import { connectCri, type CriClient } from "../../core/cri";
 import { JobStatus, SupervisorService, type SupervisorServer } from "../../core/generated/crane/crane";
 import { isPodStep, NodeLayout, stepKey } from "../../core/node/layout";
 import { identify, isAlive, readIdentityFile, writeIdentityFile } from "../../core/node/process-identity";
-import { bindRootOnlySocket, cranedClient, safeHandlers } from "../../core/rpc";
+import { bindRootOnlySocket, cranedClient, newServer, safeHandlers } from "../../core/rpc";
 import { startContainerStep } from "./container-step";
 import { stepEnvironment } from "./env";
 import { startPodStep } from "./pod-step";
@@ -133,7 +132,7 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
     },
   };
 
-  const server = new grpc.Server();
+  const server = newServer();
   server.addService(SupervisorService, safeHandlers(service, (m) => log(m)));
   await bindRootOnlySocket(server, layout.supervisorSocket); // craned (root) alone may call it
   // Written once the socket serves: to craned, a live supervisor in this file is one it can call.
