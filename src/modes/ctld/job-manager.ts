@@ -14,14 +14,14 @@ import {
 import { combineTerminal, isTerminal } from "../../core/job-state";
 import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
-import { isAdminUid, userByUid, usernameOf } from "../../core/identity";
-import { checkContainerPolicy, PolicyViolation } from "../../core/container-policy";
+import { isAdminUid } from "../../core/identity";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, newStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { JobStore } from "./store";
 import { assignDevices, gresCount, legacyDevices, pickStepDevices, stepDevices, type DeviceMap } from "./devices";
 import type { ChangeListener } from "./watch";
-import { feasibleEver, schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
+import { schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
+import { admitJob, checkContainer, toPendingJob, type AdmissionContext } from "./admission";
 import { Rejection } from "./rejection";
 import { ActiveJobs } from "./active-jobs";
 import { checkJobSubmission, checkStepSubmission, scheduleUnderUserLimit } from "./limits";
@@ -70,129 +70,17 @@ export class JobManager {
 
   // ------------------------------------------------------------------ admission
 
-  /** Validates a submission and turns it into a pending job record (not yet saved). */
+  /** Validates a submission and turns it into a pending job record (not yet saved): see admission.ts. */
   admitJob(spec: JobSpec, caller: { uid: number; gid: number }): JobRecord {
-    if (spec.type === JobType.Container && !this.config.container.enabled) {
-      throw new Rejection(ErrCode.ERR_CRI_DISABLED, "CRI support is disabled in the cluster.");
-    }
-    const partitionName = spec.partition || this.config.defaultPartition;
-    const partition = this.config.partitions.find((p) => p.name === partitionName);
-    if (!partition) {
-      throw new Rejection(
-        ErrCode.ERR_INVALID_PARTITION,
-        `partition "${partitionName}" does not exist (known: ${this.config.partitions.map((p) => p.name).join(", ")})`,
-      );
-    }
-    const nodeNum = spec.nodeNum || 1;
-    const ntasks = spec.ntasks || nodeNum;
-    const ntasksPerNode = spec.ntasksPerNode || Math.ceil(ntasks / nodeNum);
-    if (ntasksPerNode * nodeNum < ntasks) {
-      throw new Rejection(ErrCode.ERR_INVALID_PARAM, "ntasks-per-node * nodes < ntasks: unable to allocate resources");
-    }
-    const cpusPerTask = spec.cpusPerTask > 0 ? spec.cpusPerTask : 1;
-    const cpu = cpusPerTask * ntasksPerNode;
-    const memoryBytes = this.memoryPerNode(spec.memPerNode, spec.memPerCpu, cpu, partition);
-    if (partition.maxMemPerNodeBytes && memoryBytes > partition.maxMemPerNodeBytes) {
-      throw new Rejection(ErrCode.ERR_INVALID_RESOURCE, `requested memory per node exceeds the partition's MaxMemPerNode`);
-    }
-    if (partition.maxTimeSeconds && (spec.timeLimitSeconds === 0 || spec.timeLimitSeconds > partition.maxTimeSeconds)) {
-      throw new Rejection(
-        ErrCode.ERR_TIME_LIMIT_BEYOND,
-        `time limit exceeds the maximum of partition "${partition.name}" (${partition.maxTimeSeconds} s)`,
-      );
-    }
-    for (const n of [...spec.nodelist, ...spec.excludes]) {
-      if (!this.nodes.get(n)) {
-        throw new Rejection(ErrCode.ERR_INVALID_NODE_LIST, `node "${n}" does not exist`);
-      }
-      if (spec.nodelist.includes(n) && !partition.nodes.includes(n)) {
-        throw new Rejection(ErrCode.ERR_INVALID_NODE_LIST, `node "${n}" is not in partition "${partition.name}"`);
-      }
-    }
-    const perNode: Resources = { cpu, memoryBytes, gres: { ...spec.gresPerNode } };
-    const pending = this.toPendingJob(0, partition.name, perNode, nodeNum, spec);
-    const why = feasibleEver(
-      pending,
-      partition.nodes.map((name) => {
-        const n = this.nodes.get(name)!;
-        return { name, partitions: n.partitions, total: n.total, free: n.total, up: true };
-      }),
-    );
-    if (why) throw new Rejection(ErrCode.ERR_NO_RESOURCE, why);
-
-    // The job runs as its caller. Root alone may submit for another user; the group is then that user's own
-    // (from the name service), or what root names for a uid without an account.
-    const uid = caller.uid === 0 && spec.uid ? spec.uid : caller.uid;
-    const gid = caller.uid === 0 && spec.uid ? (userByUid(spec.uid)?.gid ?? spec.gid) : caller.gid;
-    if (spec.type === JobType.Container) {
-      this.checkContainer(spec.podMeta, spec.containerMeta, { uid, gid, submitDir: spec.submitDir || spec.cwd });
-    }
-    const now = Date.now();
-    const containerMeta = spec.containerMeta;
-    const cleanSpec: JobSpec = {
-      ...spec,
-      uid,
-      gid,
-      partition: partition.name,
-      nodeNum,
-      ntasks,
-      ntasksPerNode,
-      cpusPerTask,
-      containerMeta: containerMeta && {
-        ...containerMeta,
-        image: containerMeta.image && { ...containerMeta.image, username: "", password: "" },
-      },
-    };
-    return {
-      jobId: 0,
-      spec: cleanSpec,
-      username: usernameOf(uid),
-      status: JobStatus.Pending,
-      pendingReason: spec.hold ? "Held" : "Priority",
-      reason: "",
-      exitCode: 0,
-      priority: partition.priority * 1000,
-      submitTime: now,
-      startTime: 0,
-      endTime: 0,
-      nodes: [],
-      allocPerNode: { cpu: 0, memoryBytes: 0, gres: {} },
-      reqPerNode: perNode,
-      steps: [],
-      nextStepId: spec.type === JobType.Container ? 0 : 1,
-      requeueCount: 0,
-      pendingFree: [],
-    };
+    return admitJob(spec, caller, this.admission());
   }
 
-  /** The container policy (core/container-policy.ts), as a Rejection naming the rule. */
-  private checkContainer(pod: JobSpec["podMeta"], container: JobSpec["containerMeta"], who: { uid: number; gid: number; submitDir: string }): void {
-    try {
-      checkContainerPolicy(pod, container, { ...who, home: userByUid(who.uid)?.home ?? "", isAdmin: this.isAdmin(who.uid) }, this.config.container);
-    } catch (e) {
-      if (e instanceof PolicyViolation) throw new Rejection(ErrCode.ERR_PERMISSION_DENIED, e.message);
-      throw e;
-    }
+  private admission(): AdmissionContext {
+    return { config: this.config, node: (name) => this.nodes.get(name), isAdmin: (uid) => this.isAdmin(uid), now: Date.now() };
   }
 
   isAdmin(uid: number): boolean {
     return isAdminUid(uid, this.config.adminUids);
-  }
-
-  private memoryPerNode(memPerNode: number, memPerCpu: number, cpu: number, partition: CraneConfig["partitions"][0]): number {
-    if (memPerNode) return memPerNode;
-    if (memPerCpu) return Math.ceil(memPerCpu * cpu);
-    if (partition.defaultMemPerNodeBytes) return partition.defaultMemPerNodeBytes;
-    if (partition.defaultMemPerCpuBytes) return Math.ceil(partition.defaultMemPerCpuBytes * cpu);
-    // Neither given: a share of the nodes' memory proportional to the CPUs asked for.
-    let mem = 0;
-    let cpus = 0;
-    for (const name of partition.nodes) {
-      const n = this.nodes.get(name)!;
-      mem += n.total.memoryBytes;
-      cpus += n.total.cpu;
-    }
-    return Math.floor(((mem / cpus) * cpu) / 1048576) * 1048576;
   }
 
   async submitJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
@@ -236,7 +124,7 @@ export class JobManager {
     if (isContainer && !spec.containerMeta?.image?.image) {
       throw new Rejection(ErrCode.ERR_INVALID_PARAM, "a container step needs an image");
     }
-    if (isContainer) this.checkContainer(job.spec.podMeta, spec.containerMeta, { uid: job.spec.uid, gid: job.spec.gid, submitDir: spec.cwd || job.spec.submitDir });
+    if (isContainer) checkContainer(this.admission(), job.spec.podMeta, spec.containerMeta, { uid: job.spec.uid, gid: job.spec.gid, submitDir: spec.cwd || job.spec.submitDir });
     if (job.status === JobStatus.Pending) {
       throw new Rejection(ErrCode.ERR_INVALID_JOB_ID, `job ${spec.jobId} is still pending: steps can be added once it runs`);
     }
@@ -323,22 +211,6 @@ export class JobManager {
   }
 
   // ------------------------------------------------------------------ scheduling
-
-  private toPendingJob(jobId: number, partition: string, perNode: Resources, nodeNum: number, spec: JobSpec, job?: JobRecord): PendingJob {
-    return {
-      jobId,
-      partition,
-      priority: job?.priority ?? 0,
-      submitTime: job?.submitTime ?? 0,
-      nodeNum,
-      perNode,
-      timeLimitMs: spec.timeLimitSeconds ? spec.timeLimitSeconds * 1000 : UNLIMITED,
-      nodelist: spec.nodelist.length ? spec.nodelist : undefined,
-      excludes: spec.excludes.length ? spec.excludes : undefined,
-      exclusive: spec.exclusive,
-      held: spec.hold,
-    };
-  }
 
   /** Whether the job still holds its allocation on node `n` (a Completing job until that node freed it). */
   private holdsAllocationOn(job: JobRecord, n: string): boolean {
@@ -433,7 +305,7 @@ export class JobManager {
         // A held job waits for its release whatever the cluster does (its reason is Held from submission): a queue
         // of many held jobs costs each schedule cycle nothing.
         if (job.spec.hold) continue;
-        pending.push(this.toPendingJob(job.jobId, job.spec.partition, job.reqPerNode, job.spec.nodeNum, job.spec, job));
+        pending.push(toPendingJob(job.jobId, job.spec.partition, job.reqPerNode, job.spec.nodeNum, job.spec, job));
         continue;
       }
       for (const n of job.nodes) busy.add(n);
