@@ -67,7 +67,9 @@ export interface JobJson {
   steps: { step_id: number; status: string; exit_code: number; reason: string; nodes: string[] }[];
 }
 
-export async function startCluster(opts: { nodes?: number; runtimeEndpoint?: string; extraArgs?: string[] } = {}): Promise<TestCluster> {
+export async function startCluster(
+  opts: { nodes?: number; runtimeEndpoint?: string; extraArgs?: string[]; /** for `crane up`, so for its daemons */ daemonEnv?: NodeJS.ProcessEnv } = {},
+): Promise<TestCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-it-"));
   const nodeCount = opts.nodes ?? 1;
   const port = await freePortBase(3 + nodeCount);
@@ -82,7 +84,7 @@ export async function startCluster(opts: { nodes?: number; runtimeEndpoint?: str
   if (opts.runtimeEndpoint) upArgs.push("--runtime-endpoint", opts.runtimeEndpoint);
   else upArgs.push("--no-containers");
   upArgs.push(...(opts.extraArgs ?? []));
-  const up = spawnSync(CRANE, upArgs, { env, encoding: "utf8", timeout: 60_000 });
+  const up = spawnSync(CRANE, upArgs, { env: { ...env, ...opts.daemonEnv }, encoding: "utf8", timeout: 60_000 });
   if (up.status !== 0) {
     // A node that failed to start leaves ctld (and the other nodes) running: stop whatever did start.
     spawnSync(CRANE, ["down", "--dir", dir, "--purge"], { env, encoding: "utf8", timeout: 60_000 });

@@ -15,6 +15,7 @@ import { combineTerminal, isTerminal } from "../../core/job-state";
 import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { isAdminUid } from "../../core/identity";
+import { monotonicMs, monotonicOf } from "../../core/clock";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, newStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { JobStore } from "./store";
@@ -40,7 +41,9 @@ export class JobManager {
   private kickPending = false;
   private timers: NodeJS.Timeout[] = [];
   private freeing = new Set<string>(); // "<job>@<node>" FreeJob calls in flight
-  private readonly startedAt = Date.now();
+  private readonly startedAt = monotonicMs();
+  /** When each running job and step started, on the monotonic clock (time limits are measured on it). */
+  private readonly startedMono = new WeakMap<object, number>();
   /** Registry credentials of not-yet-dispatched container steps: kept in memory only, never saved. */
   private credentials = new Map<string, { username: string; password: string }>();
   /** Told about job and node changes (for WatchCluster, see watch.ts): saved jobs via the store, the rest here. */
@@ -368,6 +371,7 @@ export class JobManager {
     job.nodes = nodes;
     job.allocPerNode = perNode;
     job.startTime = now;
+    this.startedMono.set(job, monotonicMs());
     job.steps = [];
     const spec = job.spec;
     const base = {
@@ -556,7 +560,7 @@ export class JobManager {
       return;
     }
     job.status = JobStatus.Completing;
-    job.pendingFree = job.nodes.filter((n) => this.mayStillFree(n, Date.now()));
+    job.pendingFree = job.nodes.filter((n) => this.mayStillFree(n, monotonicMs()));
     for (const s of job.steps) if (!isTerminal(s.status)) s.endRequested = s.endRequested ?? job.endRequested;
     this.freeOnNodes(job);
     if (job.pendingFree.length === 0) this.finishJob(job);
@@ -566,10 +570,10 @@ export class JobManager {
    * Whether a node can still be told to free a job: it is up, or it has not registered since this ctld
    * started and may still come back within the timeout (it then gets FreeJob when it registers).
    */
-  private mayStillFree(node: string, now: number): boolean {
+  private mayStillFree(node: string, nowMono: number): boolean {
     const n = this.nodes.get(node);
     if (!n) return false;
-    return n.up || (!n.registered && now - this.startedAt < this.config.cranedTimeoutSeconds * 1000);
+    return n.up || (!n.registered && nowMono - this.startedAt < this.config.cranedTimeoutSeconds * 1000);
   }
 
   private freeOnNodes(job: JobRecord): void {
@@ -771,8 +775,15 @@ export class JobManager {
 
   // ------------------------------------------------------------------ periodic work
 
+  /** Milliseconds a job or step has been running, immune to jumps of the wall clock after it started here. */
+  private runningFor(rec: { startTime: number }, nowMono: number): number {
+    let since = this.startedMono.get(rec);
+    if (since === undefined) this.startedMono.set(rec, (since = monotonicOf(rec.startTime)));
+    return nowMono - since;
+  }
+
   private housekeeping(): void {
-    const now = Date.now();
+    const now = monotonicMs();
     // After a ctld restart, give every node a full timeout to come back before declaring it down.
     const timeoutMs = this.config.cranedTimeoutSeconds * 1000;
     if (now - this.startedAt > timeoutMs) {
@@ -793,14 +804,14 @@ export class JobManager {
         else this.freeOnNodes(job);
         continue;
       }
-      if (job.spec.timeLimitSeconds && now > job.startTime + job.spec.timeLimitSeconds * 1000 && !job.endRequested) {
+      if (job.spec.timeLimitSeconds && this.runningFor(job, now) > job.spec.timeLimitSeconds * 1000 && !job.endRequested) {
         job.endRequested = JobStatus.ExceedTimeLimit;
         job.reason = `time limit of ${job.spec.timeLimitSeconds} s reached`;
         this.beginJobEnd(job, JobStatus.ExceedTimeLimit, 0, job.reason);
         this.persist(job);
       }
       for (const step of job.steps) {
-        if (step.stepId >= 2 && step.timeLimitSeconds && step.status === JobStatus.Running && !step.endRequested && now > step.startTime + step.timeLimitSeconds * 1000) {
+        if (step.stepId >= 2 && step.timeLimitSeconds && step.status === JobStatus.Running && !step.endRequested && this.runningFor(step, now) > step.timeLimitSeconds * 1000) {
           step.endRequested = JobStatus.ExceedTimeLimit;
           this.terminateStep(job, step, JobStatus.ExceedTimeLimit, "step time limit reached");
         }

@@ -4,6 +4,7 @@ import { deriveNodeKey } from "../../core/auth/node-credential";
 import { cranedClient } from "../../core/rpc";
 import type { CranedClient } from "../../core/generated/crane/crane";
 import type { Resources } from "./scheduler";
+import { monotonicMs } from "../../core/clock";
 
 export interface NodeEntry {
   name: string;
@@ -13,7 +14,10 @@ export interface NodeEntry {
   address: string;
   registered: boolean;
   up: boolean;
+  /** Wall-clock time of the last heartbeat (shown to users). */
   lastSeen: number;
+  /** The same on the monotonic clock (what the node timeout is measured on). */
+  lastSeenMono: number;
   reason: string;
   containerEnabled: boolean;
   client?: CranedClient;
@@ -45,6 +49,7 @@ export class NodeRegistry {
         registered: false,
         up: false,
         lastSeen: 0,
+        lastSeenMono: 0,
         reason: "not registered yet",
         containerEnabled: false,
       });
@@ -65,18 +70,19 @@ export class NodeRegistry {
     const n = this.nodes.get(name);
     if (!n) return undefined;
     n.client ??= cranedClient(n.address, { name, key: deriveNodeKey(this.clusterKey, name) });
-    Object.assign(n, { registered: true, up: true, lastSeen: Date.now(), reason: "", containerEnabled });
+    Object.assign(n, { registered: true, up: true, reason: "", containerEnabled });
+    markSeen(n);
     return n;
   }
 
   /** Nodes silent for longer than the timeout; they are marked down and returned. */
-  expire(timeoutMs: number, now = Date.now()): NodeEntry[] {
+  expire(timeoutMs: number, now = monotonicMs()): NodeEntry[] {
     const lost: NodeEntry[] = [];
     for (const n of this.nodes.values()) {
-      if (n.up && now - n.lastSeen > timeoutMs) {
+      if (n.up && now - n.lastSeenMono > timeoutMs) {
         n.up = false;
         n.registered = false;
-        n.reason = `no heartbeat for ${Math.round((now - n.lastSeen) / 1000)} s`;
+        n.reason = `no heartbeat for ${Math.round((now - n.lastSeenMono) / 1000)} s`;
         lost.push(n);
       }
     }
@@ -86,4 +92,10 @@ export class NodeRegistry {
   close(): void {
     for (const n of this.nodes.values()) n.client?.close();
   }
+}
+
+/** A heartbeat (or registration) from the node, now. */
+export function markSeen(n: NodeEntry): void {
+  n.lastSeen = Date.now();
+  n.lastSeenMono = monotonicMs();
 }

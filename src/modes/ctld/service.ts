@@ -24,6 +24,7 @@ import { nodeInfos, partitionInfos } from "./cluster-info";
 import type { WatchHub } from "./watch";
 import { checkBatchSubmission, checkQueryItems, querySets } from "./limits";
 import { viewerOf, visibleJobInfo } from "./privacy";
+import { markSeen } from "./nodes";
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
@@ -398,14 +399,14 @@ export function internalService(jm: JobManager, log: Logger): CraneCtldForIntern
       asCallingNode(call);
       const node = jm.nodes.get(call.request.node);
       if (!node || !node.registered) return cb(null, { ok: false, reregister: true });
-      node.lastSeen = Date.now();
+      markSeen(node);
       cb(null, { ok: true, reregister: false });
     },
 
     async stepStatusChange(call, cb) {
       asCallingNode(call);
       const node = jm.nodes.get(call.request.node);
-      if (node) node.lastSeen = Date.now();
+      if (node) markSeen(node);
       await jm.onStepReport(call.request);
       cb(null, { ok: true });
     },
