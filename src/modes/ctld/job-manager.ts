@@ -57,7 +57,9 @@ export class JobManager {
     readonly nodes: NodeRegistry,
     private readonly log: Logger,
   ) {
-    for (const job of store.loadActive()) this.jobs.set(job.jobId, job);
+    const quarantined = (jobId: number, why: string) =>
+      log.error(`job ${jobId}: its saved record cannot be read (${why}); moved to the database's quarantine table`);
+    for (const job of store.loadActive(quarantined)) this.jobs.set(job.jobId, job);
     store.onCommit = (saved) => this.changes?.jobs(saved);
     log.info(`recovered ${this.jobs.size} active jobs from the database`);
   }

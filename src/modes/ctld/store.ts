@@ -36,6 +36,8 @@ export class JobStore {
       job_id INTEGER PRIMARY KEY, finished INTEGER NOT NULL, data TEXT NOT NULL)`);
     this.db.exec("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished, job_id)");
     this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    // Rows that cannot be read back as a job are moved here (kept for an admin to look at), not left to stop ctld.
+    this.db.exec("CREATE TABLE IF NOT EXISTS quarantine (job_id INTEGER, data TEXT, error TEXT NOT NULL, at INTEGER NOT NULL)");
     this.upsert = this.db.prepare(
       "INSERT INTO jobs(job_id, finished, data) VALUES (?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET finished = excluded.finished, data = excluded.data",
     );
@@ -43,7 +45,7 @@ export class JobStore {
       "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     );
     const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'next_job_id'").get() as { value: string } | undefined;
-    const max = this.db.prepare("SELECT MAX(job_id) AS m FROM jobs").get() as { m: number | null };
+    const max = this.db.prepare("SELECT MAX(m) AS m FROM (SELECT MAX(job_id) AS m FROM jobs UNION ALL SELECT MAX(job_id) FROM quarantine)").get() as { m: number | null };
     this.nextJobId = Math.max(Number(meta?.value ?? 1), (max.m ?? 0) + 1);
   }
 
@@ -52,10 +54,26 @@ export class JobStore {
     return this.nextJobId++;
   }
 
-  /** Every job that has not finished, as it was last saved. */
-  loadActive(): JobRecord[] {
-    const rows = this.db.prepare("SELECT data FROM jobs WHERE finished = 0 ORDER BY job_id").all() as { data: string }[];
-    return rows.map((r) => JSON.parse(r.data) as JobRecord);
+  /**
+   * Every job that has not finished, as it was last saved. A row that does not read back as a job is moved to the
+   * quarantine table and reported through `onQuarantine`; the others load.
+   */
+  loadActive(onQuarantine: (jobId: number, error: string) => void = () => {}): JobRecord[] {
+    const rows = this.db.prepare("SELECT job_id, data FROM jobs WHERE finished = 0 ORDER BY job_id").all() as { job_id: number; data: string }[];
+    const jobs: JobRecord[] = [];
+    for (const r of rows) {
+      const job = readJobRow(r.job_id, r.data);
+      if (typeof job !== "string") {
+        jobs.push(job);
+        continue;
+      }
+      this.db.exec("BEGIN");
+      this.db.prepare("INSERT INTO quarantine(job_id, data, error, at) VALUES (?, ?, ?, ?)").run(r.job_id, r.data, job, Date.now());
+      this.db.prepare("DELETE FROM jobs WHERE job_id = ?").run(r.job_id);
+      this.db.exec("COMMIT");
+      onQuarantine(r.job_id, job);
+    }
+    return jobs;
   }
 
   /** Finished jobs, newest first. */
@@ -113,4 +131,21 @@ export class JobStore {
     if (this.dirty.size > 0) this.flush();
     this.db.close();
   }
+}
+
+/** A saved job, or why the row is not one (bad JSON, or not the shape of a job record). */
+function readJobRow(jobId: number, data: string): JobRecord | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(data);
+  } catch (e) {
+    return `not JSON: ${(e as Error).message}`;
+  }
+  const j = v as Partial<JobRecord> | null;
+  if (!j || typeof j !== "object") return "not an object";
+  if (j.jobId !== jobId) return `its job id ${String(j.jobId)} is not the row's ${jobId}`;
+  if (typeof j.status !== "number" || !j.spec || typeof j.spec !== "object" || !Array.isArray(j.steps) || !Array.isArray(j.nodes)) {
+    return "missing status, spec, steps or nodes";
+  }
+  return j as JobRecord;
 }
