@@ -6,8 +6,13 @@ import path from "node:path";
 export class CriLogWriter {
   private fd: number;
   private partial: Record<string, Buffer> = {};
+  /** Set while writes fail (a full disk): output is dropped then, the task runs on. */
+  private failing: string | undefined;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    private readonly onTrouble: (message: string) => void = () => {},
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.fd = fs.openSync(file, "a", 0o640);
   }
@@ -26,12 +31,24 @@ export class CriLogWriter {
       buf = Buffer.alloc(0);
     }
     this.partial[stream] = buf;
-    if (lines.length) fs.writeSync(this.fd, lines.join(""));
+    if (lines.length) this.append(lines.join(""));
+  }
+
+  private append(text: string): void {
+    try {
+      fs.writeSync(this.fd, text);
+      if (this.failing) this.onTrouble(`writing the log works again after ${this.failing}`);
+      this.failing = undefined;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      if (this.failing !== code) this.onTrouble(`cannot write the log (${code}): output is dropped until it can`);
+      this.failing = code;
+    }
   }
 
   close(): void {
     for (const [stream, buf] of Object.entries(this.partial)) {
-      if (buf.length) fs.writeSync(this.fd, `${timestamp()} ${stream} P ${buf.toString("utf8")}\n`);
+      if (buf.length) this.append(`${timestamp()} ${stream} P ${buf.toString("utf8")}\n`);
     }
     this.partial = {};
     fs.closeSync(this.fd);

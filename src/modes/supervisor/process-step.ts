@@ -46,7 +46,7 @@ export function startProcessStep(ctx: StepContext): RunningStep {
     });
   } else {
     const launches = taskLaunches(ctx, cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs")), files);
-    if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId));
+    if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log);
     ends = launches.map((launch, i) => {
       const child = spawnShim(launch, !step.isBatchPrimary);
       const who = child.pid === undefined ? undefined : identify(child.pid);
