@@ -12,12 +12,12 @@ import {
   type StepToD,
 } from "../../core/generated/crane/crane";
 import { combineTerminal, isTerminal } from "../../core/job-state";
-import { unary } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { isAdminUid } from "../../core/identity";
 import { monotonicMs, monotonicOf } from "../../core/clock";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, newStep, type JobRecord, type StepRecord } from "./records";
 import { NodeRegistry, type NodeEntry } from "./nodes";
+import { NodeClient } from "./node-client";
 import { JobStore } from "./store";
 import { assignDevices, gresCount, legacyDevices, pickStepDevices, stepDevices, type DeviceMap } from "./devices";
 import type { ChangeListener } from "./watch";
@@ -30,13 +30,12 @@ import { checkJobSubmission, checkStepSubmission, scheduleUnderUserLimit } from 
 export { Rejection };
 
 const UNLIMITED = Infinity;
-const CRANED_RPC_TIMEOUT_MS = 10_000;
-const FREE_JOB_TIMEOUT_MS = 120_000;
 
 const IDLE_RESCHEDULE_MS = 30_000;
 
 export class JobManager {
   readonly jobs = new ActiveJobs(); // active (not finished) jobs, counted per uid
+  readonly nodeClient: NodeClient;
   private scheduleDirty = true;
   private kickPending = false;
   private timers: NodeJS.Timeout[] = [];
@@ -57,6 +56,7 @@ export class JobManager {
     readonly nodes: NodeRegistry,
     private readonly log: Logger,
   ) {
+    this.nodeClient = new NodeClient(nodes);
     const quarantined = (jobId: number, why: string) =>
       log.error(`job ${jobId}: its saved record cannot be read (${why}); moved to the database's quarantine table`);
     for (const job of store.loadActive(quarantined)) this.jobs.set(job.jobId, job);
@@ -471,11 +471,8 @@ export class JobManager {
         void this.onStepReport({ node, jobId: job.jobId, stepId: step.stepId, status: JobStatus.Failed, exitCode: 0, reason: `node ${node} is not available`, timestamp: Date.now(), containerId: "" });
         continue;
       }
-      const req = { step: this.stepToD(job, step, node) };
-      unary(entry.client, entry.client.executeStep, req, CRANED_RPC_TIMEOUT_MS)
-        .then((reply) => {
-          if (!reply.ok) throw new Error(reply.reason);
-        })
+      this.nodeClient
+        .execute(node, this.stepToD(job, step, node))
         .catch((e: Error) => {
           this.log.warn(`launching step ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`);
           void this.onStepReport({ node, jobId: job.jobId, stepId: step.stepId, status: JobStatus.Failed, exitCode: 0, reason: `launch on node ${node} failed: ${e.message}`, timestamp: Date.now(), containerId: "" });
@@ -584,9 +581,10 @@ export class JobManager {
       const entry = this.nodes.get(node);
       if (this.freeing.has(key) || !entry?.client || !entry.up) continue;
       this.freeing.add(key);
-      unary(entry.client, entry.client.freeJob, { jobId: job.jobId }, FREE_JOB_TIMEOUT_MS)
-        .then((reply) => {
-          if (reply.ok) this.onNodeFreed(job, node);
+      this.nodeClient
+        .free(node, job.jobId)
+        .then((ok) => {
+          if (ok) this.onNodeFreed(job, node);
         })
         .catch((e: Error) => this.log.warn(`freeing job ${job.jobId} on ${node} failed (will retry): ${e.message}`))
         .finally(() => this.freeing.delete(key));
@@ -694,7 +692,8 @@ export class JobManager {
     for (const node of step.nodes) {
       const entry = this.nodes.get(node);
       if (!entry?.client) continue;
-      unary(entry.client, entry.client.terminateStep, { jobId: job.jobId, stepId: step.stepId, reasonStatus, reason, graceSeconds }, CRANED_RPC_TIMEOUT_MS)
+      this.nodeClient
+        .terminate(node, { jobId: job.jobId, stepId: step.stepId, reasonStatus, reason, graceSeconds })
         .catch((e: Error) => this.log.warn(`terminating ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`));
     }
   }
@@ -719,9 +718,7 @@ export class JobManager {
     }
     // Jobs that ended while the node was away were never freed there: its cgroup and step state would stay forever.
     for (const jobId of endedHere) {
-      if (!node.client) break;
-      unary(node.client, node.client.freeJob, { jobId }, FREE_JOB_TIMEOUT_MS)
-        .catch((e: Error) => this.log.warn(`freeing ended job ${jobId} on ${node.name} failed: ${e.message}`));
+      this.nodeClient.free(node.name, jobId).catch((e: Error) => this.log.warn(`freeing ended job ${jobId} on ${node.name} failed: ${e.message}`));
     }
     const now = Date.now();
     for (const job of this.jobs.values()) {
@@ -767,7 +764,7 @@ export class JobManager {
     for (const n of job.nodes) {
       const entry = this.nodes.get(n);
       if (entry?.up && entry.client) {
-        unary(entry.client, entry.client.freeJob, { jobId: job.jobId }, FREE_JOB_TIMEOUT_MS).catch(() => undefined);
+        this.nodeClient.free(n, job.jobId).catch(() => undefined);
       }
     }
     Object.assign(job, { status: JobStatus.Pending, nodes: [], steps: [], startTime: 0, pendingReason: "Requeued", requeueCount: job.requeueCount + 1 });

@@ -16,7 +16,7 @@ import {
 import { authenticateCaller, type Caller } from "../../core/auth/caller";
 import { NODE_NAME_HEADER } from "../../core/auth/node-credential";
 import { isTerminal } from "../../core/job-state";
-import { unary, waitWhileCallOpen } from "../../core/rpc";
+import { waitWhileCallOpen } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { JobManager, Rejection } from "./job-manager";
 import { findStep, type JobRecord, type StepRecord } from "./records";
@@ -287,7 +287,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       if (req.attach && !req.tty && step.containerMeta.tty) return fail(ErrCode.ERR_INVALID_PARAM, "this container step has a TTY: attach with --tty.");
       if (req.attach && req.stdin && !step.containerMeta.stdin) return fail(ErrCode.ERR_INVALID_PARAM, "STDIN not opened when creating this container step.");
       try {
-        const r = await unary(entry.client, entry.client.openStepStream, req, 180_000);
+        const r = await jm.nodeClient.openStream(node, req);
         cb(null, { ok: r.ok, code: r.code, reason: r.reason, url: r.url, node });
       } catch (e) {
         fail(ErrCode.ERR_RPC_FAILURE, `node ${node} did not answer: ${(e as Error).message}`);
@@ -340,7 +340,7 @@ async function proxyLogs(
           // Dispatched there and not ended: the node may not have the launch yet and must wait for it.
           const there = current()?.perNode[node];
           const awaitStepMs = req.follow && there && !isTerminal(there.status) ? DISPATCH_WAIT_MS : 0;
-          const up = entry.client.readStepLog({ ...req, node, awaitStepMs });
+          const up = jm.nodeClient.readLog(node, { ...req, node, awaitStepMs });
           upstreams.push(up);
           up.on("data", (chunk: StepLogChunk) => {
             if (chunk.lines.length) call.write({ lines: chunk.lines.map((l) => ({ ...l, node })), eof: false, exitCode: 0, status: 0 });
