@@ -109,6 +109,7 @@ function cgroupDirOf(pid: number, controller: string, v2: boolean): string {
   const lines = fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n");
   for (const line of lines) {
     const [, controllers, rel] = line.split(":");
+    if (controllers === undefined || rel === undefined) continue;
     if (v2 && controllers === "") return path.join("/sys/fs/cgroup", rel);
     if (!v2 && controllers.split(",").includes(controller)) return path.join("/sys/fs/cgroup", controllers, rel);
   }
@@ -209,7 +210,7 @@ describe("CRI pieces that need no daemon", () => {
       manifests: { digest: string; annotations: Record<string, string> }[];
     };
     expect(index.manifests.map((m) => m.annotations["io.containerd.image.name"])).toEqual([BUSYBOX_IMAGE, PAUSE_IMAGE]);
-    expect(index.manifests[0].annotations["org.opencontainers.image.ref.name"]).toBe("latest");
+    expect(index.manifests[0]?.annotations["org.opencontainers.image.ref.name"]).toBe("latest");
     for (const blob of fs.readdirSync(path.join(out, "blobs", "sha256"))) {
       const data = fs.readFileSync(path.join(out, "blobs", "sha256", blob));
       expect(crypto.createHash("sha256").update(data).digest("hex")).toBe(blob);

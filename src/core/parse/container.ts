@@ -123,14 +123,15 @@ export function parsePortMapping(s: string): PortMapping {
   const slash = spec.indexOf("/");
   const ports = slash >= 0 ? spec.slice(0, slash) : spec;
   const protocol = parseProtocol(s, slash >= 0 ? spec.slice(slash + 1) : undefined);
-  const parts = ports.split(":");
-  if (parts.length === 1) {
-    const port = parsePort(s, parts[0], "container", "invalid port number");
+  // split always gives a first part; "" is what it gives for an empty string.
+  const [first = "", second, ...extra] = ports.split(":");
+  if (second === undefined) {
+    const port = parsePort(s, first, "container", "invalid port number");
     return { hostPort: port, containerPort: port, protocol };
   }
-  if (parts.length !== 2) throw portError(s, "too many ':' separators");
-  const hostPort = parsePort(s, parts[0], "host", "invalid host port");
-  const containerPort = parsePort(s, parts[1], "container", "invalid container port");
+  if (extra.length > 0) throw portError(s, "too many ':' separators");
+  const hostPort = parsePort(s, first, "host", "invalid host port");
+  const containerPort = parsePort(s, second, "container", "invalid container port");
   return { hostPort, containerPort, protocol };
 }
 
@@ -146,10 +147,11 @@ function volumeError(spec: string, why: string): ParseError {
 
 /** Parses `-v HOST:CONTAINER[:ro|rw]`; both paths must be absolute. */
 export function parseVolume(s: string): VolumeMount {
-  const parts = s.split(":");
   // The reference splits at the first ':' only; an `:ro`/`:rw` mode suffix is understood here.
-  if (parts.length < 2 || parts.length > 3) throw volumeError(s, "expected two paths separated by ':'");
-  const [hostPath, containerPath, mode = "rw"] = parts;
+  const [hostPath, containerPath, mode = "rw", ...extra] = s.split(":");
+  if (hostPath === undefined || containerPath === undefined || extra.length > 0) {
+    throw volumeError(s, "expected two paths separated by ':'");
+  }
   if (hostPath === "" || containerPath === "") {
     throw new ParseError(`host path and container path cannot be empty: '${s}' (use HOST:CONTAINER, e.g. /data:/mnt/data)`);
   }
@@ -173,7 +175,8 @@ function parseId(text: string): number | undefined {
 
 /** Parses a numeric `UID[:GID]`; user and group names are not resolved. */
 export function parseUserSpec(s: string): UserSpec {
-  const [uidText, gidText, ...extra] = s.trim().split(":");
+  // split always gives a first part; "" is what it gives for an empty string.
+  const [uidText = "", gidText, ...extra] = s.trim().split(":");
   const uid = parseId(uidText);
   if (uid === undefined || extra.length > 0) {
     throw new ParseError(`invalid user specification '${s}': user name resolution not supported, please provide a numeric UID (UID[:GID], e.g. 1000:1000)`);
@@ -223,10 +226,8 @@ function registryError(input: string): ParseError {
 
 /** The host part of a registry given as a URL; anything beyond scheme://host[:port][/] is rejected. */
 function hostFromUrl(text: string, input: string): string {
-  const match = URL_FORM.exec(text);
-  if (!match) throw registryError(input);
-  const [, authority, path, query, fragment] = match;
-  if (authority === "" || authority.includes("@") || query !== undefined || fragment !== undefined) throw registryError(input);
+  const [, authority, path, query, fragment] = URL_FORM.exec(text) ?? [];
+  if (authority === undefined || authority === "" || authority.includes("@") || query !== undefined || fragment !== undefined) throw registryError(input);
   if (path !== "" && path !== "/") throw registryError(input);
   return authority;
 }

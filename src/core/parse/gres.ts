@@ -25,10 +25,10 @@ export function parseGres(s: string): Record<string, number> {
   const result: Record<string, number> = {};
   for (const item of splitList(s)) {
     const parts = item.split(":");
-    if (parts.length < 2 || parts.length > 3 || !parts.slice(0, -1).every((p) => NAME.test(p))) {
+    const countText = parts[parts.length - 1];
+    if (countText === undefined || parts.length < 2 || parts.length > 3 || !parts.slice(0, -1).every((p) => NAME.test(p))) {
       throw new ParseError(`Error parsing gres: ${item} (use name:count or name:type:count, e.g. gpu:2 or gpu:a100:2)`);
     }
-    const countText = parts[parts.length - 1];
     const name = parts[0];
     if (!COUNT.test(countText) || !Number.isSafeInteger(Number(countText))) {
       const message =
@@ -57,15 +57,17 @@ function positiveCount(text: string, s: string): number {
 /** Parses `--gpus-per-node`: `N` gives `{gpu: N}`, `type:N,...` gives `{"gpu:type": N, ...}`. */
 export function parseGpusPerNode(s: string): Record<string, number> {
   const items = splitList(s);
-  if (items.length === 0) throw gpusPerNodeError(s, "no GPU count given");
-  if (items.length === 1 && !items[0].includes(":")) {
-    return { gpu: positiveCount(items[0], s) };
+  const [first, ...others] = items;
+  if (first === undefined) throw gpusPerNodeError(s, "no GPU count given");
+  if (others.length === 0 && !first.includes(":")) {
+    return { gpu: positiveCount(first, s) };
   }
   const result: Record<string, number> = {};
   for (const item of items) {
-    const parts = item.split(":");
-    if (parts.length !== 2) throw gpusPerNodeError(s, `"${item}" mixes a plain count with typed counts or is malformed`);
-    const [type, count] = parts;
+    const [type, count, ...extra] = item.split(":");
+    if (type === undefined || count === undefined || extra.length > 0) {
+      throw gpusPerNodeError(s, `"${item}" mixes a plain count with typed counts or is malformed`);
+    }
     if (!NAME.test(type)) throw gpusPerNodeError(s, `"${type}" is not a valid GPU type`);
     const key = `gpu:${type}`;
     if (key in result) throw gpusPerNodeError(s, `type ${type} is listed twice`);

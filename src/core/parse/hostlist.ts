@@ -33,9 +33,8 @@ function splitTopLevel(s: string): string[] {
 function expandRanges(body: string, s: string): string[] {
   const values: string[] = [];
   for (const part of body.split(",")) {
-    const range = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!range) throw hostlistError(s, `bad range "${part}" (expected N or N-M)`);
-    const [, lowText, highText = lowText] = range;
+    const [, lowText, highText = lowText] = /^(\d+)(?:-(\d+))?$/.exec(part.trim()) ?? [];
+    if (lowText === undefined) throw hostlistError(s, `bad range "${part}" (expected N or N-M)`);
     const low = Number(lowText);
     const high = Number(highText);
     if (low > high) throw hostlistError(s, `range "${part}" goes backwards`);
@@ -79,15 +78,13 @@ function paddedWidth(digits: string): number {
 function formatRuns(numbers: number[], width: number): string {
   const sorted = [...new Set(numbers)].sort((a, b) => a - b);
   const text = (n: number): string => String(n).padStart(width, "0");
-  const runs: string[] = [];
-  let start = 0;
-  for (let i = 1; i <= sorted.length; i++) {
-    if (i < sorted.length && sorted[i] === sorted[i - 1] + 1) continue;
-    const [low, high] = [sorted[start], sorted[i - 1]];
-    runs.push(low === high ? text(low) : `${text(low)}-${text(high)}`);
-    start = i;
+  const runs: { low: number; high: number }[] = [];
+  for (const n of sorted) {
+    const last = runs.at(-1);
+    if (last && n === last.high + 1) last.high = n;
+    else runs.push({ low: n, high: n });
   }
-  return runs.join(",");
+  return runs.map(({ low, high }) => (low === high ? text(low) : `${text(low)}-${text(high)}`)).join(",");
 }
 
 /**
@@ -123,12 +120,11 @@ export function compressHostlist(names: string[]): string {
     if (name === "" || /[[\],\s]/.test(name)) {
       throw new ParseError(`invalid host name "${name}": host names must be non-empty and contain no brackets, commas or spaces`);
     }
-    const match = /^(.*?)(\d+)$/.exec(name);
-    if (!match) {
+    const [, prefix, digits] = /^(.*?)(\d+)$/.exec(name) ?? [];
+    if (prefix === undefined || digits === undefined) {
       order.push(name);
       continue;
     }
-    const [, prefix, digits] = match;
     if (!byPrefix.has(prefix)) {
       byPrefix.set(prefix, []);
       order.push({ prefix });

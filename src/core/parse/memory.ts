@@ -28,15 +28,15 @@ const MEMORY_PATTERN = /^(\d+(?:\.\d+)?)([a-z]*)$/i;
  */
 export function parseMemory(s: string): number {
   const text = s.trim();
-  const match = MEMORY_PATTERN.exec(text);
+  const [, amount, unit] = MEMORY_PATTERN.exec(text) ?? [];
   // Unlike the reference, KB/MB/GB/TB and KiB/MiB/GiB/TiB are accepted, not only single letters.
-  const unitBytes = match ? (match[2] === "" ? MIB : UNIT_BYTES[match[2].toLowerCase()]) : undefined;
-  if (!match || unitBytes === undefined) {
+  const unitBytes = unit === undefined ? undefined : unit === "" ? MIB : UNIT_BYTES[unit.toLowerCase()];
+  if (amount === undefined || unitBytes === undefined) {
     throw new ParseError(
       `invalid memory format: "${s}" (use a number with an optional unit K, M, G, T or B, e.g. 512M or 1.5G; no unit means MiB)`,
     );
   }
-  const bytes = Math.floor(Number(match[1]) * unitBytes);
+  const bytes = Math.floor(Number(amount) * unitBytes);
   if (!Number.isSafeInteger(bytes)) {
     throw new ParseError(`invalid memory format: "${s}" is too large`);
   }

@@ -34,7 +34,8 @@ function fieldFor(specifier: string, ctx: OutputPatternContext): Field | undefin
     case "a":
       return { numeric: ctx.arrayTaskId ?? NO_ARRAY_TASK };
     case "N":
-      return { text: ctx.nodeName.split(".")[0] };
+      // split always returns at least one element.
+      return { text: ctx.nodeName.split(".")[0]! };
     case "n":
       return { numeric: ctx.nodeIndex };
     case "t":

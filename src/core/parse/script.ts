@@ -51,7 +51,7 @@ const SHORT_TO_LONG: Record<string, string> = {
  */
 export function normaliseDirectiveName(name: string): string {
   if (name.startsWith("--")) return name.slice(2);
-  if (/^-[A-Za-z]$/.test(name)) return SHORT_TO_LONG[name[1]] ?? name;
+  if (/^-[A-Za-z]$/.test(name)) return SHORT_TO_LONG[name.slice(1)] ?? name;
   return name;
 }
 
@@ -145,10 +145,10 @@ interface OptionWord {
 
 /** Splits the first word into the option and a value written in the same word (`--time=1:00`, `-N2`). */
 function splitOptionWord(word: string, line: number): OptionWord {
-  const long = /^(--[A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/s.exec(word);
-  if (long) return { option: long[1], inlineValue: long[2] };
-  const short = /^(-[A-Za-z])(?:=?(.+))?$/s.exec(word);
-  if (short) return { option: short[1], inlineValue: short[2] };
+  const [, longOption, longValue] = /^(--[A-Za-z][A-Za-z0-9-]*)(?:=(.*))?$/s.exec(word) ?? [];
+  if (longOption !== undefined) return { option: longOption, inlineValue: longValue };
+  const [, shortOption, shortValue] = /^(-[A-Za-z])(?:=?(.+))?$/s.exec(word) ?? [];
+  if (shortOption !== undefined) return { option: shortOption, inlineValue: shortValue };
   throw lineError(line, `"${word}" is not an option; write directives as "--name value", "--name=value" or "-X value"`);
 }
 

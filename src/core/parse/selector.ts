@@ -23,11 +23,10 @@ function parseU32(text: string): number | undefined {
 }
 
 function parseSelector(token: string, options: SelectorOptions): JobStepSelector {
-  const match = SELECTOR.exec(token);
-  if (!match || token === "") {
+  const [, jobText, taskText, stepText] = SELECTOR.exec(token) ?? [];
+  if (jobText === undefined || token === "") {
     throw new ParseError(`invalid selector "${token}": use JOBID, JOBID_TASK or JOBID.STEP, e.g. 12, 12_3 or 12.1`);
   }
-  const [, jobText, taskText, stepText] = match;
   const jobId = parseU32(jobText);
   if (jobId === undefined || jobId < 1) {
     throw new ParseError(`invalid job id "${token}": the job id must be a whole number from 1 to ${MAX_U32}`);
@@ -64,11 +63,10 @@ export interface ContainerId {
 
 /** Parses a strict `JOBID.STEPID` container id (ccon attach/exec/logs/inspect/stop). */
 export function parseContainerId(s: string): ContainerId {
-  const parts = s.trim().split(".");
-  if (parts.length !== 2) {
+  const [jobText, stepText, ...extra] = s.trim().split(".");
+  if (jobText === undefined || stepText === undefined || extra.length > 0) {
     throw new ParseError(`CONTAINER must be in JOBID.STEPID format (e.g. 123.1), got "${s}"`);
   }
-  const [jobText, stepText] = parts;
   const jobId = parseU32(jobText);
   // Job ids start at 1, so 0 is rejected here rather than later as "not found".
   if (jobId === undefined || jobId === 0) {

@@ -39,10 +39,11 @@ export function parseTimeLimit(s: string): number {
   }
   const plain = WITHOUT_DAYS.exec(text);
   if (!plain) throw durationError(s);
-  const fields = plain.slice(1).filter((f): f is string => f !== undefined).map(Number);
-  if (fields.length === 1) return toSeconds(0, 0, fields[0], 0, s);
-  if (fields.length === 2) return toSeconds(0, 0, fields[0], fields[1], s);
-  return toSeconds(0, fields[0], fields[1], fields[2], s);
+  // The optional groups fill in order: a third field implies a second.
+  const [, first, second, third] = plain;
+  if (second === undefined) return toSeconds(0, 0, Number(first), 0, s);
+  if (third === undefined) return toSeconds(0, 0, Number(first), Number(second), s);
+  return toSeconds(0, Number(first), Number(second), Number(third), s);
 }
 
 const pad2 = (n: number): string => String(n).padStart(2, "0");
@@ -70,13 +71,16 @@ function unsupportedTime(s: string): ParseError {
 
 function daysInMonth(year: number, month: number): number {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  // A month outside 1-12 has no valid day.
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
 }
 
-function zoneOffsetMinutes(zone: string): number {
+/** The zone's offset in minutes, or undefined when it is not `Z` or `+HH:MM`/`-HH:MM`. */
+function zoneOffsetMinutes(zone: string): number | undefined {
   if (zone === "" || zone.toUpperCase() === "Z") return 0;
   const sign = zone.startsWith("-") ? -1 : 1;
   const [hh, mm] = zone.slice(1).split(":").map(Number);
+  if (hh === undefined || mm === undefined) return undefined;
   return sign * (hh * 60 + mm);
 }
 
@@ -86,11 +90,11 @@ function parseAbsolute(s: string): Date | undefined {
   const [, y, mo, d, separator, h, mi, sec, fraction = "", zone = ""] = m;
   // RFC 3339 needs a zone; only the 'T' and space forms may omit it (then UTC). A space with a zone is not a supported form.
   if (separator === " " && zone !== "") return undefined;
-  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, sec].map(Number);
+  const [year, month, day, hour, minute, second] = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec)];
   const fieldsValid =
     month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59;
   const offset = zoneOffsetMinutes(zone);
-  if (!fieldsValid || Math.abs(offset) >= 24 * 60) return undefined;
+  if (!fieldsValid || offset === undefined || Math.abs(offset) >= 24 * 60) return undefined;
   const millis = Number(fraction.padEnd(3, "0").slice(0, 3));
   // setUTCFullYear rather than Date.UTC, which maps years 0-99 to 1900-1999.
   const date = new Date(0);
@@ -108,7 +112,10 @@ export function parseRelativeOrAbsoluteTime(s: string, now: Date): Date {
   const relative = RELATIVE.exec(text);
   if (relative) {
     // The reference rejects the `d` unit; days are accepted here.
-    const date = new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2]]);
+    const [, amount, unit] = relative;
+    const unitMs = unit === undefined ? undefined : UNIT_MS[unit];
+    if (unitMs === undefined) throw unsupportedTime(s);
+    const date = new Date(now.getTime() - Number(amount) * unitMs);
     if (Number.isNaN(date.getTime())) throw unsupportedTime(s);
     return date;
   }

@@ -97,7 +97,7 @@ describe("parseBatchScript", () => {
   });
 
   it("keeps an explicit boolean value", () => {
-    expect(parseBatchScript("#CBATCH --exclusive false").directives[0].value).toBe("false");
+    expect(parseBatchScript("#CBATCH --exclusive false").directives[0]?.value).toBe("false");
   });
 
   it("handles CRLF line endings", () => {

@@ -58,7 +58,7 @@ export function earliestFit(state: ClusterState, node: number, shape: Shape, scr
   if (rel === undefined) return Infinity;
   for (let i = 0; i < rel.length; i++) {
     const r = rel[i]!;
-    for (let j = 0; j < v.length; j++) v[j] += r.amount[j]!;
+    for (let j = 0; j < v.length; j++) v[j]! += r.amount[j]!;
     if (i + 1 < rel.length && rel[i + 1]!.time === r.time) continue;
     if (fitsVector(state, node, shape, v)) return r.time;
   }

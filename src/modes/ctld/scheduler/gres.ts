@@ -62,7 +62,7 @@ export class GresKeys {
     v[MEM] = res.memoryBytes;
     for (const key in res.gres) {
       const k = this.byKey.get(key);
-      if (k !== undefined) v[GRES0 + k] += res.gres[key]!;
+      if (k !== undefined) v[GRES0 + k]! += res.gres[key]!;
     }
     return v;
   }
@@ -167,14 +167,14 @@ export function concreteCharge(d: Demand, free: Float64Array, off: number, size:
   const v = new Float64Array(GRES0 + size);
   v[CPU] = d.cpu;
   v[MEM] = d.mem;
-  for (let i = 0; i < d.typedKeys.length; i++) v[GRES0 + d.typedKeys[i]!] += d.typedCounts[i]!;
+  for (let i = 0; i < d.typedKeys.length; i++) v[GRES0 + d.typedKeys[i]!]! += d.typedCounts[i]!;
   for (let i = 0; i < d.groupKeys.length; i++) {
     let left = d.groupCounts[i]!;
     for (const k of d.groupKeys[i]!) {
       if (left <= 0) break;
       const avail = free[off + k]! - v[GRES0 + k]!;
       const take = Math.min(left, Math.max(0, avail));
-      v[GRES0 + k] += take;
+      v[GRES0 + k]! += take;
       left -= take;
     }
   }

@@ -58,11 +58,11 @@ export function charge(state: ClusterState, pools: Pools, shape: Shape, nodes: n
     const given = concreteCharge(shape.demand, state.gres, n * K, K);
     const taken = shape.exclusive ? state.freeNow(n, state.vector()) : given;
     pools.update(n, () => {
-      state.cpu[n] -= taken[CPU]!;
-      state.mem[n] -= taken[MEM]!;
-      for (let k = 0; k < K; k++) state.gres[n * K + k] -= taken[GRES0 + k]!;
+      state.cpu[n]! -= taken[CPU]!;
+      state.mem[n]! -= taken[MEM]!;
+      for (let k = 0; k < K; k++) state.gres[n * K + k]! -= taken[GRES0 + k]!;
     });
-    state.occupants[n]++;
+    state.occupants[n]!++;
     if (end !== Infinity) state.addRelease(n, end, taken);
     return state.gresKeys.toResources(given);
   });

@@ -111,9 +111,9 @@ export class ClusterState {
       for (const name of new Set(a.nodes)) {
         const i = this.byName.get(name);
         if (i === undefined) continue;
-        this.occupants[i]++;
+        this.occupants[i]!++;
         const cap = this.capacity[i]!;
-        for (let j = 0; j < cap.length; j++) cap[j] += amount[j]!;
+        for (let j = 0; j < cap.length; j++) cap[j]! += amount[j]!;
         if (a.exclusive) exclusiveEnd.set(i, Math.max(exclusiveEnd.get(i) ?? 0, time));
         else if (time !== Infinity) this.addRelease(i, time, amount);
       }
@@ -164,12 +164,12 @@ export class ClusterState {
     if (rel)
       for (const r of rel) {
         if (r.time > t) break;
-        for (let j = 0; j < out.length; j++) out[j] += r.amount[j]!;
+        for (let j = 0; j < out.length; j++) out[j]! += r.amount[j]!;
       }
     const holds = this.holds[node];
     if (holds)
       for (const h of holds) {
-        if (h.start <= t && t < h.end) for (let j = 0; j < out.length; j++) out[j] -= h.amount[j]!;
+        if (h.start <= t && t < h.end) for (let j = 0; j < out.length; j++) out[j]! -= h.amount[j]!;
       }
     return out;
   }
