@@ -10,6 +10,28 @@ import { Rejection } from "./rejection";
 
 const UNLIMITED = Infinity;
 
+// Whether a request could ever run in a partition depends only on the request and the partition's nodes, which do not
+// change while ctld runs: answered once per distinct request (a `cbatch --repeat 1000` asks 1000 times; a partition of
+// thousands of nodes makes each answer cost).
+const FEASIBILITY_MEMO_SIZE = 1024;
+const feasibility = new WeakMap<object, Map<string, string | null>>();
+
+function feasibleInPartition(pending: PendingJob, partition: CraneConfig["partitions"][0], ctx: AdmissionContext): string | null {
+  const memo = feasibility.get(partition) ?? new Map<string, string | null>();
+  feasibility.set(partition, memo);
+  const key = JSON.stringify([pending.nodeNum, pending.perNode, pending.nodelist, pending.excludes, pending.exclusive]);
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const pool = partition.nodes.map((name) => {
+    const n = ctx.node(name)!;
+    return { name, partitions: n.partitions, total: n.total, free: n.total, up: true };
+  });
+  const why = feasibleEver(pending, pool);
+  if (memo.size >= FEASIBILITY_MEMO_SIZE) memo.clear();
+  memo.set(key, why);
+  return why;
+}
+
 export interface AdmissionContext {
   config: CraneConfig;
   /** A node of the config, with its partitions and total resources. */
@@ -59,13 +81,7 @@ export function admitJob(spec: JobSpec, caller: { uid: number; gid: number }, ct
   }
   const perNode: Resources = { cpu, memoryBytes, gres: { ...spec.gresPerNode } };
   const pending = toPendingJob(0, partition.name, perNode, nodeNum, spec);
-  const why = feasibleEver(
-    pending,
-    partition.nodes.map((name) => {
-      const n = ctx.node(name)!;
-      return { name, partitions: n.partitions, total: n.total, free: n.total, up: true };
-    }),
-  );
+  const why = feasibleInPartition(pending, partition, ctx);
   if (why) throw new Rejection(ErrCode.ERR_NO_RESOURCE, why);
 
   // The job runs as its caller. Root alone may submit for another user; the group is then that user's own

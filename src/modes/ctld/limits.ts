@@ -73,6 +73,15 @@ export function largestNodeCpu(config: Pick<CraneConfig, "nodes">, nodeNames?: r
   return max;
 }
 
+/** largestNodeCpu of a partition, kept with the partition (its nodes do not change while ctld runs). */
+const largestCpuOfPartition = new WeakMap<object, number>();
+function largestPartitionCpu(config: Pick<CraneConfig, "nodes">, partition: CraneConfig["partitions"][0] | undefined): number {
+  if (!partition) return largestNodeCpu(config);
+  let cpu = largestCpuOfPartition.get(partition);
+  if (cpu === undefined) largestCpuOfPartition.set(partition, (cpu = largestNodeCpu(config, partition.nodes)));
+  return cpu;
+}
+
 /** More tasks on a node than the largest node has CPUs: refused unless CraneCtld.AllowTaskOversubscription. */
 export function checkTasksPerNode(ntasksPerNode: number, largestCpu: number, limits: CtldLimits, what: "job" | "step"): void {
   if (limits.allowTaskOversubscription || largestCpu <= 0 || ntasksPerNode <= largestCpu) return;
@@ -101,7 +110,7 @@ export function checkJobSubmission(spec: JobSpec, caller: { uid: number }, confi
   const nodeNum = spec.nodeNum || 1;
   const ntasksPerNode = spec.ntasksPerNode || Math.ceil((spec.ntasks || nodeNum) / nodeNum);
   const partition = config.partitions.find((p) => p.name === (spec.partition || config.defaultPartition));
-  checkTasksPerNode(ntasksPerNode, largestNodeCpu(config, partition?.nodes), limits, "job");
+  checkTasksPerNode(ntasksPerNode, largestPartitionCpu(config, partition), limits, "job");
   checkSubmitJobsPerUser(caller.uid, activeOfCaller, 1, limits);
 }
 

@@ -61,15 +61,21 @@ export class NodeRegistry {
   }
 
   /** A node's key: what it must present to ctld and what ctld presents to it. */
+  /** Node keys, derived once per node (every internal call is checked against one). */
+  private readonly keys = new Map<string, string>();
+
   keyOf(name: string): string | undefined {
-    return this.nodes.has(name) ? deriveNodeKey(this.clusterKey, name) : undefined;
+    if (!this.nodes.has(name)) return undefined;
+    let key = this.keys.get(name);
+    if (key === undefined) this.keys.set(name, (key = deriveNodeKey(this.clusterKey, name)));
+    return key;
   }
 
   /** ctld dials the address the config gives for the node, never one that a caller sent. */
   markRegistered(name: string, containerEnabled: boolean): NodeEntry | undefined {
     const n = this.nodes.get(name);
     if (!n) return undefined;
-    n.client ??= cranedClient(n.address, { name, key: deriveNodeKey(this.clusterKey, name) });
+    n.client ??= cranedClient(n.address, { name, key: this.keyOf(name)! });
     Object.assign(n, { registered: true, up: true, reason: "", containerEnabled });
     markSeen(n);
     return n;
