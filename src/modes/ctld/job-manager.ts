@@ -19,17 +19,17 @@ import { DAEMON_STEP, PRIMARY_STEP, findStep, newStep, type JobRecord, type Step
 import { NodeRegistry, type NodeEntry } from "./nodes";
 import { NodeClient } from "./node-client";
 import { JobStore } from "./store";
-import { assignDevices, gresCount, legacyDevices, pickStepDevices, stepDevices, type DeviceMap } from "./devices";
+import { stepDevices } from "./devices";
+import { allocatedByNode, assignJobDevices, buildSnapshot, heldDevices, stepDeviceMap } from "./allocations";
 import type { ChangeListener } from "./watch";
-import { schedule, type PendingJob, type Resources, type Snapshot } from "./scheduler";
-import { admitJob, checkContainer, toPendingJob, type AdmissionContext } from "./admission";
+import { schedule, type Resources } from "./scheduler";
+import { admitJob, checkContainer, type AdmissionContext } from "./admission";
 import { Rejection } from "./rejection";
 import { ActiveJobs } from "./active-jobs";
 import { checkJobSubmission, checkStepSubmission, scheduleUnderUserLimit } from "./limits";
 
 export { Rejection };
 
-const UNLIMITED = Infinity;
 
 const IDLE_RESCHEDULE_MS = 30_000;
 
@@ -217,129 +217,16 @@ export class JobManager {
 
   // ------------------------------------------------------------------ scheduling
 
-  /** Whether the job still holds its allocation on node `n` (a Completing job until that node freed it). */
-  private holdsAllocationOn(job: JobRecord, n: string): boolean {
-    if (job.status === JobStatus.Pending) return false;
-    return !(job.status === JobStatus.Completing && !job.pendingFree.includes(n));
-  }
-
-  /** Resources held by jobs on each node, from the jobs that hold an allocation. */
+  /** Resources held by jobs on each node (see allocations.ts). */
   allocatedByNode(): Map<string, Resources> {
-    const used = new Map<string, Resources>();
-    for (const job of this.jobs.values()) {
-      if (job.status === JobStatus.Pending) continue;
-      for (const n of job.nodes) {
-        if (!this.holdsAllocationOn(job, n)) continue;
-        const u = used.get(n) ?? { cpu: 0, memoryBytes: 0, gres: {} };
-        const alloc = job.allocByNode?.[n] ?? job.allocPerNode;
-        u.cpu += alloc.cpu;
-        u.memoryBytes += alloc.memoryBytes;
-        for (const [k, v] of Object.entries(alloc.gres)) u.gres[k] = (u.gres[k] ?? 0) + v;
-        used.set(n, u);
-      }
-    }
-    return used;
-  }
-
-  /** Device files held on each node by the jobs holding an allocation there (same rule as allocatedByNode). */
-  private heldDevices(): Map<string, Set<string>> {
-    const held = new Map<string, Set<string>>();
-    for (const job of this.jobs.values()) {
-      for (const n of job.nodes) {
-        if (!this.holdsAllocationOn(job, n)) continue;
-        const set = held.get(n) ?? new Set<string>();
-        for (const files of Object.values(this.jobDevices(job, n))) for (const f of files) set.add(f);
-        held.set(n, set);
-      }
-    }
-    return held;
-  }
-
-  /** The device files the job holds on a node (jobs started before devices were tracked: the old first-N rule). */
-  jobDevices(job: JobRecord, node: string): DeviceMap {
-    const mine = job.devicesByNode?.[node];
-    if (mine) return mine;
-    const alloc = job.allocByNode?.[node] ?? job.allocPerNode;
-    return legacyDevices(this.nodes.get(node)?.deviceFiles ?? {}, alloc.gres);
-  }
-
-  /**
-   * The job's devices a step uses on a node: all of them when it asks for as many as the job holds (or inherits the
-   * job's); otherwise its own share, chosen once, apart from its running siblings' shares where possible.
-   */
-  private stepDeviceMap(job: JobRecord, step: StepRecord, node: string): DeviceMap {
-    const jobDevices = this.jobDevices(job, node);
-    const jobGres = (job.allocByNode?.[node] ?? job.allocPerNode).gres;
-    const asksSubset = Object.entries(step.resPerNode.gres).some(([k, v]) => v > 0 && v < gresCount(jobGres, k));
-    if (!asksSubset) return jobDevices;
-    const chosen = step.devicesByNode?.[node];
-    if (chosen) return chosen;
-    const held = new Set<string>();
-    for (const sibling of job.steps) {
-      if (sibling === step || isTerminal(sibling.status)) continue;
-      for (const files of Object.values(sibling.devicesByNode?.[node] ?? {})) for (const f of files) held.add(f);
-    }
-    const picked = pickStepDevices(jobDevices, step.resPerNode.gres, held);
-    (step.devicesByNode ??= {})[node] = picked;
-    return picked;
-  }
-
-  /** Picks free devices on each of a starting job's nodes. `held` is updated, so later jobs of the cycle see them. */
-  private assignJobDevices(job: JobRecord, held: Map<string, Set<string>>): void {
-    const byNode: Record<string, DeviceMap> = {};
-    for (const n of job.nodes) {
-      const nodeDevices = this.nodes.get(n)?.deviceFiles ?? {};
-      const alloc = job.allocByNode?.[n] ?? job.allocPerNode;
-      const set = held.get(n) ?? new Set<string>();
-      const { devices, short } = assignDevices(nodeDevices, set, alloc.gres);
-      if (short.length) this.log.error(`job ${job.jobId} on ${n}: not enough free devices (${short.join(", ")}); it gets the free ones`);
-      for (const files of Object.values(devices)) for (const f of files) set.add(f);
-      held.set(n, set);
-      byNode[n] = devices;
-    }
-    job.devicesByNode = byNode;
-  }
-
-  buildSnapshot(now: number): Snapshot {
-    const used = this.allocatedByNode();
-    const busy = new Set<string>();
-    const running: Snapshot["running"] = [];
-    const pending: PendingJob[] = [];
-    for (const job of this.jobs.values()) {
-      if (job.status === JobStatus.Pending) {
-        // A held job waits for its release whatever the cluster does (its reason is Held from submission): a queue
-        // of many held jobs costs each schedule cycle nothing.
-        if (job.spec.hold) continue;
-        pending.push(toPendingJob(job.jobId, job.spec.partition, job.reqPerNode, job.spec.nodeNum, job.spec, job));
-        continue;
-      }
-      for (const n of job.nodes) busy.add(n);
-      const limit = job.spec.timeLimitSeconds ? job.spec.timeLimitSeconds * 1000 : UNLIMITED;
-      running.push({
-        jobId: job.jobId,
-        nodes: job.nodes,
-        perNode: job.allocByNode?.[job.nodes[0]!] ?? job.allocPerNode,
-        endTime: job.status === JobStatus.Completing ? now : job.startTime + limit,
-        exclusive: job.spec.exclusive,
-      });
-    }
-    const nodes = [...this.nodes.nodes.values()].map((n) => {
-      const u = used.get(n.name);
-      const free: Resources = {
-        cpu: n.total.cpu - (u?.cpu ?? 0),
-        memoryBytes: n.total.memoryBytes - (u?.memoryBytes ?? 0),
-        gres: Object.fromEntries(Object.entries(n.total.gres).map(([k, v]) => [k, v - (u?.gres[k] ?? 0)])),
-      };
-      return { name: n.name, partitions: n.partitions, total: n.total, free, up: n.up, exclusiveBusy: busy.has(n.name) };
-    });
-    return { now, nodes, running, pending };
+    return allocatedByNode(this.jobs);
   }
 
   scheduleCycle(): void {
     if (!this.scheduleDirty) return;
     this.scheduleDirty = false;
     const now = Date.now();
-    const snapshot = this.buildSnapshot(now);
+    const snapshot = buildSnapshot(this.jobs, this.nodes, now);
     if (snapshot.pending.length === 0) return;
     const result = scheduleUnderUserLimit(snapshot, this.jobs, this.config.limits.maxJobsPerUser, schedule);
     if (result.again) this.markScheduleDirty();
@@ -353,14 +240,14 @@ export class JobManager {
     }
     // Devices held before this cycle's jobs start (computed once, and only when a placement uses GRES).
     const usesGres = result.placements.some((p) => p.allocated.some((a) => Object.keys(a.gres).length > 0));
-    const held = usesGres ? this.heldDevices() : new Map<string, Set<string>>();
+    const held = usesGres ? heldDevices(this.jobs, this.nodes) : new Map<string, Set<string>>();
     for (const p of result.placements) {
       const job = this.jobs.get(p.jobId);
       if (!job || job.status !== JobStatus.Pending) continue;
       this.startJob(job, p.nodes, p.perNode, now);
       job.allocByNode = Object.fromEntries(p.nodes.map((n, i) => [n, p.allocated[i] ?? p.perNode]));
       // Set before the start's save is flushed (next turn of the event loop), so it is saved with it.
-      if (usesGres) this.assignJobDevices(job, held);
+      if (usesGres) assignJobDevices(job, held, this.nodes, this.log);
     }
     // Time alone opens no room (backfill windows only shrink; what frees resources marks the schedule dirty), so
     // a queue where nothing changes is looked at again only rarely, as a safety net.
@@ -419,7 +306,7 @@ export class JobManager {
     const spec = job.spec;
     const entry = this.nodes.get(node);
     // Devices follow the node's own GRES keys; a step gets the job's devices of each key it uses.
-    const { files: deviceFiles, gpuIds } = stepDevices(this.stepDeviceMap(job, step, node), step.resPerNode.gres, entry?.deviceFiles ?? {});
+    const { files: deviceFiles, gpuIds } = stepDevices(stepDeviceMap(job, step, node, this.nodes), step.resPerNode.gres, entry?.deviceFiles ?? {});
     const cred = this.credentials.get(`${job.jobId}.${step.stepId}`);
     const containerMeta = step.containerMeta && cred
       ? { ...step.containerMeta, image: { ...step.containerMeta.image!, ...cred } }
