@@ -1,21 +1,30 @@
 // Build the single `crane` executable, offline:
-//   1. esbuild src/main.ts -> dist/crane.cjs (one CommonJS file, every dependency inlined)
-//   2. Node SEA blob (code cache on, experimental warning off) with the pinned Node 24
-//   3. copy that Node binary, strip it, inject the blob with postject -> dist/crane
-//   4. multi-call symlinks dist/{ccon,cbatch,crun,cqueue,ccancel,cinfo} -> crane
+//   1. esbuild src/main.ts -> dist/crane.cjs (one CommonJS file, every dependency inlined), with a manifest of
+//      every command's flags inlined, so that it loads only the command that runs
+//   2. esbuild src/sea-main.ts -> the SEA's main: answers --version from the manifest, else runs dist/crane.cjs
+//   3. a V8 code cache of dist/crane.cjs, made by the pinned Node running it once (see src/core/cli/sea-app.ts)
+//   4. Node SEA blob (main + those two as assets, experimental warning off) with the pinned Node 24
+//   5. copy that Node binary, strip it, inject the blob with postject -> dist/crane
+//   6. multi-call symlinks dist/{ccon,cbatch,crun,cqueue,ccancel,cinfo} -> crane
 // Usage: npm run build            (tsx scripts/build-binary.ts)
 //        npm run build -- --bundle-only   (step 1 only; dist/crane.cjs runs with `node dist/crane.cjs`)
 // Honours SOURCE_DATE_EPOCH for the "Source Time" stamp (reproducible builds).
-import { execFileSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { build, type Plugin } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
 import { MULTI_CALL_NAMES } from "../src/core/cli/dispatch.js";
+import { manifestOf, type Manifest, type TopicMap } from "../src/core/cli/resolve.js";
+import { APP_ASSET, APP_CACHE_ASSET, APP_WRAPPER } from "../src/core/cli/sea-app.js";
 import { formatRfc1123Z } from "../src/core/cli/version.js";
 
 const ROOT = resolve(__dirname, "..");
 const DIST = join(ROOT, "dist");
 const BUNDLE = join(DIST, "crane.cjs");
+const SEA_MAIN = join(DIST, "sea-main.cjs");
+const APP_LATIN1 = join(DIST, "crane.cjs.latin1");
+const CODE_CACHE = join(DIST, "crane.cjs.cache");
 const BLOB = join(DIST, "sea-prep.blob");
 const SEA_CONFIG = join(DIST, "sea-config.json");
 const OUT = join(DIST, "crane");
@@ -105,23 +114,48 @@ function inkPlugin(): Plugin {
   };
 }
 
-async function bundle(): Promise<void> {
+/** Every command's flags, for the dispatcher to resolve argv without loading any command (src/core/cli/resolve.ts). */
+async function commandManifest(): Promise<Manifest> {
+  const index = (await import("../src/commands/index.js")) as { commands: Record<string, unknown>; topics?: TopicMap };
+  const { loaders } = await import("../src/commands/lazy.js");
+  const ids = Object.keys(index.commands);
+  const same = ids.length === Object.keys(loaders).length && ids.every((id) => loaders[id]?.() === index.commands[id]);
+  if (!same) throw new Error("src/commands/lazy.ts does not load the commands of src/commands/index.ts");
+  return manifestOf(index.commands, index.topics);
+}
+
+/** esbuild options shared by the application bundle and the SEA's main. */
+async function commonOptions(): Promise<BuildOptions> {
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const buildTime = formatRfc1123Z(epoch ? new Date(Number(epoch) * 1000) : new Date());
-  const result = await build({
-    entryPoints: [join(ROOT, "src", "main.ts")],
-    outfile: BUNDLE,
+  const manifest = await commandManifest();
+  step(`crane ${pkg.version}, ${buildTime}, ${Object.keys(manifest.commands).length} commands`);
+  return {
     bundle: true,
     platform: "node",
     target: "node24",
     format: "cjs",
-    // Readable stack traces beat a few hundred KB in a ~100 MB binary; the SEA code cache makes parsing cheap.
+    // Readable stack traces beat a few hundred KB in a ~100 MB binary; the code cache makes parsing cheap.
     minify: false,
     keepNames: true,
     sourcemap: false,
     legalComments: "none",
     logLevel: "warning",
+    define: {
+      __CRANE_VERSION__: JSON.stringify(pkg.version),
+      __CRANE_BUILD_TIME__: JSON.stringify(buildTime),
+      __CRANE_MANIFEST__: JSON.stringify(manifest),
+      "process.env.NODE_ENV": JSON.stringify("production"),
+    },
+  };
+}
+
+async function bundle(common: BuildOptions): Promise<void> {
+  const result = await build({
+    ...common,
+    entryPoints: [join(ROOT, "src", "main.ts")],
+    outfile: BUNDLE,
     // oclif's read-tsconfig.js require()s typescript (10 MB) inside a try/catch, only for ts-node dev plugins.
     external: ["typescript"],
     logOverride: {
@@ -129,23 +163,74 @@ async function bundle(): Promise<void> {
       "unsupported-require-call": "silent",
       "unsupported-dynamic-import": "silent",
     },
-    define: {
-      __CRANE_VERSION__: JSON.stringify(pkg.version),
-      __CRANE_BUILD_TIME__: JSON.stringify(buildTime),
-      "process.env.NODE_ENV": JSON.stringify("production"),
-    },
     metafile: false,
     plugins: [inkPlugin()],
   });
   for (const w of result.warnings) console.warn(`[build] esbuild: ${w.text}`);
-  step(`bundle ${relative(ROOT, BUNDLE)} ${mb(statSync(BUNDLE).size)} (crane ${pkg.version}, ${buildTime})`);
+  step(`bundle ${relative(ROOT, BUNDLE)} ${mb(statSync(BUNDLE).size)}`);
 }
 
-async function sea(): Promise<void> {
+/** dist/crane.cjs as the SEA asset: inside the CommonJS wrapper, Latin-1 encoded (src/core/cli/sea-app.ts). */
+function appAsset(): void {
+  const source = APP_WRAPPER[0] + readFileSync(BUNDLE, "utf8") + APP_WRAPPER[1];
+  const wide = /[^\u0000-\u00ff]/.exec(source);
+  if (wide) throw new Error(`${relative(ROOT, BUNDLE)} has U+${wide[0].codePointAt(0)!.toString(16)}, which Latin-1 cannot hold: escape it, or embed UTF-8 (src/core/cli/sea-app.ts)`);
+  writeFileSync(APP_LATIN1, Buffer.from(source, "latin1"));
+}
+
+/**
+ * The code cache of the application (src/core/cli/sea-app.ts), taken by the pinned Node (V8 accepts a cache only
+ * from the same V8 and flags) once the bundle has run a held `cbatch` that fails to reach a ctld at a socket path
+ * that does not exist: so the cache holds what a user command runs (oclif's parser, the config, the gRPC client),
+ * not just the top level. Offline and side-effect free; its output is dropped.
+ */
+function codeCache(node: string): void {
+  const warm = `
+    const fs = require("node:fs"), vm = require("node:vm");
+    const [asset, out, filename, ...args] = process.argv.slice(1);
+    const script = new vm.Script(fs.readFileSync(asset, "latin1"),
+      { filename, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+    process.once("exit", () => fs.writeFileSync(out, script.createCachedData()));
+    process.argv = [process.execPath, "crane", ...args];
+    const m = { exports: {} };
+    script.runInThisContext()(m.exports, require, m, ${JSON.stringify(BUNDLE)}, ${JSON.stringify(DIST)});`;
+  const tmp = mkdtempSync(join(tmpdir(), "crane-warm-"));
+  try {
+    writeFileSync(join(tmp, "config.yaml"), "ControlMachine: 127.0.0.1\n");
+    rmSync(CODE_CACHE, { force: true });
+    const r = spawnSync(node, ["-e", warm, APP_LATIN1, CODE_CACHE, APP_ASSET, "cbatch", "-H", "--wrap", "true"], {
+      cwd: tmp,
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { PATH: process.env.PATH, HOME: tmp, CRANE_CONFIG: join(tmp, "config.yaml"), CRANE_CTLD_HOST: `unix:${join(tmp, "no-ctld.sock")}` },
+    });
+    // Exit 3 with "Connection to CraneCtld is broken." is the expected end.
+    if (r.status !== 3 || !existsSync(CODE_CACHE)) throw new Error(`code cache warm-up run: exit ${r.status ?? r.signal}\n${r.stderr}`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function sea(common: BuildOptions): Promise<void> {
   const node = findNode();
+  await build({ ...common, entryPoints: [join(ROOT, "src", "sea-main.ts")], outfile: SEA_MAIN });
+  appAsset();
+  codeCache(node);
+  step(`SEA main ${relative(ROOT, SEA_MAIN)} ${(statSync(SEA_MAIN).size / 1024).toFixed(0)} KB, code cache ${mb(statSync(CODE_CACHE).size)}`);
   writeFileSync(
     SEA_CONFIG,
-    JSON.stringify({ main: BUNDLE, output: BLOB, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false }, null, 2),
+    JSON.stringify(
+      {
+        main: SEA_MAIN,
+        output: BLOB,
+        disableExperimentalSEAWarning: true,
+        useCodeCache: true,
+        useSnapshot: false,
+        assets: { [APP_ASSET]: APP_LATIN1, [APP_CACHE_ASSET]: CODE_CACHE },
+      },
+      null,
+      2,
+    ),
   );
   execFileSync(node, ["--experimental-sea-config", SEA_CONFIG], { stdio: ["ignore", "ignore", "inherit"], cwd: DIST });
   step(`blob ${relative(ROOT, BLOB)} ${mb(statSync(BLOB).size)} (node ${relative(ROOT, node)})`);
@@ -176,8 +261,14 @@ async function sea(): Promise<void> {
   } finally {
     console.warn = warn;
   }
-  chmodSync(partial, 0o755);
-  renameSync(partial, OUT);
+  // postject wrote the binary in one piece, which Linux 6.x caches in large folios; every process mapping such a
+  // file counts far more of it as resident (~20 MB more for `crane --version`) than with a copy written piecewise,
+  // as cp or install would leave it. So what is installed is a copy.
+  const copy = `${OUT}.copy`;
+  copyFileSync(partial, copy);
+  rmSync(partial);
+  chmodSync(copy, 0o755);
+  renameSync(copy, OUT);
   step(`injected blob -> ${relative(ROOT, OUT)} ${mb(statSync(OUT).size)}`);
 
   for (const name of MULTI_CALL_NAMES) {
@@ -185,8 +276,7 @@ async function sea(): Promise<void> {
     rmSync(link, { force: true });
     symlinkSync("crane", link);
   }
-  rmSync(BLOB, { force: true });
-  rmSync(SEA_CONFIG, { force: true });
+  for (const f of [BLOB, SEA_CONFIG, SEA_MAIN, APP_LATIN1, CODE_CACHE]) rmSync(f, { force: true });
 
   const v = execFileSync(OUT, ["--version"], { encoding: "utf8", env: { PATH: "/nonexistent" } });
   step(`smoke test: ${v.trim().replace(/\n/g, " | ")}`);
@@ -194,9 +284,10 @@ async function sea(): Promise<void> {
 
 async function mainBuild(): Promise<void> {
   mkdirSync(DIST, { recursive: true });
-  await bundle();
+  const common = await commonOptions();
+  await bundle(common);
   if (process.argv.includes("--bundle-only")) return;
-  await sea();
+  await sea(common);
   console.log(`[build] done in ${((performance.now() - t0) / 1000).toFixed(1)}s: ${relative(ROOT, OUT)} (${mb(statSync(OUT).size)}) + ${MULTI_CALL_NAMES.join(", ")} symlinks`);
 }
 

@@ -5,15 +5,13 @@
 // pinned exactly in package.json and test/unit/cli/dispatch.test.ts fails loudly if the trick stops working.
 import { Command, Config, Plugin } from "@oclif/core";
 import type { Interfaces } from "@oclif/core";
+import type { TopicInfo, TopicMap } from "./resolve.js";
 import { VERSION } from "./version.js";
+
+export type { TopicInfo, TopicMap } from "./resolve.js";
 
 export type CommandClass = typeof Command;
 export type CommandMap = Record<string, CommandClass>;
-export interface TopicInfo {
-  description?: string;
-  hidden?: boolean;
-}
-export type TopicMap = Record<string, TopicInfo>;
 
 /** oclif's id for the only command of a single-command CLI (`Symbol('SINGLE_COMMAND_CLI').toString()`). */
 export const SINGLE_COMMAND_ID = "Symbol(SINGLE_COMMAND_CLI)";
