@@ -343,7 +343,12 @@ async function proxyLogs(
           const up = jm.nodeClient.readLog(node, { ...req, node, awaitStepMs });
           upstreams.push(up);
           up.on("data", (chunk: StepLogChunk) => {
-            if (chunk.lines.length) call.write({ lines: chunk.lines.map((l) => ({ ...l, node })), eof: false, exitCode: 0, status: 0 });
+            if (!chunk.lines.length) return;
+            // A client slower than the node pauses the node's stream: ctld holds at most one chunk per node.
+            if (!call.write({ lines: chunk.lines.map((l) => ({ ...l, node })), eof: false, exitCode: 0, status: 0 })) {
+              up.pause();
+              call.once("drain", () => up.resume());
+            }
           });
           up.on("error", (e: grpc.ServiceError) => resolve(e.code === grpc.status.CANCELLED ? "" : e.details || e.message));
           up.on("end", () => resolve(""));
