@@ -10,12 +10,9 @@ import {
   type JobInfo,
   type QueryJobsRequest,
   type StepInfo,
-  type StepLogChunk,
-  type StepLogRequest,
 } from "../../core/generated/crane/crane";
 import { authenticateCaller, type Caller } from "../../core/auth/caller";
 import { NODE_NAME_HEADER } from "../../core/auth/node-credential";
-import { isTerminal } from "../../core/job-state";
 import { waitWhileCallOpen } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { JobManager, Rejection } from "./job-manager";
@@ -25,6 +22,7 @@ import type { WatchHub } from "./watch";
 import { checkBatchSubmission, checkQueryItems, querySets } from "./limits";
 import { viewerOf, visibleJobInfo } from "./privacy";
 import { markSeen } from "./nodes";
+import { failStream, grpcError, proxyLogs } from "./log-relay";
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
@@ -248,7 +246,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       // client can follow a job right after submitting it, without polling for its start.
       const waiting = () => jm.jobs.get(req.jobId)?.status === JobStatus.Pending;
       if (req.follow && waiting() && jm.mayControl(caller.uid, jm.jobs.get(req.jobId)!)) await waitWhileCallOpen(call, () => !waiting());
-      const found = findJobOrFinished(jm, req.jobId);
+      const found = jm.findJob(req.jobId);
       const step = found && findStep(found, req.stepId);
       if (!found || !step) {
         failStream(call, grpcError(grpc.status.NOT_FOUND, `step ${req.jobId}.${req.stepId} does not exist`));
@@ -294,84 +292,6 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       }
     },
   };
-}
-
-/**
- * Ends a server stream with an error status. (destroy() would drop the call without a status: the client waits
- * forever.)
- */
-function failStream(call: grpc.ServerWritableStream<unknown, unknown>, error: Error): void {
-  call.emit("error", error);
-}
-
-function grpcError(code: grpc.status, details: string): Error {
-  return Object.assign(new Error(details), { code, details });
-}
-
-function findJobOrFinished(jm: JobManager, jobId: number): JobRecord | undefined {
-  return jm.findJob(jobId);
-}
-
-/** How long a node waits for a dispatched step to arrive before a follow of its log ends (> the launch RPC timeout). */
-const DISPATCH_WAIT_MS = 15_000;
-
-/** Merges the log streams of a step's nodes into one, then closes with the step's exit code. */
-async function proxyLogs(
-  jm: JobManager,
-  call: grpc.ServerWritableStream<StepLogRequest, StepLogChunk>,
-  nodes: string[],
-  req: StepLogRequest,
-  log: Logger,
-): Promise<void> {
-  const upstreams: grpc.ClientReadableStream<StepLogChunk>[] = [];
-  call.on("cancelled", () => upstreams.forEach((u) => u.cancel()));
-  // A follow of a step that is not dispatched yet (its job or pod is still starting) waits for the dispatch.
-  const current = () => {
-    const job = findJobOrFinished(jm, req.jobId);
-    return job && findStep(job, req.stepId);
-  };
-  if (req.follow) await waitWhileCallOpen(call, () => current()?.status !== JobStatus.Pending);
-  const results = await Promise.all(
-    nodes.map(
-      (node) =>
-        new Promise<string>((resolve) => {
-          const entry = jm.nodes.get(node);
-          if (!entry?.client || !entry.up) return resolve(`node ${node} is not reachable`);
-          // Dispatched there and not ended: the node may not have the launch yet and must wait for it.
-          const there = current()?.perNode[node];
-          const awaitStepMs = req.follow && there && !isTerminal(there.status) ? DISPATCH_WAIT_MS : 0;
-          const up = jm.nodeClient.readLog(node, { ...req, node, awaitStepMs });
-          upstreams.push(up);
-          up.on("data", (chunk: StepLogChunk) => {
-            if (!chunk.lines.length) return;
-            // A client slower than the node pauses the node's stream: ctld holds at most one chunk per node.
-            if (!call.write({ lines: chunk.lines.map((l) => ({ ...l, node })), eof: false, exitCode: 0, status: 0 })) {
-              up.pause();
-              call.once("drain", () => up.resume());
-            }
-          });
-          up.on("error", (e: grpc.ServiceError) => resolve(e.code === grpc.status.CANCELLED ? "" : e.details || e.message));
-          up.on("end", () => resolve(""));
-        }),
-    ),
-  );
-  const errors = results.filter(Boolean);
-  if (errors.length === nodes.length && errors.length > 0) {
-    failStream(call, grpcError(grpc.status.UNAVAILABLE, errors.join("; ")));
-    return;
-  }
-  if (req.follow) {
-    // The node closed its stream because the step ended; wait until ctld has recorded the outcome.
-    await waitWhileCallOpen(call, () => {
-      const step = current();
-      return !step || isTerminal(step.status);
-    }, 10_000);
-  }
-  const job = findJobOrFinished(jm, req.jobId);
-  const step = job && findStep(job, req.stepId);
-  if (errors.length) log.warn(`log stream of ${req.jobId}.${req.stepId}: ${errors.join("; ")}`);
-  call.write({ lines: [], eof: true, exitCode: step?.exitCode ?? 0, status: step?.status ?? JobStatus.Invalid });
-  call.end();
 }
 
 /**
