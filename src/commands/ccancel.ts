@@ -9,8 +9,10 @@ import { parseStates } from "./cqueue";
 const SELECTOR = /^[1-9]\d*(_\d+)?(\.[1-9]\d*)?(,[1-9]\d*(_\d+)?(\.[1-9]\d*)?)*$/;
 
 export default class Ccancel extends CraneCommand {
-  static override summary = "Cancel jobs or steps: by id (JOB or JOB.STEP, comma list) and/or by filters";
-  static override args = { ids: Args.string({ description: "JOBID[.STEPID][,...]" }) };
+  static override summary = "Cancel jobs or steps: by id (JOB or JOB.STEP, separated by commas or spaces) and/or by filters";
+  static override args = { ids: Args.string({ description: "JOBID[.STEPID][,...] (several arguments are taken as one list)" }) };
+  // `ccancel 12 13` as well as `ccancel 12,13`, as Slurm's scancel takes them.
+  static override strict = false;
   static override flags = {
     name: Flags.string({ char: "n", description: "Jobs with this name" }),
     partition: Flags.string({ char: "p", description: "Jobs in this partition" }),
@@ -22,7 +24,8 @@ export default class Ccancel extends CraneCommand {
   };
 
   async run(): Promise<void> {
-    const { flags, args } = await this.parse(Ccancel);
+    const { flags, argv } = await this.parse(Ccancel);
+    const args = { ids: (argv as string[]).join(",") || undefined };
     const anyFilter = flags.name || flags.partition || flags.state || flags.account || flags.user || flags.nodes;
     if (!args.ids && !anyFilter) throw new CliError("at least one condition should be given.");
     if (args.ids && !SELECTOR.test(args.ids)) {

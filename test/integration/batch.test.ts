@@ -144,6 +144,16 @@ describe.skipIf(skip)("batch jobs on a one-node cluster", () => {
     await waitFor(`sleep ${pid} to end`, () => processGone(pid), 3_000);
   });
 
+  it("ccancel takes ids separated by spaces as well as by commas", async () => {
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await submit(cluster, ["-H", "--wrap", "true"], work));
+    const [a, b, c] = ids as [number, number, number];
+    const r = await cluster.run("ccancel", [String(a), `${b},${c}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Job ${a},${b},${c} cancelled successfully.`);
+    for (const id of ids) expect((await cluster.waitJob(id, finished)).status).toBe("Cancelled");
+  });
+
   it("ends a job that runs past -t 0:02 as ExceedTimeLimit within a few seconds", async () => {
     const t0 = Date.now();
     const id = await submit(cluster, ["-t", "0:02", "--wrap", sleeperScript("timeout.pid", 60)], work);

@@ -202,8 +202,8 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       }
     });
 
-    it("ccon run streams the container's output and exits with its exit code", async () => {
-      const r = await c.run("ccon", ["run", "busybox", "sh", "-c", "echo hi; echo oops >&2; exit 7"]);
+    it("ccon run streams the container's output and exits with its exit code (--rm accepted, as docker's)", async () => {
+      const r = await c.run("ccon", ["run", "--rm", "busybox", "sh", "-c", "echo hi; echo oops >&2; exit 7"]);
       expect(r.code, describeRun("ccon", ["run"], r)).toBe(7);
       expect(r.stdout).toBe("hi\n");
       expect(r.stderr).toContain("oops");

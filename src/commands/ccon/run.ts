@@ -37,6 +37,7 @@ export default class CconRun extends CraneCommand {
     env: Flags.string({ char: "e", description: "Set an environment variable: K=V (K alone copies it from here)", multiple: true }),
     volume: Flags.string({ char: "v", description: "Bind mount: HOST:CONTAINER[:ro]", multiple: true }),
     detach: Flags.boolean({ char: "d", description: "Run in the background and print the container id" }),
+    rm: Flags.boolean({ description: "Remove the container when it ends (crane always does: accepted for docker's habit)" }),
     interactive: Flags.boolean({ char: "i", description: "Keep stdin open" }),
     tty: Flags.boolean({ char: "t", description: "Allocate a terminal" }),
     entrypoint: Flags.string({ description: "Override the image's entrypoint" }),
