@@ -6,7 +6,7 @@ import { CliError } from "../core/cli/errors";
 import { renderTable } from "../core/cli/table";
 import { JobStatus, JobType, type JobInfo, type QueryJobsRequest } from "../core/generated/crane/crane";
 import { currentUsername } from "../core/identity";
-import { ParseError, expandHostlist, formatDuration, parseJobStepSelectors } from "../core/parse";
+import { ParseError, compressHostlist, expandHostlist, formatDuration, parseJobStepSelectors } from "../core/parse";
 
 const STATE_NAMES: Record<string, JobStatus> = {
   pending: JobStatus.Pending, p: JobStatus.Pending, running: JobStatus.Running, r: JobStatus.Running,
@@ -124,7 +124,7 @@ export default class Cqueue extends CraneCommand {
           .filter((s) => s.stepId !== 0 || j.type === JobType.Container)
           .filter((s) => !(wanted.get(j.jobId)?.length) || wanted.get(j.jobId)!.includes(s.stepId))
           .sort((a, b) => a.stepId - b.stepId)
-          .map((s) => [`${j.jobId}.${s.stepId}`, s.name, j.partition, j.username, JobStatus[s.status] ?? "", s.status === JobStatus.Running ? elapsed(s) : "-", s.nodes.join(",")]),
+          .map((s) => [`${j.jobId}.${s.stepId}`, s.name, j.partition, j.username, JobStatus[s.status] ?? "", s.status === JobStatus.Running ? elapsed(s) : "-", compressHostlist(s.nodes)]),
       );
       this.log(renderTable(["STEPID", "NAME", "PARTITION", "USER", "STATE", "TIME", "NODELIST"], rows, { noHeader: flags.noheader, trimAt }).trimEnd());
       return;
@@ -132,7 +132,7 @@ export default class Cqueue extends CraneCommand {
     const rows = jobs.map((j) => [
       String(j.jobId), j.partition, j.name, j.username, j.account, JobStatus[j.status] ?? "", JobType[j.type] ?? "",
       j.status === JobStatus.Running ? elapsed(j) : "-", timeLimit(j.timeLimitSeconds), String(j.nodeNum),
-      j.status === JobStatus.Pending ? j.pendingReason : j.nodes.join(",") || j.reason,
+      j.status === JobStatus.Pending ? j.pendingReason : compressHostlist(j.nodes) || j.reason,
     ]);
     const headers = ["JOBID", "PARTITION", "NAME", "USER", "ACCOUNT", "STATUS", "TYPE", "TIME", "TIMELIMIT", "NODES", "NODELIST/REASON"];
     this.log(renderTable(headers, rows, { noHeader: flags.noheader, trimAt }).trimEnd());

@@ -295,6 +295,9 @@ describe.skipIf(skip)("batch jobs on a two-node cluster", () => {
     );
     const id = await submit(cluster, ["two.sh"]);
     const job = await cluster.waitJob(id, finished, 30_000);
+    // NODELIST is a host list, as Slurm writes it: host-[1-2], not host-1,host-2.
+    const table = await cluster.run("cqueue", ["-a", "-j", String(id)]);
+    expect(table.stdout).toContain(`${cluster.nodes[0]!.replace(/-1$/, "")}-[1-2]`);
     expect(job.status).toBe("Completed");
     expect([...job.nodes].sort()).toEqual([...cluster.nodes].sort());
     const lines = fs.readFileSync(path.join(cluster.dir, `Crane-${id}.out`), "utf8").trim().split("\n");
