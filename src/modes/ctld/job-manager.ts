@@ -101,7 +101,12 @@ export class JobManager {
       // Not on disk, so not accepted: the caller is told so and the job must not run.
       this.jobs.delete(job.jobId);
       this.credentials.delete(`${job.jobId}.${PRIMARY_STEP}`);
-      throw e;
+      this.log.error(`job ${job.jobId} not accepted: saving it failed: ${(e as Error).message}`);
+      throw new Rejection(
+        ErrCode.ERR_GENERIC_FAILURE,
+        `ctld could not save the job, so it was not accepted (${(e as Error).message}); ` +
+          `${/full|SQLITE_FULL|ENOSPC/i.test((e as Error).message) ? "its disk is full: " : ""}submit again once an administrator has fixed ${this.config.ctldStateDir}`,
+      );
     }
     this.markScheduleDirty();
     return job.jobId;
