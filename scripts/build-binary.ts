@@ -173,6 +173,7 @@ async function bundle(common: BuildOptions): Promise<void> {
 /** dist/crane.cjs as the SEA asset: inside the CommonJS wrapper, Latin-1 encoded (src/core/cli/sea-app.ts). */
 function appAsset(): void {
   const source = APP_WRAPPER[0] + readFileSync(BUNDLE, "utf8") + APP_WRAPPER[1];
+  // eslint-disable-next-line no-control-regex -- every character above Latin-1, NUL included in the range
   const wide = /[^\u0000-\u00ff]/.exec(source);
   if (wide) throw new Error(`${relative(ROOT, BUNDLE)} has U+${wide[0].codePointAt(0)!.toString(16)}, which Latin-1 cannot hold: escape it, or embed UTF-8 (src/core/cli/sea-app.ts)`);
   writeFileSync(APP_LATIN1, Buffer.from(source, "latin1"));

@@ -10,6 +10,8 @@ mkdir -p .tmp
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?
+# Types, lint rules and formatting (npm run lint): a failure fails the run, after the tests have all run.
+npm run -s lint || status=1
 node -e '
 const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
 const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);

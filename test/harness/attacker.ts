@@ -310,8 +310,10 @@ export interface RawCallResult {
   code: number;
   details: string;
   /** Unary calls: the reply (all fields present with defaults; 64-bit ints as strings, enums as numbers, bytes base64). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever the method returns, as proto-loader decodes it
   response?: any;
   /** Server-streaming calls: the messages received before the status. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
   responses?: any[];
 }
 

@@ -40,7 +40,10 @@ export function buildFlagSpec(...maps: (Record<string, FlagDefLike> | undefined)
         if (c && !spec.short.has(c)) spec.short.set(c, entry);
       };
       setLong(name);
-      for (const a of def.aliases ?? []) (a.length === 1 ? setShort(a) : setLong(a));
+      for (const a of def.aliases ?? []) {
+        if (a.length === 1) setShort(a);
+        else setLong(a);
+      }
       if (def.type === 'boolean' && def.allowNo) setLong(`no-${name}`);
       setShort(def.char);
       for (const c of def.charAliases ?? []) setShort(c);

@@ -51,8 +51,8 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       return false;
     }
   };
-  let streamProxy: StreamProxy | undefined;
-  const deps: CranedDeps = { config, node: opts.node, layout, steps, supervisor, forward, streamProxy: () => streamProxy!, log };
+  const started: { streamProxy?: StreamProxy } = {}; // the proxy starts after the steps are picked up
+  const deps: CranedDeps = { config, node: opts.node, layout, steps, supervisor, forward, streamProxy: () => started.streamProxy!, log };
 
   // ---- the steps this node held before a craned restart: the supervisor (or its successor) reports their ends
   const unstarted: [number, number][] = [];
@@ -83,12 +83,12 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
   supervisorServer.addService(CranedService, safeHandlers({ stepStatusChange: service.stepStatusChange }, log.error));
   await bindRootOnlySocket(supervisorServer, layout.cranedSocket);
   const address = opts.advertise ?? `${advertiseHost(config)}:${port}`;
-  streamProxy = await startStreamProxy({
+  const streamProxy = (started.streamProxy = await startStreamProxy({
     listenAddr: config.cranedListenAddr,
     port: config.cranedStreamPort,
     publicHost: address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, ""),
     log,
-  });
+  }));
 
   const registration = new Registration(ctld, nodeConfig, config, address, steps, (jobId, stepId) => void stopStep(deps, jobId, stepId, JobStatus.Cancelled), log);
   // Until the first registration succeeds (ctld may still be starting), retry quickly.
@@ -118,7 +118,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       timers.forEach(clearInterval);
       await new Promise<void>((r) => server.tryShutdown(() => r()));
       await new Promise<void>((r) => supervisorServer.tryShutdown(() => r()));
-      await streamProxy!.close();
+      await streamProxy.close();
       supervisor.close();
       ctld.close();
     },

@@ -112,7 +112,6 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
   const filter: JobFilter = { user: mine ? options.me : undefined, state: stateFilter, types: options.types, partition: options.partition };
   const jobs = useMemo(
     () => selectJobs(view.jobs.values(), filter, sort, view.serverNow()),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [version, mine, stateFilter, sort, options.me, sort.key === "time" ? tick : 0],
   );
   const counts = useMemo(() => countJobs(view.jobs.values()), [version]);

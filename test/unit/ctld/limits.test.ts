@@ -79,7 +79,10 @@ describe("config keys", () => {
       [{ AllowTaskOversubscription: 2 }, {}, /CraneCtld\.AllowTaskOversubscription/],
       [{}, { JobPidsMax: "lots" }, /Craned\.JobPidsMax/],
     ];
-    for (const [ctld, craned, msg] of bad) expect(() => config(ctld, craned)).toThrow(ConfigError), expect(() => config(ctld, craned)).toThrow(msg);
+    for (const [ctld, craned, msg] of bad) {
+      expect(() => config(ctld, craned)).toThrow(ConfigError);
+      expect(() => config(ctld, craned)).toThrow(msg);
+    }
   });
 });
 
