@@ -3,14 +3,7 @@
 //   npm run bench:ccon -- [--runs 10]
 // Needs root, containerd, runc and a built dist/crane.
 import path from "node:path";
-import {
-  BUSYBOX_IMAGE,
-  connectCri,
-  createContainer,
-  destroyPodSandbox,
-  runPodSandbox,
-  startContainer,
-} from "../src/core/cri";
+import { BUSYBOX_IMAGE, connectCri, createContainer, destroyPodSandbox, runPodSandbox, startContainer } from "../src/core/cri";
 import { JobStatus } from "../src/core/generated/crane/crane";
 import { ctldClient, unary } from "../src/core/rpc";
 import { finished, startCluster, type TestCluster } from "../test/harness/cluster";
@@ -38,11 +31,20 @@ async function untilRunning(cluster: TestCluster, args: string[], env: NodeJS.Pr
   try {
     for (;;) {
       const q = await unary(client, client.queryJobsInfo, {
-        jobIds: [{ jobId: jobId!, stepIds: [] }], states: [], users: [], partitions: [], names: [], types: [], includeCompleted: true, limit: 1, nodes: [],
+        jobIds: [{ jobId: jobId!, stepIds: [] }],
+        states: [],
+        users: [],
+        partitions: [],
+        names: [],
+        types: [],
+        includeCompleted: true,
+        limit: 1,
+        nodes: [],
       });
       const step = q.jobs[0]?.steps.find((s) => s.stepId === stepId);
       if (step?.status === JobStatus.Running) return { ms: performance.now() - t0, id };
-      if (step && [JobStatus.Failed, JobStatus.Cancelled, JobStatus.Completed].includes(step.status)) throw new Error(`step ${id} ended ${JobStatus[step.status]}`);
+      if (step && [JobStatus.Failed, JobStatus.Cancelled, JobStatus.Completed].includes(step.status))
+        throw new Error(`step ${id} ended ${JobStatus[step.status]}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   } finally {
@@ -74,7 +76,11 @@ async function main() {
       if (fg.code !== 0) throw new Error(`foreground run failed: ${fg.stderr}`);
       foreground.push(performance.now() - t0);
 
-      const podConfig = { metadata: { name: `bench-${i}`, uid: `bench-${i}`, namespace: "bench", attempt: 0 }, logDirectory: path.join(containerd.dir, "bench-logs"), linux: {} };
+      const podConfig = {
+        metadata: { name: `bench-${i}`, uid: `bench-${i}`, namespace: "bench", attempt: 0 },
+        logDirectory: path.join(containerd.dir, "bench-logs"),
+        linux: {},
+      };
       const c = { metadata: { name: "c", attempt: 0 }, image: { image: BUSYBOX_IMAGE }, command: ["sleep", "300"], logPath: `c${i}.log` };
       const r0 = performance.now();
       const pod = await runPodSandbox(cri, podConfig);
@@ -96,16 +102,18 @@ async function main() {
   const sApp = stats(appended);
   const sRawNew = stats(rawNew);
   const sRawApp = stats(rawAppend);
-  console.log(JSON.stringify({
-    runs,
-    newJobUntilRunningMs: sNew,
-    rawRunPodCreateStartMs: sRawNew,
-    newJobOverheadMs: Number((sNew.median - sRawNew.median).toFixed(1)),
-    appendedStepUntilRunningMs: sApp,
-    rawCreateStartMs: sRawApp,
-    appendedStepOverheadMs: Number((sApp.median - sRawApp.median).toFixed(1)),
-    foregroundRunTrueWallMs: stats(foreground),
-  }));
+  console.log(
+    JSON.stringify({
+      runs,
+      newJobUntilRunningMs: sNew,
+      rawRunPodCreateStartMs: sRawNew,
+      newJobOverheadMs: Number((sNew.median - sRawNew.median).toFixed(1)),
+      appendedStepUntilRunningMs: sApp,
+      rawCreateStartMs: sRawApp,
+      appendedStepOverheadMs: Number((sApp.median - sRawApp.median).toFixed(1)),
+      foregroundRunTrueWallMs: stats(foreground),
+    }),
+  );
 }
 
 void main().catch((e) => {

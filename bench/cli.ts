@@ -91,10 +91,14 @@ async function main(): Promise<void> {
       medianRatio: Number((r.medianMs / base.medianMs).toFixed(2)),
       p90Ratio: Number((r.p90Ms / base.p90Ms).toFixed(2)),
     }));
-    console.log(`${RUNS} runs each (after ${WARMUP} warm-up), ${os.cpus().length} CPUs, ${path.relative(ROOT, NODE)} ${spawnSync(NODE, ["--version"], { encoding: "utf8" }).stdout.trim()}`);
+    console.log(
+      `${RUNS} runs each (after ${WARMUP} warm-up), ${os.cpus().length} CPUs, ${path.relative(ROOT, NODE)} ${spawnSync(NODE, ["--version"], { encoding: "utf8" }).stdout.trim()}`,
+    );
     for (const r of out) {
       const rss = r.rssMB === null ? "rss n/a (no /usr/bin/time)" : `rss ${r.rssMB} MB`;
-      console.log(`${r.name.padEnd(24)} median ${String(r.medianMs).padStart(6)} ms (${r.medianRatio}x)  p90 ${String(r.p90Ms).padStart(6)} ms (${r.p90Ratio}x)  ${rss}`);
+      console.log(
+        `${r.name.padEnd(24)} median ${String(r.medianMs).padStart(6)} ms (${r.medianRatio}x)  p90 ${String(r.p90Ms).padStart(6)} ms (${r.p90Ratio}x)  ${rss}`,
+      );
     }
     console.log(JSON.stringify({ runs: RUNS, results: out }));
   } finally {

@@ -98,7 +98,11 @@ function writeConfig(ctldPort: number, simPort: number): string {
     Craned: { PingInterval: 5 },
     // Every node at the simulator's one address and port: ctld dials them all there.
     Nodes: Array.from({ length: NODES }, (_, i) => ({
-      name: `sim${String(i + 1).padStart(width, "0")}`, address: "127.0.0.1", port: simPort, cpu: 4, memory: "8G",
+      name: `sim${String(i + 1).padStart(width, "0")}`,
+      address: "127.0.0.1",
+      port: simPort,
+      cpu: 4,
+      memory: "8G",
     })),
     Partitions: [{ name: "CPU", nodes: "ALL" }],
     Container: { Enabled: false },
@@ -146,7 +150,10 @@ function topFunctions(file: string, n = 20): { fn: string; ms: number; pct: numb
     self.set(key, (self.get(key) ?? 0) + us);
     total += us;
   });
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, n).map(([fn, us]) => ({ fn, ms: round(us / 1000), pct: round((100 * us) / total, 1) }));
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([fn, us]) => ({ fn, ms: round(us / 1000), pct: round((100 * us) / total, 1) }));
 }
 
 async function main(): Promise<void> {
@@ -186,7 +193,9 @@ async function main(): Promise<void> {
     if (Date.now() - upAt > 120_000) throw new Error(`the ${NODES} simulated nodes did not come up within 120 s (registered: ${stats?.registered ?? 0})`);
     await sleep(200);
   }
-  console.log(`e2e: ${NODES} simulated nodes up in ${((Date.now() - upAt) / 1000).toFixed(1)} s; submitting ${JOBS} jobs of sleep ${RUN_S} s in batches of ${BATCH} from ${CLIENTS} clients`);
+  console.log(
+    `e2e: ${NODES} simulated nodes up in ${((Date.now() - upAt) / 1000).toFixed(1)} s; submitting ${JOBS} jobs of sleep ${RUN_S} s in batches of ${BATCH} from ${CLIENTS} clients`,
+  );
 
   // ---- progress, sampled from ctld's /proc entry and the simulator's counters
   const ctldPid = ctld.pid!;
@@ -207,14 +216,26 @@ async function main(): Promise<void> {
     const t = (Date.now() - t0) / 1000;
     if (Date.now() - lastPrintAt >= 5000) {
       lastPrintAt = Date.now();
-      console.log(`  ${t.toFixed(0).padStart(4)} s  submitted ${submitted}  scheduled ${s.executed.count}  started ${s.started.count}  ended ${s.freed.count}  running ${s.running}  ctld RSS ${memoryMB(ctldPid, "VmRSS").toFixed(0)} MB`);
+      console.log(
+        `  ${t.toFixed(0).padStart(4)} s  submitted ${submitted}  scheduled ${s.executed.count}  started ${s.started.count}  ended ${s.freed.count}  running ${s.running}  ctld RSS ${memoryMB(ctldPid, "VmRSS").toFixed(0)} MB`,
+      );
     }
   }, 100);
 
   // ---- submit
   const job = JobSpec.fromPartial({
-    type: JobType.Batch, name: "e2e", uid: 0, partition: "CPU", nodeNum: 1, ntasks: 1, ntasksPerNode: 1, cpusPerTask: 1,
-    memPerNode: 256 * 1024 * 1024, timeLimitSeconds: 3600, cwd: "/tmp", shScript: `#!/bin/sh\nsleep ${RUN_S}\n`,
+    type: JobType.Batch,
+    name: "e2e",
+    uid: 0,
+    partition: "CPU",
+    nodeNum: 1,
+    ntasks: 1,
+    ntasksPerNode: 1,
+    cpusPerTask: 1,
+    memPerNode: 256 * 1024 * 1024,
+    timeLimitSeconds: 3600,
+    cwd: "/tmp",
+    shScript: `#!/bin/sh\nsleep ${RUN_S}\n`,
   });
   const latencies: number[] = [];
   let next = 0;
@@ -270,23 +291,44 @@ async function main(): Promise<void> {
   const pct = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!, 1);
   const ended = perSecond(s.freed);
   const result = {
-    nodes: NODES, jobs: JOBS, runSeconds: RUN_S, batch: BATCH, clients: CLIENTS, scheduleIntervalMs: SCHED_MS,
+    nodes: NODES,
+    jobs: JOBS,
+    runSeconds: RUN_S,
+    batch: BATCH,
+    clients: CLIENTS,
+    scheduleIntervalMs: SCHED_MS,
     wallSeconds: round(wallSeconds, 1),
     submit: { seconds: round(submitSeconds, 1), jobsPerSecond: round(JOBS / submitSeconds), latencyMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) } },
     perSecond: { scheduled: perSecond(s.executed), started: perSecond(s.started), ended, endedSteady: steadyEnded },
     maxBacklog,
     ctld: { peakRssMB: round(peakRss), cpuSeconds: round(ctldCpu, 1), cpuPercentOfOneCore: round((100 * ctldCpu) / wallSeconds) },
     simulator: { cpuSeconds: round(simCpu, 1), reportRetries: s.reportRetries, reportsDropped: s.reportsDropped, terminated: s.terminated.count },
-    finalStates, cores: os.availableParallelism(), loadAverage5m: loadAverage,
+    finalStates,
+    cores: os.availableParallelism(),
+    loadAverage5m: loadAverage,
   };
-  console.log(`submit: ${JOBS} jobs in ${submitSeconds.toFixed(1)} s (${result.submit.jobsPerSecond}/s); per call of ${BATCH}: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`);
-  console.log(`jobs per second: scheduled ${result.perSecond.scheduled}, started ${result.perSecond.started}, ended ${ended} (steady 10-90%: ${steadyEnded}); aim >= ${AIM_PER_S}/s: ${(ended / AIM_PER_S).toFixed(2)}x`);
+  console.log(
+    `submit: ${JOBS} jobs in ${submitSeconds.toFixed(1)} s (${result.submit.jobsPerSecond}/s); per call of ${BATCH}: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`,
+  );
+  console.log(
+    `jobs per second: scheduled ${result.perSecond.scheduled}, started ${result.perSecond.started}, ended ${ended} (steady 10-90%: ${steadyEnded}); aim >= ${AIM_PER_S}/s: ${(ended / AIM_PER_S).toFixed(2)}x`,
+  );
   console.log(`wall: ${wallSeconds.toFixed(1)} s from the first submission to the last job's end; at most ${maxBacklog} submitted jobs not yet scheduled`);
-  console.log(`ctld: peak RSS ${peakRss.toFixed(0)} MB (aim <= ${AIM_RSS_MB} MB: ${(peakRss / AIM_RSS_MB).toFixed(2)}x of it), CPU ${ctldCpu.toFixed(1)} s = ${result.ctld.cpuPercentOfOneCore}% of one core`);
+  console.log(
+    `ctld: peak RSS ${peakRss.toFixed(0)} MB (aim <= ${AIM_RSS_MB} MB: ${(peakRss / AIM_RSS_MB).toFixed(2)}x of it), CPU ${ctldCpu.toFixed(1)} s = ${result.ctld.cpuPercentOfOneCore}% of one core`,
+  );
   console.log(`simulator: CPU ${simCpu.toFixed(1)} s; machine: ${result.cores} cores, load average (5 min) ${loadAverage}`);
-  if (finalStates) console.log(`final states: ${Object.entries(finalStates).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  if (finalStates)
+    console.log(
+      `final states: ${Object.entries(finalStates)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
+    );
   if (PROF_DIR) {
-    const newest = fs.readdirSync(PROF_DIR).filter((f) => f.endsWith(".cpuprofile")).map((f) => path.join(PROF_DIR, f))
+    const newest = fs
+      .readdirSync(PROF_DIR)
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .map((f) => path.join(PROF_DIR, f))
       .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0];
     if (newest) {
       console.log(`ctld's top functions by self time (${newest}):`);

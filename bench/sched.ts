@@ -29,7 +29,11 @@ function buildSnapshot(): Snapshot {
     const name = `node${String(i).padStart(5, "0")}`;
     const r = i / NODES;
     if (r < 0.6) {
-      const [cpu, mem] = pick([[32, 128], [64, 256], [128, 512]] as const);
+      const [cpu, mem] = pick([
+        [32, 128],
+        [64, 256],
+        [128, 512],
+      ] as const);
       add(name, i % 6 === 0 ? ["CPU", "DEBUG"] : ["CPU"], cpu, mem);
     } else if (r < 0.7) add(name, ["GPU"], 64, 512, { "gpu:a100": 8 });
     else if (r < 0.75) add(name, ["GPU"], 96, 1024, { "gpu:h100": 4 });
@@ -46,7 +50,13 @@ function buildSnapshot(): Snapshot {
     const mem = Math.min(n.free.memoryBytes, cpu * 4 * GiB);
     const gres: Record<string, number> = {};
     for (const [k, c] of Object.entries(n.total.gres)) gres[k] = Math.ceil(c / 2);
-    running.push({ jobId: id++, nodes: [n.name], perNode: { cpu, memoryBytes: mem, gres }, endTime: chance(0.05) ? Infinity : NOW + Math.floor(rnd() * 24 * 60) * MINUTE, exclusive: chance(0.02) });
+    running.push({
+      jobId: id++,
+      nodes: [n.name],
+      perNode: { cpu, memoryBytes: mem, gres },
+      endTime: chance(0.05) ? Infinity : NOW + Math.floor(rnd() * 24 * 60) * MINUTE,
+      exclusive: chance(0.02),
+    });
     n.free.cpu -= cpu;
     n.free.memoryBytes -= mem;
     for (const [k, c] of Object.entries(gres)) n.free.gres[k]! -= c;

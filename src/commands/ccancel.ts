@@ -55,10 +55,12 @@ export default class Ccancel extends CraneCommand {
     try {
       const r = await ctld.call(ctld.client.cancelJob, req, "Failed to cancel jobs");
       if (flags.json) {
-        this.log(JSON.stringify({
-          cancelled_steps: Object.fromEntries(r.cancelled.map((c) => [c.jobId, { steps: c.stepIds }])),
-          not_cancelled_job_steps: Object.fromEntries(r.notCancelled.map((n) => [n.jobId, { reason: n.reason, step_ids: n.stepId ? [n.stepId] : [] }])),
-        }));
+        this.log(
+          JSON.stringify({
+            cancelled_steps: Object.fromEntries(r.cancelled.map((c) => [c.jobId, { steps: c.stepIds }])),
+            not_cancelled_job_steps: Object.fromEntries(r.notCancelled.map((n) => [n.jobId, { reason: n.reason, step_ids: n.stepId ? [n.stepId] : [] }])),
+          }),
+        );
       } else {
         const jobs = r.cancelled.filter((c) => c.stepIds.length === 0).map((c) => String(c.jobId));
         const steps = r.cancelled.flatMap((c) => c.stepIds.map((s) => `${c.jobId}.${s}`));
@@ -66,7 +68,9 @@ export default class Ccancel extends CraneCommand {
         else if (jobs.length) this.log(`Job ${jobs.join(",")} cancelled successfully.`);
         else if (steps.length) this.log(`Step ${steps.join(",")} cancelled successfully.`);
         for (const n of r.notCancelled) {
-          this.logToStderr(n.stepId ? `Failed to cancel step: ${n.jobId}.${n.stepId}. Reason: ${n.reason}.` : `Failed to cancel job: ${n.jobId}. Reason: ${n.reason}.`);
+          this.logToStderr(
+            n.stepId ? `Failed to cancel step: ${n.jobId}.${n.stepId}. Reason: ${n.reason}.` : `Failed to cancel job: ${n.jobId}. Reason: ${n.reason}.`,
+          );
         }
       }
       if (r.notCancelled.length) throw new CliError(flags.json ? "" : "some jobs were not cancelled", ExitCode.Backend);

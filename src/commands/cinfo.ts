@@ -29,20 +29,28 @@ export default class Cinfo extends CraneCommand {
     if (flags.responding) states = ["idle", "mix", "alloc"];
     const ctld = connectCtld(flags.config);
     try {
-      const r = await ctld.call(ctld.client.queryClusterInfo, {
-        partitions: flags.partition?.split(",").filter(Boolean) ?? [],
-        nodes: flags.nodes?.split(",").filter(Boolean) ?? [],
-        states,
-      }, "Failed to query cluster information");
+      const r = await ctld.call(
+        ctld.client.queryClusterInfo,
+        {
+          partitions: flags.partition?.split(",").filter(Boolean) ?? [],
+          nodes: flags.nodes?.split(",").filter(Boolean) ?? [],
+          states,
+        },
+        "Failed to query cluster information",
+      );
       if (flags.json) {
         this.log(JSON.stringify(r));
         return;
       }
       if (flags.long) {
         const rows = r.nodes.map((n) => [
-          n.name, n.partitions.join(","), n.state, `${n.allocated?.cpu ?? 0}/${n.total?.cpu ?? 0}`,
+          n.name,
+          n.partitions.join(","),
+          n.state,
+          `${n.allocated?.cpu ?? 0}/${n.total?.cpu ?? 0}`,
           `${Math.round((n.allocated?.memoryBytes ?? 0) / 1048576)}/${Math.round((n.total?.memoryBytes ?? 0) / 1048576)}M`,
-          formatGres(n.total?.gres ?? {}) || "-", n.reason,
+          formatGres(n.total?.gres ?? {}) || "-",
+          n.reason,
         ]);
         this.log(renderTable(["NODE", "PARTITION", "STATE", "CPU(A/T)", "MEM(A/T)", "GRES", "REASON"], rows, { noHeader: flags.noheader }).trimEnd());
         return;
@@ -56,7 +64,14 @@ export default class Cinfo extends CraneCommand {
         for (const [state, names] of groups) {
           if (flags["list-reasons"] && state !== "down") continue;
           const reason = r.nodes.find((n) => n.name === names[0])?.reason ?? "";
-          rows.push([p.name + (p.isDefault ? "*" : ""), p.up ? "up" : "down", String(names.length), state, compressHostlist(names), ...(flags["list-reasons"] ? [reason] : [])]);
+          rows.push([
+            p.name + (p.isDefault ? "*" : ""),
+            p.up ? "up" : "down",
+            String(names.length),
+            state,
+            compressHostlist(names),
+            ...(flags["list-reasons"] ? [reason] : []),
+          ]);
         }
         if (groups.size === 0 && !flags["list-reasons"]) rows.push([p.name, p.up ? "up" : "down", "0", "n/a", ""]);
       }

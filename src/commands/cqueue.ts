@@ -9,10 +9,18 @@ import { currentUsername } from "../core/identity";
 import { ParseError, compressHostlist, expandHostlist, formatDuration, parseJobStepSelectors } from "../core/parse";
 
 const STATE_NAMES: Record<string, JobStatus> = {
-  pending: JobStatus.Pending, p: JobStatus.Pending, running: JobStatus.Running, r: JobStatus.Running,
-  configuring: JobStatus.Configuring, starting: JobStatus.Starting, completing: JobStatus.Completing,
-  completed: JobStatus.Completed, failed: JobStatus.Failed, cancelled: JobStatus.Cancelled,
-  exceedtimelimit: JobStatus.ExceedTimeLimit, outofmemory: JobStatus.OutOfMemory,
+  pending: JobStatus.Pending,
+  p: JobStatus.Pending,
+  running: JobStatus.Running,
+  r: JobStatus.Running,
+  configuring: JobStatus.Configuring,
+  starting: JobStatus.Starting,
+  completing: JobStatus.Completing,
+  completed: JobStatus.Completed,
+  failed: JobStatus.Failed,
+  cancelled: JobStatus.Cancelled,
+  exceedtimelimit: JobStatus.ExceedTimeLimit,
+  outofmemory: JobStatus.OutOfMemory,
 };
 const FINISHED = new Set([JobStatus.Completed, JobStatus.Failed, JobStatus.Cancelled, JobStatus.ExceedTimeLimit, JobStatus.OutOfMemory]);
 
@@ -70,7 +78,16 @@ export default class Cqueue extends CraneCommand {
     const states = flags.state.toLowerCase().split(",");
     const state = states.length === 1 && ["pending", "running"].includes(states[0]!) ? states[0]! : flags.all ? "all" : "active";
     const options = topOptions(
-      { mine: flags.self || users.length > 0, user: users[0], state, partition: list("partition", flags.partition)[0], sort: "id", nodes: false, once: false, interval: 0 },
+      {
+        mine: flags.self || users.length > 0,
+        user: users[0],
+        state,
+        partition: list("partition", flags.partition)[0],
+        sort: "id",
+        nodes: false,
+        once: false,
+        interval: 0,
+      },
       { title: "cqueue --watch" },
     );
     await runTopView(flags.config, options);
@@ -83,8 +100,15 @@ export default class Cqueue extends CraneCommand {
     if (flags.watch) return this.watch(flags);
     if (flags["max-lines"] <= 0) throw new CliError("Output line number limit must be greater than 0.");
     const req: QueryJobsRequest = {
-      jobIds: [], states: parseStates(flags.state), users: list("user", flags.user), partitions: list("partition", flags.partition),
-      names: list("job name", flags.name), types: [], includeCompleted: flags.all, limit: flags["max-lines"], nodes: [],
+      jobIds: [],
+      states: parseStates(flags.state),
+      users: list("user", flags.user),
+      partitions: list("partition", flags.partition),
+      names: list("job name", flags.name),
+      types: [],
+      includeCompleted: flags.all,
+      limit: flags["max-lines"],
+      nodes: [],
     };
     try {
       if (flags.job) {
@@ -92,7 +116,8 @@ export default class Cqueue extends CraneCommand {
         if (sel.some((s) => s.stepId !== undefined)) throw new CliError("Step selector is unsupported in cqueue --job, use --step for step queries.");
         req.jobIds = sel.map((s) => ({ jobId: s.jobId, stepIds: [] }));
       }
-      if (flags.step && flags.step !== "all") req.jobIds.push(...parseJobStepSelectors(flags.step).map((s) => ({ jobId: s.jobId, stepIds: s.stepId ? [s.stepId] : [] })));
+      if (flags.step && flags.step !== "all")
+        req.jobIds.push(...parseJobStepSelectors(flags.step).map((s) => ({ jobId: s.jobId, stepIds: s.stepId ? [s.stepId] : [] })));
       if (flags.nodelist) req.nodes = expandHostlist(flags.nodelist);
     } catch (e) {
       if (e instanceof ParseError) throw new CliError(e.message);
@@ -122,16 +147,32 @@ export default class Cqueue extends CraneCommand {
       const rows = jobs.flatMap((j) =>
         j.steps
           .filter((s) => s.stepId !== 0 || j.type === JobType.Container)
-          .filter((s) => !(wanted.get(j.jobId)?.length) || wanted.get(j.jobId)!.includes(s.stepId))
+          .filter((s) => !wanted.get(j.jobId)?.length || wanted.get(j.jobId)!.includes(s.stepId))
           .sort((a, b) => a.stepId - b.stepId)
-          .map((s) => [`${j.jobId}.${s.stepId}`, s.name, j.partition, j.username, JobStatus[s.status] ?? "", s.status === JobStatus.Running ? elapsed(s) : "-", compressHostlist(s.nodes)]),
+          .map((s) => [
+            `${j.jobId}.${s.stepId}`,
+            s.name,
+            j.partition,
+            j.username,
+            JobStatus[s.status] ?? "",
+            s.status === JobStatus.Running ? elapsed(s) : "-",
+            compressHostlist(s.nodes),
+          ]),
       );
       this.log(renderTable(["STEPID", "NAME", "PARTITION", "USER", "STATE", "TIME", "NODELIST"], rows, { noHeader: flags.noheader, trimAt }).trimEnd());
       return;
     }
     const rows = jobs.map((j) => [
-      String(j.jobId), j.partition, j.name, j.username, j.account, JobStatus[j.status] ?? "", JobType[j.type] ?? "",
-      j.status === JobStatus.Running ? elapsed(j) : "-", timeLimit(j.timeLimitSeconds), String(j.nodeNum),
+      String(j.jobId),
+      j.partition,
+      j.name,
+      j.username,
+      j.account,
+      JobStatus[j.status] ?? "",
+      JobType[j.type] ?? "",
+      j.status === JobStatus.Running ? elapsed(j) : "-",
+      timeLimit(j.timeLimitSeconds),
+      String(j.nodeNum),
       j.status === JobStatus.Pending ? j.pendingReason : compressHostlist(j.nodes) || j.reason,
     ]);
     const headers = ["JOBID", "PARTITION", "NAME", "USER", "ACCOUNT", "STATUS", "TYPE", "TIME", "TIMELIMIT", "NODES", "NODELIST/REASON"];
@@ -141,16 +182,33 @@ export default class Cqueue extends CraneCommand {
 
 export function jobJson(j: JobInfo): Record<string, unknown> {
   return {
-    job_id: j.jobId, name: j.name, user: j.username, uid: j.uid, partition: j.partition, account: j.account,
-    status: JobStatus[j.status], type: JobType[j.type], pending_reason: j.pendingReason, reason: j.reason,
-    exit_code: j.exitCode, nodes: j.nodes, node_num: j.nodeNum, time_limit_seconds: j.timeLimitSeconds,
+    job_id: j.jobId,
+    name: j.name,
+    user: j.username,
+    uid: j.uid,
+    partition: j.partition,
+    account: j.account,
+    status: JobStatus[j.status],
+    type: JobType[j.type],
+    pending_reason: j.pendingReason,
+    reason: j.reason,
+    exit_code: j.exitCode,
+    nodes: j.nodes,
+    node_num: j.nodeNum,
+    time_limit_seconds: j.timeLimitSeconds,
     submit_time: j.submitTime ? new Date(j.submitTime).toISOString() : null,
     start_time: j.startTime ? new Date(j.startTime).toISOString() : null,
     end_time: j.endTime ? new Date(j.endTime).toISOString() : null,
     alloc_per_node: j.allocPerNode,
     steps: j.steps.map((s) => ({
-      step_id: s.stepId, name: s.name, status: JobStatus[s.status], type: JobType[s.type], nodes: s.nodes,
-      exit_code: s.exitCode, reason: s.reason, image: s.containerMeta?.image?.image,
+      step_id: s.stepId,
+      name: s.name,
+      status: JobStatus[s.status],
+      type: JobType[s.type],
+      nodes: s.nodes,
+      exit_code: s.exitCode,
+      reason: s.reason,
+      image: s.containerMeta?.image?.image,
     })),
   };
 }

@@ -2,15 +2,7 @@ import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { connectCtld, errMessage } from "../core/cli/ctld";
 import { CliError, ExitCode } from "../core/cli/errors";
-import {
-  applyJobOptions,
-  applyResourceOptions,
-  baseJobSpec,
-  exportedEnvironment,
-  jobOnlyFlags,
-  resourceFlags,
-  type OptionMap,
-} from "../core/cli/job-options";
+import { applyJobOptions, applyResourceOptions, baseJobSpec, exportedEnvironment, jobOnlyFlags, resourceFlags, type OptionMap } from "../core/cli/job-options";
 import { waitForStart } from "../core/cli/progress";
 import { followStep, jobIdFromEnv } from "../core/cli/step-client";
 import { JobType, StepSpec } from "../core/generated/crane/crane";
@@ -101,9 +93,20 @@ export default class Crun extends CraneCommand {
         if (interrupted) return;
         interrupted = true;
         process.stderr.write(`\nCancelling ${parentJob ? `step ${jobId}.${stepId}` : `job ${jobId}`}...\n`);
-        void ctld.call(ctld.client.cancelJob, {
-          jobIds: [{ jobId, stepIds: parentJob ? [stepId] : [] }], partition: "", name: "", user: "", account: "", nodes: [],
-        }, "Failed to cancel").catch(() => undefined);
+        void ctld
+          .call(
+            ctld.client.cancelJob,
+            {
+              jobIds: [{ jobId, stepIds: parentJob ? [stepId] : [] }],
+              partition: "",
+              name: "",
+              user: "",
+              account: "",
+              nodes: [],
+            },
+            "Failed to cancel",
+          )
+          .catch(() => undefined);
       };
       process.on("SIGINT", onInterrupt);
       process.on("SIGTERM", onInterrupt);

@@ -22,7 +22,10 @@ export default class NodeKey extends CraneCommand {
     try {
       clusterKey = fs.readFileSync(config.clusterKeyFile, "utf8").trim();
     } catch (e) {
-      throw new CliError(`cannot read the cluster key ${config.clusterKeyFile}: ${(e as Error).message} (run this as root on the control machine)`, ExitCode.System);
+      throw new CliError(
+        `cannot read the cluster key ${config.clusterKeyFile}: ${(e as Error).message} (run this as root on the control machine)`,
+        ExitCode.System,
+      );
     }
     process.stdout.write(`${deriveNodeKey(clusterKey, args.node)}\n`);
   }

@@ -6,8 +6,7 @@ import { up } from "../core/local-cluster";
 
 export default class Up extends CraneCommand {
   static override summary = "Start a local cluster (ctld + craned nodes) on this machine in the background";
-  static override description =
-    "All state, logs and the generated config live in one directory. User commands find the cluster without a config file.";
+  static override description = "All state, logs and the generated config live in one directory. User commands find the cluster without a config file.";
   static override examples = ["<%= config.bin %> up", "<%= config.bin %> up --nodes 2", "<%= config.bin %> up --no-containers"];
   static override flags = {
     dir: Flags.string({ description: "State directory of the local cluster", default: LOCAL_CLUSTER_DIR }),
@@ -20,8 +19,13 @@ export default class Up extends CraneCommand {
     gpus: Flags.integer({ description: "Simulated GPUs per node (device files under the state directory)" }),
     "craned-timeout": Flags.integer({ description: "Seconds of silence before a node is marked down", default: 30 }),
     "ping-interval": Flags.integer({ description: "Seconds between node heartbeats", default: 5 }),
-    "listen-addr": Flags.string({ description: "Address ctld and the craneds listen on (callers from elsewhere still need AuthType munge)", default: "127.0.0.1" }),
-    "munge-socket": Flags.string({ description: "Identify callers by MUNGE credentials from this munged socket (AuthType munge), e.g. /run/munge/munge.socket.2" }),
+    "listen-addr": Flags.string({
+      description: "Address ctld and the craneds listen on (callers from elsewhere still need AuthType munge)",
+      default: "127.0.0.1",
+    }),
+    "munge-socket": Flags.string({
+      description: "Identify callers by MUNGE credentials from this munged socket (AuthType munge), e.g. /run/munge/munge.socket.2",
+    }),
   };
 
   async run(): Promise<void> {
@@ -41,7 +45,11 @@ export default class Up extends CraneCommand {
         listenAddr: flags["listen-addr"],
         mungeSocket: flags["munge-socket"],
       });
-      this.log(r.alreadyRunning ? `A local cluster is already running (config: ${r.configFile}).` : `Local cluster is up with ${flags.nodes} node(s). Config: ${r.configFile}`);
+      this.log(
+        r.alreadyRunning
+          ? `A local cluster is already running (config: ${r.configFile}).`
+          : `Local cluster is up with ${flags.nodes} node(s). Config: ${r.configFile}`,
+      );
     } catch (e) {
       throw new CliError(`crane up failed: ${(e as Error).message}`, ExitCode.System);
     }

@@ -36,17 +36,25 @@ export const DEFAULT_LIMITS: CtldLimits = {
 
 export const DEFAULT_JOB_PIDS_MAX = 4096;
 
-const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /**
  * Reads the keys from the CraneCtld and Craned sections. `fail(key, what)` throws the config error naming the key
  * and the file.
  */
-export function parseLimits(
-  ctld: Record<string, unknown>,
-  craned: Record<string, unknown>,
-  fail: (key: string, what: string) => never,
-): LimitsConfig {
+export function parseLimits(ctld: Record<string, unknown>, craned: Record<string, unknown>, fail: (key: string, what: string) => never): LimitsConfig {
   const count = (obj: Record<string, unknown>, section: string, key: string, dflt: number, min: number, zero?: string): number => {
     const v = obj[key];
     if (v === undefined || v === null) return dflt;

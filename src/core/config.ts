@@ -191,9 +191,25 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     }
   };
   const known = new Set([
-    "ClusterName", "ControlMachine", "CraneCtldListenAddr", "CraneCtldListenPort", "CraneCtldForInternalListenPort",
-    "CranedListenAddr", "CranedListenPort", "CraneBaseDir", "CraneCtld", "Craned", "Nodes", "Partitions",
-    "DefaultPartition", "Container", "AdminUids", "CraneCtldStateDir", "ClusterKeyFile", "AuthType", "MungeSocket",
+    "ClusterName",
+    "ControlMachine",
+    "CraneCtldListenAddr",
+    "CraneCtldListenPort",
+    "CraneCtldForInternalListenPort",
+    "CranedListenAddr",
+    "CranedListenPort",
+    "CraneBaseDir",
+    "CraneCtld",
+    "Craned",
+    "Nodes",
+    "Partitions",
+    "DefaultPartition",
+    "Container",
+    "AdminUids",
+    "CraneCtldStateDir",
+    "ClusterKeyFile",
+    "AuthType",
+    "MungeSocket",
   ]);
   for (const key of Object.keys(raw)) {
     if (!known.has(key)) fail(key, `unknown key (known: ${[...known].join(", ")})`);
@@ -260,8 +276,13 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
   const partitions: PartitionConfig[] = [];
   if (raw.Partitions === undefined) {
     partitions.push({
-      name: "CPU", nodes: nodes.map((n) => n.name), priority: 0, defaultMemPerCpuBytes: 0,
-      defaultMemPerNodeBytes: 0, maxMemPerNodeBytes: 0, maxTimeSeconds: 0,
+      name: "CPU",
+      nodes: nodes.map((n) => n.name),
+      priority: 0,
+      defaultMemPerCpuBytes: 0,
+      defaultMemPerNodeBytes: 0,
+      maxMemPerNodeBytes: 0,
+      maxTimeSeconds: 0,
     });
   } else {
     if (!Array.isArray(raw.Partitions)) fail("Partitions", "expected a list of {name, nodes}");
@@ -283,7 +304,9 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
       }
       const maxTime = p.MaxTime === undefined ? 0 : parseTimeOrFail(String(p.MaxTime), `${label}.MaxTime`, fail);
       partitions.push({
-        name, nodes: members, priority: num(p, "priority", 0, `${label}.priority`),
+        name,
+        nodes: members,
+        priority: num(p, "priority", 0, `${label}.priority`),
         defaultMemPerCpuBytes: memory(p, "DefaultMemPerCpu", `${label}.DefaultMemPerCpu`),
         defaultMemPerNodeBytes: memory(p, "DefaultMemPerNode", `${label}.DefaultMemPerNode`),
         maxMemPerNodeBytes: memory(p, "MaxMemPerNode", `${label}.MaxMemPerNode`),
@@ -293,7 +316,9 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
   }
   const partitionNames = partitions.map((p) => p.name);
   if (new Set(partitionNames).size !== partitionNames.length) fail("Partitions", "a partition name is used twice");
-  const defaultPartition = str(raw, "DefaultPartition", partitionNames[0] ?? "").split(",")[0]!.trim();
+  const defaultPartition = str(raw, "DefaultPartition", partitionNames[0] ?? "")
+    .split(",")[0]!
+    .trim();
   if (!partitionNames.includes(defaultPartition)) {
     fail("DefaultPartition", `partition "${defaultPartition}" does not exist (known: ${partitionNames.join(", ")})`);
   }
@@ -316,7 +341,8 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     dnsSearches: listOfStrings(dns.Searches, "Container.Dns.Searches"),
     clusterDomain: str(dns, "ClusterDomain", "cluster.local", "Container.Dns.ClusterDomain").replace(/^\.+|\.+$/g, ""),
     userNsHostIdStart: num(c, "UserNsHostIdStart", 200000, "Container.UserNsHostIdStart", 1),
-    allowedMountPaths: c.AllowedMountPaths === undefined ? ["{home}", "{submit_dir}", "/tmp"] : listOfStrings(c.AllowedMountPaths, "Container.AllowedMountPaths"),
+    allowedMountPaths:
+      c.AllowedMountPaths === undefined ? ["{home}", "{submit_dir}", "/tmp"] : listOfStrings(c.AllowedMountPaths, "Container.AllowedMountPaths"),
   };
   for (const p of container.allowedMountPaths) {
     if (!p.startsWith("/") && !p.startsWith("{home}") && !p.startsWith("{submit_dir}")) {

@@ -64,7 +64,8 @@ export function checkContainerPolicy(pod: PodMeta | undefined, container: Contai
   const roots = allowedMountRoots(config, subject);
   for (const m of container?.mounts ?? []) {
     if (!path.isAbsolute(m.hostPath) || m.hostPath.includes("\0")) throw new PolicyViolation(`mount source "${m.hostPath}" must be an absolute path`);
-    if (!path.isAbsolute(m.containerPath) || m.containerPath.includes("\0")) throw new PolicyViolation(`mount target "${m.containerPath}" must be an absolute path`);
+    if (!path.isAbsolute(m.containerPath) || m.containerPath.includes("\0"))
+      throw new PolicyViolation(`mount target "${m.containerPath}" must be an absolute path`);
     const host = path.posix.normalize(m.hostPath);
     if (!roots.some((r) => isUnder(host, r))) throw new PolicyViolation(mountRefusal(m.hostPath, roots));
   }

@@ -66,7 +66,11 @@ export function userByName(name: string): UserEntry | undefined {
 /** Every group of a user, primary first, as initgroups(3) would set them (from NSS). */
 export function groupsOf(user: UserEntry): number[] {
   const groups = cached(`groups:${user.name}`, () =>
-    run("/usr/bin/id", ["-G", user.name])?.trim().split(/\s+/).map(Number).filter((g) => Number.isInteger(g) && g >= 0),
+    run("/usr/bin/id", ["-G", user.name])
+      ?.trim()
+      .split(/\s+/)
+      .map(Number)
+      .filter((g) => Number.isInteger(g) && g >= 0),
   );
   return [...new Set([user.gid, ...(groups ?? [])])];
 }

@@ -7,13 +7,7 @@ import { JobStatus } from "./generated/crane/crane";
 
 export { JobStatus };
 
-const TERMINAL = new Set<JobStatus>([
-  JobStatus.Completed,
-  JobStatus.Failed,
-  JobStatus.ExceedTimeLimit,
-  JobStatus.Cancelled,
-  JobStatus.OutOfMemory,
-]);
+const TERMINAL = new Set<JobStatus>([JobStatus.Completed, JobStatus.Failed, JobStatus.ExceedTimeLimit, JobStatus.Cancelled, JobStatus.OutOfMemory]);
 
 export function isTerminal(s: JobStatus): boolean {
   return TERMINAL.has(s);

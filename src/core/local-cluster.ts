@@ -133,7 +133,15 @@ export function startCtldDaemon(dir: string, configFile: string): number {
 
 export function startCranedDaemon(dir: string, configFile: string, node: string, port: number): number {
   return startDaemon(dir, `craned-${node}`, [
-    "craned", "-C", configFile, "--node", node, "--port", String(port), "--state-dir", path.join(dir, "craned", node),
+    "craned",
+    "-C",
+    configFile,
+    "--node",
+    node,
+    "--port",
+    String(port),
+    "--state-dir",
+    path.join(dir, "craned", node),
   ]);
 }
 

@@ -229,7 +229,10 @@ export async function createNetnsHost(): Promise<NetnsHost> {
   if (reason) throw new Error(reason);
   let n: number;
   const linkExists = (dev: string) => spawnSync("ip", ["link", "show", dev]).status === 0;
-  const nsExists = (ns: string) => sys(["ip", "netns", "list"]).stdout.split("\n").some((l) => l.split(" ")[0] === ns);
+  const nsExists = (ns: string) =>
+    sys(["ip", "netns", "list"])
+      .stdout.split("\n")
+      .some((l) => l.split(" ")[0] === ns);
   do n = netnsSeq++;
   while (nsExists(`crane-atk-${process.pid}-${n}`) || linkExists(`catk${process.pid}h${n}`));
   const name = `crane-atk-${process.pid}-${n}`;

@@ -14,13 +14,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { connectCri } from "../../src/core/cri/client";
 import { imageStatus } from "../../src/core/cri/image";
-import {
-  BUSYBOX_IMAGE,
-  BUSYBOX_IMAGE_FORMAT,
-  busyboxFingerprint,
-  PAUSE_IMAGE,
-  writeBusyboxImageTar,
-} from "../../src/core/cri/oci-image";
+import { BUSYBOX_IMAGE, BUSYBOX_IMAGE_FORMAT, busyboxFingerprint, PAUSE_IMAGE, writeBusyboxImageTar } from "../../src/core/cri/oci-image";
 import { listPodSandboxes, removePodSandbox, stopPodSandbox } from "../../src/core/cri/sandbox";
 
 const run = promisify(execFile);
@@ -326,7 +320,12 @@ export async function startContainerd(opts: StartContainerdOptions = {}): Promis
     // 1. Pods (and with them their containers, network namespaces and IPs), through CRI. A daemon that
     //    died is started again first: it recovers its sandboxes and can tear them down properly.
     try {
-      const answers = running() && (await cri.version({ timeoutMs: 2_000 }).then(() => true, () => false));
+      const answers =
+        running() &&
+        (await cri.version({ timeoutMs: 2_000 }).then(
+          () => true,
+          () => false,
+        ));
       if (!answers) {
         await kill("SIGKILL");
         await launch();

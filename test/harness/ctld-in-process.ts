@@ -21,11 +21,22 @@ export interface InProcessCtld {
 export async function startInProcessCtld(overrides: Record<string, unknown> = {}): Promise<InProcessCtld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-ctld-"));
   const port = await freePortBase(2);
-  const config = parseConfig({
-    ControlMachine: "127.0.0.1", CraneCtldListenAddr: "127.0.0.1", CraneCtldListenPort: port, CraneCtldForInternalListenPort: port + 1,
-    CraneBaseDir: dir, Nodes: [{ name: "w1", cpu: 4, memory: "4G" }, { name: "w2", cpu: 4, memory: "4G" }],
-    Partitions: [{ name: "CPU", nodes: "ALL" }], ...overrides,
-  }, path.join(dir, "config.yaml"));
+  const config = parseConfig(
+    {
+      ControlMachine: "127.0.0.1",
+      CraneCtldListenAddr: "127.0.0.1",
+      CraneCtldListenPort: port,
+      CraneCtldForInternalListenPort: port + 1,
+      CraneBaseDir: dir,
+      Nodes: [
+        { name: "w1", cpu: 4, memory: "4G" },
+        { name: "w2", cpu: 4, memory: "4G" },
+      ],
+      Partitions: [{ name: "CPU", nodes: "ALL" }],
+      ...overrides,
+    },
+    path.join(dir, "config.yaml"),
+  );
   const ctld: CtldHandle = await runCtld(config);
   const client = ctldClient("127.0.0.1", ctld.publicPort);
   const connection: CtldConnection = {
@@ -38,7 +49,16 @@ export async function startInProcessCtld(overrides: Record<string, unknown> = {}
     client,
     connection,
     async submit(n, over = {}) {
-      const job = JobSpec.fromPartial({ type: JobType.Batch, name: "t", cpusPerTask: 1, nodeNum: 1, hold: true, shScript: "#!/bin/sh\ntrue\n", cwd: "/tmp", ...over });
+      const job = JobSpec.fromPartial({
+        type: JobType.Batch,
+        name: "t",
+        cpusPerTask: 1,
+        nodeNum: 1,
+        hold: true,
+        shScript: "#!/bin/sh\ntrue\n",
+        cwd: "/tmp",
+        ...over,
+      });
       const r = await unary(client, client.submitBatchJobs, { job, count: n });
       if (r.reasons.length) throw new Error(`submission refused: ${r.reasons.join("; ")}`);
       return r.jobIds;

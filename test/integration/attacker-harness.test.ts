@@ -47,7 +47,14 @@ describe.skipIf(unavailable)("attacker harness", () => {
     await new Promise<void>((r) => server.listen(0, "0.0.0.0", r));
     const port = (server.address() as net.AddressInfo).port;
     const dial = (addr: string) =>
-      host.exec([process.execPath, "-e", `const s=require("net").connect(${port},"${addr}");s.on("data",d=>process.stdout.write(d));s.on("error",e=>{console.log(e.code);})`], { user, timeoutMs: 10_000 });
+      host.exec(
+        [
+          process.execPath,
+          "-e",
+          `const s=require("net").connect(${port},"${addr}");s.on("data",d=>process.stdout.write(d));s.on("error",e=>{console.log(e.code);})`,
+        ],
+        { user, timeoutMs: 10_000 },
+      );
     try {
       expect((await dial(host.hostAddress)).stdout).toBe(host.peerAddress);
       expect(seen).toEqual([host.peerAddress]);

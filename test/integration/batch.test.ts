@@ -3,16 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  binaryMissingReason,
-  finished,
-  processGone,
-  startCluster,
-  submit,
-  waitFor,
-  type JobJson,
-  type TestCluster,
-} from "../harness/cluster";
+import { binaryMissingReason, finished, processGone, startCluster, submit, waitFor, type JobJson, type TestCluster } from "../harness/cluster";
 
 const skip = !!binaryMissingReason();
 
@@ -78,17 +69,7 @@ describe.skipIf(skip)("batch jobs on a one-node cluster", () => {
     const job = await cluster.waitJob(id, finished);
     expect(job.status).toBe("Completed");
     const lines = out(`env-${id}-envjob.txt`).trim().split("\n");
-    expect(lines).toEqual([
-      `id=${id}`,
-      "name=envjob",
-      `nodelist=${node}`,
-      "nodes=1",
-      "mem=256M",
-      "cpus=2.00",
-      "step=1",
-      "partition=CPU",
-      `pwd=${work}`,
-    ]);
+    expect(lines).toEqual([`id=${id}`, "name=envjob", `nodelist=${node}`, "nodes=1", "mem=256M", "cpus=2.00", "step=1", "partition=CPU", `pwd=${work}`]);
     const alloc = (job as unknown as { alloc_per_node: { cpu: number; memoryBytes: number } }).alloc_per_node;
     expect(alloc).toMatchObject({ cpu: 2, memoryBytes: 256 * 1048576 });
 
@@ -115,7 +96,17 @@ describe.skipIf(skip)("batch jobs on a one-node cluster", () => {
     expect(table.code).toBe(0);
     const [header, ...rows] = table.stdout.trimEnd().split("\n");
     expect(header!.trim().split(/\s+/)).toEqual([
-      "JOBID", "PARTITION", "NAME", "USER", "ACCOUNT", "STATUS", "TYPE", "TIME", "TIMELIMIT", "NODES", "NODELIST/REASON",
+      "JOBID",
+      "PARTITION",
+      "NAME",
+      "USER",
+      "ACCOUNT",
+      "STATUS",
+      "TYPE",
+      "TIME",
+      "TIMELIMIT",
+      "NODES",
+      "NODELIST/REASON",
     ]);
     const row = rows.map((r) => r.trim().split(/\s+/)).find((r) => r[0] === String(id));
     expect(row).toEqual([String(id), "CPU", "heldjob", "root", "Pending", "Batch", "-", "unlimited", "1", "Held"]);
@@ -180,9 +171,7 @@ describe.skipIf(skip)("batch jobs on a one-node cluster", () => {
     );
     const id = await submit(cluster, ["-o", "steps-%j.out", "steps.sh"], work);
     const job = await cluster.waitJob(id, finished, 30_000);
-    expect(out(`steps-${id}.out`)).toMatch(
-      new RegExp(`^batch-start\\nin-step job=${id} step=2\\nrc1=0\\nfailing-step\\n(.*\\n)*rc2=7\\n$`),
-    );
+    expect(out(`steps-${id}.out`)).toMatch(new RegExp(`^batch-start\\nin-step job=${id} step=2\\nrc1=0\\nfailing-step\\n(.*\\n)*rc2=7\\n$`));
     expect(job.status).toBe("Completed");
     const steps = Object.fromEntries(job.steps.map((s) => [s.step_id, s]));
     expect(steps[1]).toMatchObject({ status: "Completed", exit_code: 0 });
@@ -258,11 +247,7 @@ describe.skipIf(skip)("batch jobs on a one-node cluster", () => {
 
   it("enforces --mem through the job's cgroup: a job allocating far more is killed as OutOfMemory", async () => {
     // The shell itself holds 300 MiB in a variable; 64 MiB is its limit.
-    const id = await submit(
-      cluster,
-      ["--mem", "64M", "-o", "oom.out", "--wrap", "a=$(head -c 300M /dev/zero | tr '\\0' x); echo survived ${#a}"],
-      work,
-    );
+    const id = await submit(cluster, ["--mem", "64M", "-o", "oom.out", "--wrap", "a=$(head -c 300M /dev/zero | tr '\\0' x); echo survived ${#a}"], work);
     const job = await cluster.waitJob(id, finished, 30_000);
     expect(fs.readFileSync(path.join(work, "oom.out"), "utf8")).not.toContain("survived");
     expect(job.status).not.toBe("Completed");
@@ -300,7 +285,10 @@ describe.skipIf(skip)("batch jobs on a two-node cluster", () => {
     expect(table.stdout).toContain(`${cluster.nodes[0]!.replace(/-1$/, "")}-[1-2]`);
     expect(job.status).toBe("Completed");
     expect([...job.nodes].sort()).toEqual([...cluster.nodes].sort());
-    const lines = fs.readFileSync(path.join(cluster.dir, `Crane-${id}.out`), "utf8").trim().split("\n");
+    const lines = fs
+      .readFileSync(path.join(cluster.dir, `Crane-${id}.out`), "utf8")
+      .trim()
+      .split("\n");
     expect(lines[0]).toBe(`nodelist=${job.nodes.join(";")} nodes=2`);
     expect(lines.slice(1).sort()).toEqual(["task on node 0", "task on node 1"]);
     expect(job.steps.find((s) => s.step_id === 2)).toMatchObject({ status: "Completed" });

@@ -133,8 +133,16 @@ describe("a user's container is confined by the servers, whatever the request sa
         method: "SubmitBatchJob",
         request: {
           job: {
-            type: "Container", uid: 0, gid: 0, nodeNum: 1, ntasks: 1, cpusPerTask: 1, cwd: user.home, submitDir: user.home,
-            podMeta, containerMeta: { image: { image: BUSYBOX_IMAGE }, command: ["true"], ...containerMeta },
+            type: "Container",
+            uid: 0,
+            gid: 0,
+            nodeNum: 1,
+            ntasks: 1,
+            cpusPerTask: 1,
+            cwd: user.home,
+            submitDir: user.home,
+            podMeta,
+            containerMeta: { image: { image: BUSYBOX_IMAGE }, command: ["true"], ...containerMeta },
           },
         },
       });
@@ -192,8 +200,11 @@ describe("a user's container is confined by the servers, whatever the request sa
 
     for (const who of [user, undefined]) {
       const r = await rawCallAs(who, path.basename(netns!), {
-        address: `${gateway()}:${c.port}`, service: "CraneCtld", method: "CancelJob",
-        request: { jobIds: [{ jobId }] }, metadata: { "x-crane-uid": "0" },
+        address: `${gateway()}:${c.port}`,
+        service: "CraneCtld",
+        method: "CancelJob",
+        request: { jobIds: [{ jobId }] },
+        metadata: { "x-crane-uid": "0" },
       });
       expect(r.code, r.details).toBe(16); // UNAUTHENTICATED: it reached ctld, which refused it
       expect(r.details).toContain("AuthType local");

@@ -254,10 +254,15 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       await new Promise((r) => setTimeout(r, 700));
       const stopAt = Date.now();
       expect(await ok(c, "ccon", ["stop", id])).toContain(`Container ${id} stopped successfully`);
-      const stopped = await waitFor("the step to end", async () => {
-        const s = await statusOf(c, id);
-        return s === undefined || ACTIVE.includes(s) ? undefined : s;
-      }, 15_000, 100);
+      const stopped = await waitFor(
+        "the step to end",
+        async () => {
+          const s = await statusOf(c, id);
+          return s === undefined || ACTIVE.includes(s) ? undefined : s;
+        },
+        15_000,
+        100,
+      );
       // It handles SIGTERM, so it ends well within the 10 s grace period (no SIGKILL needed).
       expect(Date.now() - stopAt).toBeLessThan(10_000);
       expect(stopped).toBe("Cancelled");
@@ -280,10 +285,14 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       const { id, jobId, stepId } = await runDetached(c, ["run", "-d", "busybox", "sh", "-c", script]);
       await waitFor("the container to run", async () => ((await statusOf(c, id)) === "Running" ? true : undefined));
       expect(await ok(c, "ccon", ["stop", "-t", "1", id])).toContain(`Container ${id} stopped successfully`);
-      const status = await waitFor("the step to end", async () => {
-        const s = await statusOf(c, id);
-        return s !== undefined && !ACTIVE.includes(s) ? s : undefined;
-      }, 30_000);
+      const status = await waitFor(
+        "the step to end",
+        async () => {
+          const s = await statusOf(c, id);
+          return s !== undefined && !ACTIVE.includes(s) ? s : undefined;
+        },
+        30_000,
+      );
       expect(status).toBe("Cancelled");
       // The grace asked for reached the node's stop of the container (CRI StopContainer timeout).
       const supervisorLog = path.join(c.dir, "craned", node, "supervisor.log");
@@ -460,12 +469,16 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       const ended = await c.waitJob(jobId, (j) => j.status === "Cancelled", 30_000);
       expect(ended.steps.every((s) => s.status === "Cancelled")).toBe(true);
 
-      const after = await waitFor("the job's footprint to disappear", async () => {
-        const now = await baseline();
-        const mine = await runtimeFootprint(jobId);
-        const clean = mine.pods.length === 0 && mine.containers.length === 0 && jobCgroupDirsOnDisk(c, node, jobId).length === 0 && !fs.existsSync(netns);
-        return clean ? now : undefined;
-      }, 5_000);
+      const after = await waitFor(
+        "the job's footprint to disappear",
+        async () => {
+          const now = await baseline();
+          const mine = await runtimeFootprint(jobId);
+          const clean = mine.pods.length === 0 && mine.containers.length === 0 && jobCgroupDirsOnDisk(c, node, jobId).length === 0 && !fs.existsSync(netns);
+          return clean ? now : undefined;
+        },
+        5_000,
+      );
       expect(after).toEqual(before);
       expect(jobCgroupDirsOnDisk(c, node, jobId)).toEqual([]);
       expect(podNetnsIn(ctrd.subnet)).toEqual(netnsBefore);
@@ -486,13 +499,18 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       expect(await ok(c, "ccon", ["pods"])).toMatch(new RegExp(`^${jobId}\\s.*RUNNING\\s+${hostPort}:8080\\s`, "m"));
 
       // CNI portmap DNATs loopback too (it marks 127.0.0.1 traffic for masquerading), so 127.0.0.1 works here.
-      const res = await waitFor("an HTTP answer on the published port", async () => {
-        try {
-          return await httpGet(`http://127.0.0.1:${hostPort}/passwd`);
-        } catch {
-          return undefined; // the server may still be binding
-        }
-      }, 15_000, 250);
+      const res = await waitFor(
+        "an HTTP answer on the published port",
+        async () => {
+          try {
+            return await httpGet(`http://127.0.0.1:${hostPort}/passwd`);
+          } catch {
+            return undefined; // the server may still be binding
+          }
+        },
+        15_000,
+        250,
+      );
       expect(res.status).toBe(200);
       expect(res.body).toMatch(/^root:/m);
 

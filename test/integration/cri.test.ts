@@ -147,9 +147,12 @@ describe("CRI pieces that need no daemon", () => {
     expect(parseRfc3339Nano(formatRfc3339Nano(t))).toBe(t);
     const line = { timeNs: t, stream: "stderr" as const, partial: true, data: "x y" };
     expect(parseCriLogLine(formatCriLogLine(line).trimEnd())).toEqual(line);
-    expect(joinPartialLines([{ ...line, data: "ab" }, { ...line, timeNs: t + 1n, partial: false, data: "cd" }])).toEqual([
-      { ...line, data: "abcd", partial: false },
-    ]);
+    expect(
+      joinPartialLines([
+        { ...line, data: "ab" },
+        { ...line, timeNs: t + 1n, partial: false, data: "cd" },
+      ]),
+    ).toEqual([{ ...line, data: "abcd", partial: false }]);
   });
 
   it("reads a log with tail, since, until and stream filters, and skips a line still being written", async () => {
@@ -164,11 +167,7 @@ describe("CRI pieces that need no daemon", () => {
     expect(tail.map((l) => l.data.split(" ").slice(0, 2).join(" "))).toEqual(["line 4997", "line 4998", "line 4999"]);
     expect((await readCriLog(file, { tail: 2, streams: ["stdout"] })).map((l) => l.timeNs - base)).toEqual([4996n, 4998n]);
     expect(await readCriLog(file, { tail: 10_000 })).toHaveLength(5000);
-    expect((await readCriLog(file, { sinceNs: base + 4990n, untilNs: base + 4992n })).map((l) => l.timeNs - base)).toEqual([
-      4990n,
-      4991n,
-      4992n,
-    ]);
+    expect((await readCriLog(file, { sinceNs: base + 4990n, untilNs: base + 4992n })).map((l) => l.timeNs - base)).toEqual([4990n, 4991n, 4992n]);
     expect(await readCriLog(path.join(tmp, "missing.log"))).toEqual([]);
   });
 
@@ -468,13 +467,9 @@ describe.skipIf(Boolean(unavailable))(`CRI client against a private containerd${
   it("names the failed operation and its job in errors", async () => {
     const sandbox = podConfig("errors");
     const pod = await runPod(sandbox);
-    const err = await createContainer(
-      cri,
-      pod,
-      { metadata: { name: "main" }, image: { image: "crane.local/absent:1" }, logPath: "main.log" },
-      sandbox,
-      { subject: "job 12 step 2" },
-    ).catch((e: unknown) => e);
+    const err = await createContainer(cri, pod, { metadata: { name: "main" }, image: { image: "crane.local/absent:1" }, logPath: "main.log" }, sandbox, {
+      subject: "job 12 step 2",
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CriError);
     expect((err as CriError).message).toMatch(/^failed to create container for job 12 step 2: .*crane\.local\/absent:1/);
     await removePod(pod);

@@ -28,7 +28,15 @@ describe("a full disk under ctld", () => {
 
   const submitOne = () =>
     unary(ctld.client, ctld.client.submitBatchJob, {
-      job: JobSpec.fromPartial({ type: JobType.Batch, name: "t", cpusPerTask: 1, nodeNum: 1, hold: true, shScript: "#!/bin/sh\ntrue\n".padEnd(2000, "#"), cwd: "/tmp" }),
+      job: JobSpec.fromPartial({
+        type: JobType.Batch,
+        name: "t",
+        cpusPerTask: 1,
+        nodeNum: 1,
+        hold: true,
+        shScript: "#!/bin/sh\ntrue\n".padEnd(2000, "#"),
+        cwd: "/tmp",
+      }),
     });
 
   it("refuses submissions with a reason while it is full, and accepts them again once space returns", async () => {
@@ -48,14 +56,34 @@ describe("a full disk under ctld", () => {
     expect(refused[0]!.reason).toContain("was not accepted");
     expect(refused[0]!.reason).toContain("disk is full");
     // Still serving, and the refused job is nowhere.
-    const q = await unary(ctld.client, ctld.client.queryJobsInfo, { jobIds: [], states: [], users: [], partitions: [], names: [], types: [], includeCompleted: true, limit: 0, nodes: [] });
+    const q = await unary(ctld.client, ctld.client.queryJobsInfo, {
+      jobIds: [],
+      states: [],
+      users: [],
+      partitions: [],
+      names: [],
+      types: [],
+      includeCompleted: true,
+      limit: 0,
+      nodes: [],
+    });
     expect(q.ok).toBe(true);
     const known = q.jobs.length;
 
     fs.rmSync(filler);
     const again = await submitOne();
     expect(again.ok, again.reason).toBe(true);
-    const after = await unary(ctld.client, ctld.client.queryJobsInfo, { jobIds: [], states: [], users: [], partitions: [], names: [], types: [], includeCompleted: true, limit: 0, nodes: [] });
+    const after = await unary(ctld.client, ctld.client.queryJobsInfo, {
+      jobIds: [],
+      states: [],
+      users: [],
+      partitions: [],
+      names: [],
+      types: [],
+      includeCompleted: true,
+      limit: 0,
+      nodes: [],
+    });
     expect(after.jobs.length).toBe(known + 1);
   });
 });

@@ -76,11 +76,15 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
 
     const again = terminal(`ccon attach ${id}`);
     // Typed before the screen is checked: an attach does not replay what the shell printed before it.
-    await waitFor("the attach session", async () => {
-      again.type("echo back=$((1+1))");
-      await new Promise((r) => setTimeout(r, 300));
-      return /^back=2$/m.test(again.screen());
-    }, 20_000);
+    await waitFor(
+      "the attach session",
+      async () => {
+        again.type("echo back=$((1+1))");
+        await new Promise((r) => setTimeout(r, 300));
+        return /^back=2$/m.test(again.screen());
+      },
+      20_000,
+    );
     again.type("exit 5");
     await again.waitFor(/^EXIT=5$/m);
     await again.waitFor(/^TTY=icanon$/m);
@@ -89,10 +93,14 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
 
   it("ccon run -it passes what is typed to the container and exits with its exit code", async () => {
     const t = terminal("ccon run -it busybox sh -c 'read code; echo got $code; exit $code'");
-    await waitFor("the container to read", async () => {
-      const r = await c.run("ccon", ["ps"]);
-      return /RUNNING/.test(r.stdout);
-    }, 30_000);
+    await waitFor(
+      "the container to read",
+      async () => {
+        const r = await c.run("ccon", ["ps"]);
+        return /RUNNING/.test(r.stdout);
+      },
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 500));
     t.type("6");
     await t.waitFor(/^got 6$/m);

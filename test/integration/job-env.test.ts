@@ -13,10 +13,29 @@ const skip = !!binaryMissingReason();
 
 // The variables a job may see (backend-behaviour.md section 7, plus CRANE_STEP_ID which we do set).
 const DOCUMENTED = new Set([
-  "CRANE_JOB_ID", "CRANE_STEP_ID", "CRANE_JOB_NAME", "CRANE_JOB_NODELIST", "CRANE_JOB_NUM_NODES", "CRANE_NTASKS",
-  "CRANE_NTASKS_PER_NODE", "CRANE_CPUS_PER_TASK", "CRANE_CPUS_ON_NODE", "CRANE_MEM_PER_NODE", "CRANE_MEM_PER_CPU",
-  "CRANE_JOB_PARTITION", "CRANE_JOB_ACCOUNT", "CRANE_JOB_QOS", "CRANE_SUBMIT_DIR", "CRANE_SUBMIT_HOST", "CRANE_NODEID",
-  "CRANE_CLUSTER_NAME", "CRANE_GPUS", "CRANE_JOB_END_TIME", "CRANE_TIMELIMIT", "CRANE_PROCID", "CRANE_LOCALID",
+  "CRANE_JOB_ID",
+  "CRANE_STEP_ID",
+  "CRANE_JOB_NAME",
+  "CRANE_JOB_NODELIST",
+  "CRANE_JOB_NUM_NODES",
+  "CRANE_NTASKS",
+  "CRANE_NTASKS_PER_NODE",
+  "CRANE_CPUS_PER_TASK",
+  "CRANE_CPUS_ON_NODE",
+  "CRANE_MEM_PER_NODE",
+  "CRANE_MEM_PER_CPU",
+  "CRANE_JOB_PARTITION",
+  "CRANE_JOB_ACCOUNT",
+  "CRANE_JOB_QOS",
+  "CRANE_SUBMIT_DIR",
+  "CRANE_SUBMIT_HOST",
+  "CRANE_NODEID",
+  "CRANE_CLUSTER_NAME",
+  "CRANE_GPUS",
+  "CRANE_JOB_END_TIME",
+  "CRANE_TIMELIMIT",
+  "CRANE_PROCID",
+  "CRANE_LOCALID",
 ]);
 
 describe.skipIf(skip)("a job's environment and devices on a node with two GPUs", () => {
@@ -36,7 +55,11 @@ describe.skipIf(skip)("a job's environment and devices on a node with two GPUs",
   it("a batch script sees only documented CRANE_* variables", async () => {
     const id = await submit(cluster, ["-o", "env.out", "--wrap", "env"], work);
     expect((await cluster.waitJob(id, finished)).status).toBe("Completed");
-    const names = fs.readFileSync(path.join(work, "env.out"), "utf8").split("\n").map((l) => l.split("=")[0]!).filter((n) => n.startsWith("CRANE_"));
+    const names = fs
+      .readFileSync(path.join(work, "env.out"), "utf8")
+      .split("\n")
+      .map((l) => l.split("=")[0]!)
+      .filter((n) => n.startsWith("CRANE_"));
     expect(names).toContain("CRANE_JOB_ID");
     // cbatch exports the submitter's environment (CRANE_CONFIG of the test cluster, for one): those are the user's.
     expect(names.filter((n) => !DOCUMENTED.has(n) && cluster.env[n] === undefined)).toEqual([]);
@@ -80,7 +103,14 @@ describe.skipIf(skip)("a job's environment and devices on a node with two GPUs",
     try {
       const lines: string[] = [];
       const stream = craned.readStepLog({
-        jobId: next, stepId: 1, node: "", follow: true, tail: -1, sinceMs: 0, untilMs: 0, awaitStepMs: 30_000,
+        jobId: next,
+        stepId: 1,
+        node: "",
+        follow: true,
+        tail: -1,
+        sinceMs: 0,
+        untilMs: 0,
+        awaitStepMs: 30_000,
       });
       const ended = new Promise<void>((resolve, reject) => {
         stream.on("data", (c: StepLogChunk) => lines.push(...c.lines.map((l) => Buffer.from(l.data).toString())));

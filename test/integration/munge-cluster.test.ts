@@ -25,7 +25,10 @@ describe("AuthType munge: the caller is whoever munged says, from any host", () 
   };
   const query = (cred: string | undefined) =>
     rawCallAs(user, undefined, {
-      address: `127.0.0.1:${c.port}`, service: "CraneCtld", method: "QueryJobsInfo", request: {},
+      address: `127.0.0.1:${c.port}`,
+      service: "CraneCtld",
+      method: "QueryJobsInfo",
+      request: {},
       metadata: cred ? { "x-crane-munge": cred } : {},
     });
 
@@ -53,7 +56,10 @@ describe("AuthType munge: the caller is whoever munged says, from any host", () 
     expect(here.code, here.stderr).toBe(0);
     const there = await other.exec(["cbatch", "--wrap", "id -u", "-o", `${user.home}/there.out`], { user, env: env(remoteConfig) });
     expect(there.code, there.stderr).toBe(0);
-    for (const [r, out] of [[here, "here.out"], [there, "there.out"]] as const) {
+    for (const [r, out] of [
+      [here, "here.out"],
+      [there, "there.out"],
+    ] as const) {
       const jobId = Number(/Job id allocated: (\d+)\./.exec(r.stdout)?.[1]);
       const job = await c.waitJob(jobId, finished, 30_000);
       expect(job.status).toBe("Completed");

@@ -90,9 +90,7 @@ describe.skipIf(Boolean(unavailable))(`MUNGE client against a private munged${un
   });
 
   it("survives a burst of 500 concurrent round trips", async () => {
-    const creds = await Promise.all(
-      Array.from({ length: 500 }, (_, i) => mungeEncode({ socketPath, payload: Buffer.from(`job-${i}`) })),
-    );
+    const creds = await Promise.all(Array.from({ length: 500 }, (_, i) => mungeEncode({ socketPath, payload: Buffer.from(`job-${i}`) })));
     const decoded = await Promise.all(creds.map((cred) => mungeDecode(cred, { socketPath })));
     expect(decoded.map((d) => d.payload.toString())).toEqual(creds.map((_, i) => `job-${i}`));
   });
@@ -149,15 +147,7 @@ mungeEncode({ socketPath: process.argv[2], payload: Buffer.from(process.argv[3])
       expect(uid).toBeGreaterThan(0);
       const cred = execFileSync(
         "setpriv",
-        [
-          `--reuid=${uid}`,
-          `--regid=${gid}`,
-          "--clear-groups",
-          process.execPath,
-          path.join(scratch, "encode.cjs"),
-          socketPath,
-          "from the second user",
-        ],
+        [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", process.execPath, path.join(scratch, "encode.cjs"), socketPath, "from the second user"],
         { cwd: scratch, encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } },
       );
       const decoded = await mungeDecode(cred, { socketPath });

@@ -3,17 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  binaryMissingReason,
-  finished,
-  processGone,
-  restartCraned,
-  restartCtld,
-  startCluster,
-  submit,
-  waitFor,
-  type TestCluster,
-} from "../harness/cluster";
+import { binaryMissingReason, finished, processGone, restartCraned, restartCtld, startCluster, submit, waitFor, type TestCluster } from "../harness/cluster";
 
 const skip = !!binaryMissingReason();
 
@@ -116,7 +106,10 @@ describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
     await kill9(cluster.pids().craneds[node]!);
     expect(processGone(shim)).toBe(false);
     // The step finishes while its node daemon is away: its shim saves the exit status, the supervisor the result.
-    await waitFor("the job's output", () => fs.existsSync(path.join(cluster.dir, "survivor.out")) && fs.readFileSync(path.join(cluster.dir, "survivor.out"), "utf8") === "done\n");
+    await waitFor(
+      "the job's output",
+      () => fs.existsSync(path.join(cluster.dir, "survivor.out")) && fs.readFileSync(path.join(cluster.dir, "survivor.out"), "utf8") === "done\n",
+    );
     await waitFor("the result to be saved", () => fs.existsSync(stepFile(cluster, node, id, "result.json")));
     expect(fs.readFileSync(stepFile(cluster, node, id, "task-0.exit"), "utf8").trim()).toBe("0");
     expect(processGone(supervisor)).toBe(false);

@@ -57,8 +57,17 @@ describe("an unprivileged user cannot reach root or act as someone else", () => 
       metadata: { "x-crane-uid": "0", "x-crane-gid": "0" },
       request: {
         job: {
-          type: "Batch", uid: 0, gid: 0, nodeNum: 1, ntasks: 1, cpusPerTask: 1, cwd: user.home, submitDir: user.home,
-          shScript: "#!/bin/sh\nid -u; id -g\n", io: { outputPattern: out }, env: { PATH: "/usr/bin:/bin" },
+          type: "Batch",
+          uid: 0,
+          gid: 0,
+          nodeNum: 1,
+          ntasks: 1,
+          cpusPerTask: 1,
+          cwd: user.home,
+          submitDir: user.home,
+          shScript: "#!/bin/sh\nid -u; id -g\n",
+          io: { outputPattern: out },
+          env: { PATH: "/usr/bin:/bin" },
         },
       },
     });
@@ -84,13 +93,21 @@ describe("an unprivileged user cannot reach root or act as someone else", () => 
 
   it("a call from another host is refused: its uid cannot be verified without MUNGE", async () => {
     const r = await rawCallAs(user, other, {
-      address: `${other.hostAddress}:${c.port}`, service: "CraneCtld", method: "CancelJob", request: {},
+      address: `${other.hostAddress}:${c.port}`,
+      service: "CraneCtld",
+      method: "CancelJob",
+      request: {},
       metadata: { "x-crane-uid": "0" },
     });
     expect(r.code).toBe(16);
     expect(r.details).toContain("AuthType local");
     // Even root of that host is nobody here.
-    const asRoot = await rawCallAs(undefined, other, { address: `${other.hostAddress}:${c.port}`, service: "CraneCtld", method: "QueryClusterInfo", request: {} });
+    const asRoot = await rawCallAs(undefined, other, {
+      address: `${other.hostAddress}:${c.port}`,
+      service: "CraneCtld",
+      method: "QueryClusterInfo",
+      request: {},
+    });
     expect(asRoot.code).toBe(16);
   });
 
@@ -100,19 +117,29 @@ describe("an unprivileged user cannot reach root or act as someone else", () => 
     const internal = `127.0.0.1:${c.port + 1}`;
     const asFirst = { "x-crane-node": first, "x-crane-node-key": deriveNodeKey(clusterKey, first) };
     const forged = await rawCall({
-      address: internal, service: "CraneCtldForInternal", method: "CranedPing", request: { node: second }, metadata: asFirst,
+      address: internal,
+      service: "CraneCtldForInternal",
+      method: "CranedPing",
+      request: { node: second },
+      metadata: asFirst,
     });
     expect(forged.code).toBe(7);
     expect(forged.details).toContain(`may not speak for node "${second}"`);
     const wrongKey = await rawCall({
-      address: internal, service: "CraneCtldForInternal", method: "CranedPing", request: { node: second },
+      address: internal,
+      service: "CraneCtldForInternal",
+      method: "CranedPing",
+      request: { node: second },
       metadata: { "x-crane-node": second, "x-crane-node-key": deriveNodeKey(clusterKey, first) },
     });
     expect(wrongKey.code).toBe(16);
     // The first node's key does not open the second node's craned either.
     const execute = await rawCall({
-      address: `127.0.0.1:${c.port + 3}`, service: "Craned", method: "ExecuteStep",
-      request: { step: { jobId: 999, stepId: 1, uid: 0, argv: ["/bin/true"] } }, metadata: asFirst,
+      address: `127.0.0.1:${c.port + 3}`,
+      service: "Craned",
+      method: "ExecuteStep",
+      request: { step: { jobId: 999, stepId: 1, uid: 0, argv: ["/bin/true"] } },
+      metadata: asFirst,
     });
     expect(execute.code).toBe(16);
     // The user reads no key: the cluster's keys and state are root's.

@@ -21,7 +21,10 @@ const row = (s: string, id: number) => s.split("\n").find((l) => new RegExp(`^. 
 /** Moves the selection (j/k, one key at a time) onto job `id`. */
 async function select(id: number): Promise<void> {
   const s = await until(`job ${id} listed, and a selection`, (x) => row(x, id) !== "" && selectedRow(x) !== "");
-  const ids = s.split("\n").flatMap((l) => /^[› ] (\d+)\s/.exec(l)?.[1] ?? []).map(Number);
+  const ids = s
+    .split("\n")
+    .flatMap((l) => /^[› ] (\d+)\s/.exec(l)?.[1] ?? [])
+    .map(Number);
   const current = Number(/^› (\d+)/.exec(selectedRow(s))![1]);
   const delta = ids.indexOf(id) - ids.indexOf(current);
   for (let i = 0; i < Math.abs(delta); i++) keys(delta > 0 ? "j" : "k");
@@ -39,7 +42,9 @@ describe.skipIf(skip)("crane top (tmux)", () => {
     victim = await submit(cluster, ["-J", "victim", "--wrap", "sleep 300"]);
     // A crun job whose output goes to the node's step log: what the log pane follows.
     ticker = spawn(`${DIST}/crun`, ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.3; done"], {
-      env: cluster.env, cwd: cluster.dir, stdio: ["ignore", "pipe", "pipe"],
+      env: cluster.env,
+      cwd: cluster.dir,
+      stdio: ["ignore", "pipe", "pipe"],
     });
     ticker.stdout!.resume();
     ticker.stderr!.resume();
@@ -51,7 +56,10 @@ describe.skipIf(skip)("crane top (tmux)", () => {
     }
     expect(talker).toBeGreaterThan(0);
     await cluster.waitJob(victim, (j) => j.status === "Running");
-    term = Terminal.start(`export CRANE_CONFIG='${cluster.env.CRANE_CONFIG}' PATH='${cluster.env.PATH}' TERM=xterm-256color; exec sh`, { columns: 150, rows: 40 });
+    term = Terminal.start(`export CRANE_CONFIG='${cluster.env.CRANE_CONFIG}' PATH='${cluster.env.PATH}' TERM=xterm-256color; exec sh`, {
+      columns: 150,
+      rows: 40,
+    });
     keys(`PS1="${PROMPT} "`, "Enter");
     await until("the shell prompt", (s) => s.includes(PROMPT));
   });

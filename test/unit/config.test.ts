@@ -20,7 +20,8 @@ describe("config", () => {
   });
 
   it("expands host lists, memory units and GRES device files", () => {
-    const c = loadConfig(write(`
+    const c = loadConfig(
+      write(`
 Nodes:
   - name: cn[01-03]
     cpu: 8
@@ -30,7 +31,8 @@ Partitions:
   - {name: GPU, nodes: "cn[01-02]", MaxTime: "1-0"}
   - {name: ALLN, nodes: ALL}
 DefaultPartition: ALLN
-`));
+`),
+    );
     expect(c.nodes.map((n) => n.name)).toEqual(["cn01", "cn02", "cn03"]);
     expect(c.nodes[0]!.memoryBytes).toBe(16 * 1024 ** 3);
     expect(c.nodes[0]!.gres[0]).toEqual({ name: "gpu", type: "a100", count: 2, deviceFiles: ["/dev/nvidia0", "/dev/nvidia1"] });

@@ -3,14 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContainerConfig } from "../../src/core/config";
-import {
-  allowedMountRoots,
-  checkContainerPolicy,
-  isUnder,
-  type PolicySubject,
-  PolicyViolation,
-  resolveMountsOnNode,
-} from "../../src/core/container-policy";
+import { allowedMountRoots, checkContainerPolicy, isUnder, type PolicySubject, PolicyViolation, resolveMountsOnNode } from "../../src/core/container-policy";
 import { type ContainerMeta, type PodMeta, PodMeta_NetworkMode } from "../../src/core/generated/crane/crane";
 
 const config = (allowedMountPaths = ["{home}", "{submit_dir}", "/tmp"]) => ({ allowedMountPaths }) as ContainerConfig;
@@ -62,12 +55,13 @@ describe("checkContainerPolicy", () => {
       expect(() => checkContainerPolicy(pod(), mount(ok), user, config()), ok).not.toThrow();
     }
     for (const bad of ["/etc", "/home/alicebob", "/home/alice/../bob", "/scratch/alice", "/tmpfoo", "/"]) {
-      expect(refusal(() => checkContainerPolicy(pod(), mount(bad), user, config())), bad).toContain("(Container.AllowedMountPaths)");
+      expect(
+        refusal(() => checkContainerPolicy(pod(), mount(bad), user, config())),
+        bad,
+      ).toContain("(Container.AllowedMountPaths)");
     }
     expect(refusal(() => checkContainerPolicy(pod(), mount("data"), user, config()))).toContain("must be an absolute path");
-    expect(refusal(() => checkContainerPolicy(pod(), container([{ hostPath: "/tmp", containerPath: "rel" }]), user, config()))).toContain(
-      "mount target",
-    );
+    expect(refusal(() => checkContainerPolicy(pod(), container([{ hostPath: "/tmp", containerPath: "rel" }]), user, config()))).toContain("mount target");
     expect(() => checkContainerPolicy(pod(), mount("/etc"), root, config())).not.toThrow();
     expect(refusal(() => checkContainerPolicy(pod(), mount("/tmp/x"), user, config([])))).toContain("only under nothing");
   });

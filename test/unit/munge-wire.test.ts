@@ -10,12 +10,9 @@ import { MungeError, mungeDecode, mungeEncode } from "../../src/core/auth/munge"
 const hex = (s: string) => Buffer.from(s.replace(/[\s|]/g, ""), "hex");
 
 // Encode request for payload "hello" with every default, as the munge CLI sends it.
-const ENCODE_HELLO = hex(
-  "00606d4b 04 02 00 00000019 | 01 01 01 00 | 00000000 | ffffffff | ffffffff | 00000005 | 68656c6c6f",
-);
+const ENCODE_HELLO = hex("00606d4b 04 02 00 00000019 | 01 01 01 00 | 00000000 | ffffffff | ffffffff | 00000005 | 68656c6c6f");
 // Decode reply for that credential: ttl 300, 127.0.0.1, uid/gid 0, payload "hello".
-const DECODE_FIELDS =
-  "04 05 00 | 00 | 0000012c | 04 7f000001 | 6b0f858f 6b0f858f | 00000000 00000000 | ffffffff ffffffff | 00000005 68656c6c6f";
+const DECODE_FIELDS = "04 05 00 | 00 | 0000012c | 04 7f000001 | 6b0f858f 6b0f858f | 00000000 00000000 | ffffffff ffffffff | 00000005 68656c6c6f";
 const DECODE_REPLY = hex(`00606d4b 04 05 00 00000030 | 00 00 | ${DECODE_FIELDS}`);
 const REPLAYED = Buffer.from("Replayed credential\0");
 const DECODE_REPLAYED = hex(`00606d4b 04 05 00 ${(0x30 + REPLAYED.length).toString(16).padStart(8, "0")} | 11 14
@@ -159,8 +156,6 @@ describe("MUNGE wire format", () => {
 
   it("names the socket when munged is not there", async () => {
     const missing = path.join(dir, "missing.socket");
-    await expect(mungeEncode({ socketPath: missing })).rejects.toThrow(
-      `munge: cannot reach munged at ${missing}: ENOENT (is munged running?)`,
-    );
+    await expect(mungeEncode({ socketPath: missing })).rejects.toThrow(`munge: cannot reach munged at ${missing}: ENOENT (is munged running?)`);
   });
 });

@@ -40,7 +40,11 @@ async function fakeRuntime(protocol: string, onFrame?: (frame: Buffer, socket: S
     received,
     paths,
     connection,
-    close: () => new Promise((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close(() => r());
+      }),
   };
 }
 
@@ -51,7 +55,10 @@ function terminalOutput(columns = 120, rows = 40) {
 function options(over: Partial<SessionOptions> = {}): SessionOptions & { input: PassThrough; output: PassThrough } {
   const input = new PassThrough();
   const output = new PassThrough();
-  return { stdin: true, tty: false, detachable: false, input, output, errorOutput: new PassThrough(), ...over } as SessionOptions & { input: PassThrough; output: PassThrough };
+  return { stdin: true, tty: false, detachable: false, input, output, errorOutput: new PassThrough(), ...over } as SessionOptions & {
+    input: PassThrough;
+    output: PassThrough;
+  };
 }
 
 function collect(stream: PassThrough): () => string {
@@ -105,7 +112,12 @@ describe("runSession", () => {
     const rt = await fakeRuntime("v5.channel.k8s.io", (frame, socket) => {
       if (frame[0] === StreamChannel.Close) {
         socket.send(channelFrame(StreamChannel.Stderr, "bye\n"));
-        socket.send(channelFrame(StreamChannel.Status, JSON.stringify({ status: "Failure", reason: "NonZeroExitCode", details: { causes: [{ reason: "ExitCode", message: "7" }] } })));
+        socket.send(
+          channelFrame(
+            StreamChannel.Status,
+            JSON.stringify({ status: "Failure", reason: "NonZeroExitCode", details: { causes: [{ reason: "ExitCode", message: "7" }] } }),
+          ),
+        );
         socket.close();
       }
     });
@@ -115,7 +127,10 @@ describe("runSession", () => {
     const session = runSession(await connectStream(rt.url()), o);
     o.input.end("x");
     expect(await session).toEqual({ detached: false, exitCode: 7 });
-    expect(rt.received).toEqual([[0, 0x78], [255, 0]]);
+    expect(rt.received).toEqual([
+      [0, 0x78],
+      [255, 0],
+    ]);
     expect(err()).toBe("bye\n");
   });
 
@@ -138,7 +153,10 @@ describe("runSession", () => {
     await session;
     expect(rawCalls).toEqual([true, false]);
     const resizes = rt.received.filter((f) => f[0] === 4).map((f) => JSON.parse(Buffer.from(f.slice(1)).toString()));
-    expect(resizes).toEqual([{ Width: 120, Height: 40 }, { Width: 90, Height: 30 }]);
+    expect(resizes).toEqual([
+      { Width: 120, Height: 40 },
+      { Width: 90, Height: 30 },
+    ]);
     expect(rt.received.filter((f) => f[0] === 0)).toEqual([[0, 0x04]]);
   });
 

@@ -1,6 +1,13 @@
 import { Args, Flags } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
-import { checkTransport, exitCodeAfterAttach, findRunningContainer, openContainerSession, printSessionReply, transportFlag } from "../../core/cli/container-session";
+import {
+  checkTransport,
+  exitCodeAfterAttach,
+  findRunningContainer,
+  openContainerSession,
+  printSessionReply,
+  transportFlag,
+} from "../../core/cli/container-session";
 import { parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
 import { connectCtld } from "../../core/cli/ctld";
 import { DETACH_HELP } from "../../core/cli/detach";
@@ -37,8 +44,15 @@ export default class CconAttach extends CraneCommand {
       const tty = flags.tty ?? meta.tty;
       if (tty && flags.stderr) throw new CliError("Cannot use --stderr with --tty; stderr is combined into stdout in TTY mode", ExitCode.CmdArg);
       const req = {
-        jobId, stepId, node: resolveTargetNode(step, flags["target-node"]), attach: true, command: [],
-        stdin: flags.stdin ?? meta.stdin, tty, stdout: flags.stdout, stderr: !tty && (flags.stderr ?? true),
+        jobId,
+        stepId,
+        node: resolveTargetNode(step, flags["target-node"]),
+        attach: true,
+        command: [],
+        stdin: flags.stdin ?? meta.stdin,
+        tty,
+        stdout: flags.stdout,
+        stderr: !tty && (flags.stderr ?? true),
       };
       if (flags.json) return await printSessionReply(ctld, req);
       const end = await openContainerSession(ctld, req);

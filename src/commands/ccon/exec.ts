@@ -1,6 +1,14 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
-import { checkTransport, findRunningContainer, openContainerSession, printDetached, printSessionReply, streamLost, transportFlag } from "../../core/cli/container-session";
+import {
+  checkTransport,
+  findRunningContainer,
+  openContainerSession,
+  printDetached,
+  printSessionReply,
+  streamLost,
+  transportFlag,
+} from "../../core/cli/container-session";
 import { parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
 import { connectCtld } from "../../core/cli/ctld";
 import { DETACH_HELP } from "../../core/cli/detach";
@@ -36,8 +44,15 @@ export default class CconExec extends CraneCommand {
     try {
       const { step } = await findRunningContainer(ctld, jobId, stepId, "exec into");
       const req = {
-        jobId, stepId, node: resolveTargetNode(step, flags["target-node"]), attach: false, command,
-        stdin: flags.interactive, tty: flags.tty, stdout: true, stderr: !flags.tty,
+        jobId,
+        stepId,
+        node: resolveTargetNode(step, flags["target-node"]),
+        attach: false,
+        command,
+        stdin: flags.interactive,
+        tty: flags.tty,
+        stdout: true,
+        stderr: !flags.tty,
       };
       if (flags.json) return await printSessionReply(ctld, req);
       const end = await openContainerSession(ctld, req);
@@ -45,7 +60,10 @@ export default class CconExec extends CraneCommand {
       if (end.failure) {
         // The command could not start: exit like a shell does (127 not found, 126 not runnable).
         if (/OCI runtime exec failed|exec failed/.test(end.failure)) {
-          throw new CliError(`Exec failed: ${end.failure.replace(/^.*OCI runtime exec failed: /, "")}`, /not found|no such file/i.test(end.failure) ? 127 : 126);
+          throw new CliError(
+            `Exec failed: ${end.failure.replace(/^.*OCI runtime exec failed: /, "")}`,
+            /not found|no such file/i.test(end.failure) ? 127 : 126,
+          );
         }
         throw new CliError(streamLost(end.failure), ExitCode.Backend);
       }

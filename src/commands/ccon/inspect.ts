@@ -22,4 +22,3 @@ export default class CconInspect extends CraneCommand {
     }
   }
 }
-

@@ -48,6 +48,10 @@ export default class CconLogin extends CraneCommand {
     } catch (e) {
       throw new CliError(`failed to save registry config: ${(e as Error).message}`, ExitCode.System);
     }
-    this.log(flags.json ? JSON.stringify({ action: "login", flags: { username, password_stdin: flags["password-stdin"] }, data: { server } }) : `Login Succeeded: ${server}`);
+    this.log(
+      flags.json
+        ? JSON.stringify({ action: "login", flags: { username, password_stdin: flags["password-stdin"] }, data: { server } })
+        : `Login Succeeded: ${server}`,
+    );
   }
 }

@@ -26,8 +26,13 @@ export default class CconPods extends CraneCommand {
       if (flags.quiet) return jobs.forEach((j) => this.log(String(j.jobId)));
       const now = Date.now();
       const rows = jobs.map((j) => [
-        String(j.jobId), j.podMeta?.name || "-", j.partition, formatAgo(j.submitTime, now), (JobStatus[j.status] ?? "").toUpperCase(),
-        j.podMeta?.ports.map((p) => `${p.hostPort}:${p.containerPort}`).join(", ") || "-", j.nodes.join(",") || j.pendingReason || "-",
+        String(j.jobId),
+        j.podMeta?.name || "-",
+        j.partition,
+        formatAgo(j.submitTime, now),
+        (JobStatus[j.status] ?? "").toUpperCase(),
+        j.podMeta?.ports.map((p) => `${p.hostPort}:${p.containerPort}`).join(", ") || "-",
+        j.nodes.join(",") || j.pendingReason || "-",
       ]);
       this.log(renderTable(["JOBID", "POD", "PARTITION", "CREATED", "STATUS", "PORTS", "NODELIST/REASON"], rows).trimEnd());
     } finally {

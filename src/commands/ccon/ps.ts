@@ -33,10 +33,21 @@ export default class CconPs extends CraneCommand {
         .flatMap((j) => j.steps.filter((s) => s.stepId !== 0 && s.containerMeta).map((s) => ({ j, s })))
         .sort((a, b) => b.j.jobId - a.j.jobId || b.s.stepId - a.s.stepId);
       if (flags.json) {
-        this.log(JSON.stringify({ action: "ps", data: rows.map(({ j, s }) => ({
-          container: `${j.jobId}.${s.stepId}`, image: s.containerMeta?.image?.image, command: [...(s.containerMeta?.command ?? []), ...(s.containerMeta?.args ?? [])],
-          created: new Date(s.submitTime || j.submitTime).toISOString(), status: JobStatus[s.status], exit_code: s.exitCode, reason: s.reason, nodes: s.nodes,
-        })) }));
+        this.log(
+          JSON.stringify({
+            action: "ps",
+            data: rows.map(({ j, s }) => ({
+              container: `${j.jobId}.${s.stepId}`,
+              image: s.containerMeta?.image?.image,
+              command: [...(s.containerMeta?.command ?? []), ...(s.containerMeta?.args ?? [])],
+              created: new Date(s.submitTime || j.submitTime).toISOString(),
+              status: JobStatus[s.status],
+              exit_code: s.exitCode,
+              reason: s.reason,
+              nodes: s.nodes,
+            })),
+          }),
+        );
         return;
       }
       if (flags.quiet) {
@@ -44,9 +55,13 @@ export default class CconPs extends CraneCommand {
         return;
       }
       const table = rows.map(({ j, s }) => [
-        `${j.jobId}.${s.stepId}`, s.containerMeta?.image?.image ?? "", shortCommand([...(s.containerMeta?.command ?? []), ...(s.containerMeta?.args ?? [])]),
-        formatAgo(s.submitTime || j.submitTime, now), (JobStatus[s.status] ?? "").toUpperCase() + (s.exitCode && !isRunning(s.status) ? ` (${s.exitCode})` : ""),
-        (s.nodes.length ? s.nodes : j.nodes).join(","), s.reason || "-",
+        `${j.jobId}.${s.stepId}`,
+        s.containerMeta?.image?.image ?? "",
+        shortCommand([...(s.containerMeta?.command ?? []), ...(s.containerMeta?.args ?? [])]),
+        formatAgo(s.submitTime || j.submitTime, now),
+        (JobStatus[s.status] ?? "").toUpperCase() + (s.exitCode && !isRunning(s.status) ? ` (${s.exitCode})` : ""),
+        (s.nodes.length ? s.nodes : j.nodes).join(","),
+        s.reason || "-",
       ]);
       this.log(renderTable(["CONTAINER", "IMAGE", "COMMAND", "CREATED", "STATUS", "NODELIST", "REASON"], table, { trimAt: 60 }).trimEnd());
     } finally {

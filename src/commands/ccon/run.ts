@@ -72,7 +72,13 @@ export default class CconRun extends CraneCommand {
     for (const k of Object.keys(env)) if (k.startsWith("CRANE_")) this.warn(`Environment variable ${k} uses reserved CRANE_ prefix`);
     const auth = registryAuthFor(image.domain, (m) => this.warn(m));
     const containerMeta: ContainerMeta = {
-      image: { image: image.image, pullPolicy: flags["pull-policy"] ?? "", serverAddress: image.domain, username: auth?.username ?? "", password: auth?.password ?? "" },
+      image: {
+        image: image.image,
+        pullPolicy: flags["pull-policy"] ?? "",
+        serverAddress: image.domain,
+        username: auth?.username ?? "",
+        password: auth?.password ?? "",
+      },
       name: flags.name ?? "",
       command: flags.entrypoint ? [flags.entrypoint] : command.slice(0, 1),
       args: flags.entrypoint ? command : command.slice(1),
@@ -92,16 +98,28 @@ export default class CconRun extends CraneCommand {
       let stepId: number;
       if (parentJob) {
         if (flags.user || flags.ports?.length || flags.userns !== undefined || flags.network !== "default") {
-          throw new CliError("failed to build container step: user, userns, port, and network options are not supported when submitting container steps; pod configuration is inherited from the job");
+          throw new CliError(
+            "failed to build container step: user, userns, port, and network options are not supported when submitting container steps; pod configuration is inherited from the job",
+          );
         }
         const res = baseJobSpec(JobType.Container);
         applyResourceOptions(res, options);
         const step = StepSpec.fromPartial({
-          jobId: parentJob, type: JobType.Container, name: flags.name ?? "", nodeNum: res.nodeNum, ntasks: 1,
-          cpusPerTask: topic["cpus-per-task"] !== undefined ? res.cpusPerTask : 0, memPerNode: res.memPerNode,
-          gresPerNode: res.gresPerNode, gresGiven: topic.gres !== undefined || topic["gpus-per-node"] !== undefined,
-          nodelist: res.nodelist, excludes: res.excludes, timeLimitSeconds: res.timeLimitSeconds, cwd: process.cwd(),
-          cmdLine: process.argv.slice(1).join(" "), containerMeta,
+          jobId: parentJob,
+          type: JobType.Container,
+          name: flags.name ?? "",
+          nodeNum: res.nodeNum,
+          ntasks: 1,
+          cpusPerTask: topic["cpus-per-task"] !== undefined ? res.cpusPerTask : 0,
+          memPerNode: res.memPerNode,
+          gresPerNode: res.gresPerNode,
+          gresGiven: topic.gres !== undefined || topic["gpus-per-node"] !== undefined,
+          nodelist: res.nodelist,
+          excludes: res.excludes,
+          timeLimitSeconds: res.timeLimitSeconds,
+          cwd: process.cwd(),
+          cmdLine: process.argv.slice(1).join(" "),
+          containerMeta,
         });
         const r = await ctld.call(ctld.client.submitStep, { step }, "Failed to submit the container step");
         if (!r.ok) throw new CliError(`Container step submission failed: ${errMessage(r.code, r.reason)}`, ExitCode.Backend);
@@ -135,10 +153,12 @@ export default class CconRun extends CraneCommand {
       const started = await waitForStart(ctld, jobId, stepId);
       if (started.endedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${started.reason}`, ExitCode.Backend);
       const multiNode = (started.step?.nodes.length ?? 0) > 1;
-      if (multiNode && (flags.tty || flags.interactive)) process.stderr.write("Multiple nodes requested, auto-attach disabled: showing the output of every node.\n");
-      const exitCode = flags.tty && !multiNode
-        ? await runInTerminal(ctld, jobId, stepId, flags.interactive)
-        : await runWithOutput(ctld, jobId, stepId, flags.interactive && !multiNode);
+      if (multiNode && (flags.tty || flags.interactive))
+        process.stderr.write("Multiple nodes requested, auto-attach disabled: showing the output of every node.\n");
+      const exitCode =
+        flags.tty && !multiNode
+          ? await runInTerminal(ctld, jobId, stepId, flags.interactive)
+          : await runWithOutput(ctld, jobId, stepId, flags.interactive && !multiNode);
       if (exitCode !== 0) throw new CliError("", exitCode);
     } finally {
       ctld.close();

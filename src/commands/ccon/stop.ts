@@ -19,10 +19,19 @@ export default class CconStop extends CraneCommand {
     try {
       const found = await findContainerStep(ctld, jobId, stepId, false, false);
       if (!found || !isActive(found.step.status)) throw new CliError(`Step ${jobId}.${stepId} not found or is not a running container`);
-      const r = await ctld.call(ctld.client.cancelJob, {
-        jobIds: [{ jobId, stepIds: [stepId] }], partition: "", name: "", user: "", account: "", nodes: [],
-        graceSeconds: flags.timeout,
-      }, "Failed to stop the container");
+      const r = await ctld.call(
+        ctld.client.cancelJob,
+        {
+          jobIds: [{ jobId, stepIds: [stepId] }],
+          partition: "",
+          name: "",
+          user: "",
+          account: "",
+          nodes: [],
+          graceSeconds: flags.timeout,
+        },
+        "Failed to stop the container",
+      );
       const ok = r.cancelled.length > 0;
       if (flags.json) this.log(JSON.stringify({ action: "stop", flags: { Timeout: flags.timeout }, data: r }));
       else if (ok) this.log(`Container ${jobId}.${stepId} stopped successfully`);

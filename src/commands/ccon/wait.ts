@@ -25,7 +25,14 @@ export default class CconWait extends CraneCommand {
         if (!job) throw new CliError(`container job ${jobId} not found`, ExitCode.Backend);
         const steps = job.steps.filter((s) => s.stepId !== 0 && s.containerMeta);
         if (steps.every((s) => !isActive(s.status))) {
-          if (flags.json) this.log(JSON.stringify({ action: "wait", flags: { Interval: flags.interval }, data: { job_id: jobId, steps: steps.map((s) => ({ step_id: s.stepId, status: s.status })) } }));
+          if (flags.json)
+            this.log(
+              JSON.stringify({
+                action: "wait",
+                flags: { Interval: flags.interval },
+                data: { job_id: jobId, steps: steps.map((s) => ({ step_id: s.stepId, status: s.status })) },
+              }),
+            );
           else this.log(`All container steps in job ${jobId} have finished.`);
           return;
         }

@@ -39,7 +39,9 @@ export async function authenticateCaller(call: AnyCall, opts: AuthOptions): Prom
   const user = userByUid(uid);
   if (!user) {
     if (uid === 0) return { uid: 0, gid: 0, name: "root" };
-    refuse(`uid ${uid} has no account on the control machine (getent passwd ${uid} finds nothing): crane takes the user's name and groups from the name service`);
+    refuse(
+      `uid ${uid} has no account on the control machine (getent passwd ${uid} finds nothing): crane takes the user's name and groups from the name service`,
+    );
   }
   return { uid, gid: user.gid, name: user.name };
 }
@@ -87,7 +89,9 @@ async function mungeUid(call: AnyCall, socket: string): Promise<number> {
   const cred = call.metadata.get(MUNGE_CREDENTIAL_HEADER)[0];
   if (typeof cred !== "string" || !cred) {
     const why = call.metadata.get(MUNGE_ERROR_HEADER)[0];
-    refuse(`the request carries no MUNGE credential (AuthType is munge${why ? `; the client could not get one: ${String(why)}` : ": is munged running on the calling host?"})`);
+    refuse(
+      `the request carries no MUNGE credential (AuthType is munge${why ? `; the client could not get one: ${String(why)}` : ": is munged running on the calling host?"})`,
+    );
   }
   try {
     const decoded = await mungeDecode(cred, { socketPath: socket });

@@ -50,9 +50,7 @@ const CREDENTIAL_RE = /^MUNGE:[A-Za-z0-9+/]+={0,2}:$/;
 /** A send/receive failure that libmunge would retry on a fresh connection. */
 class TransportError extends Error {}
 
-export async function mungeEncode(
-  opts: { socketPath?: string; payload?: Buffer; ttl?: number; timeoutMs?: number } = {},
-): Promise<string> {
+export async function mungeEncode(opts: { socketPath?: string; payload?: Buffer; ttl?: number; timeoutMs?: number } = {}): Promise<string> {
   const payload = opts.payload ?? Buffer.alloc(0);
   const ttl = opts.ttl ?? 0;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > U32_MAX) {
@@ -79,15 +77,12 @@ export async function mungeEncode(
 }
 
 /** Decodes `cred`; throws MungeError for every failure, including expired (15), rewound (16) and replayed (17). */
-export async function mungeDecode(
-  cred: string,
-  opts: { socketPath?: string; timeoutMs?: number } = {},
-): Promise<MungeCredential> {
+export async function mungeDecode(cred: string, opts: { socketPath?: string; timeoutMs?: number } = {}): Promise<MungeCredential> {
   if (cred.length > MAX_CRED_LEN) {
     throw new MungeError(ERR_BAD_LENGTH, `munge: credential of ${cred.length} characters exceeds ${MAX_CRED_LEN}`);
   }
   if (!CREDENTIAL_RE.test(cred)) {
-    throw new MungeError(ERR_BAD_CRED, "munge: not a MUNGE credential (expected ASCII \"MUNGE:<base64>:\")");
+    throw new MungeError(ERR_BAD_CRED, 'munge: not a MUNGE credential (expected ASCII "MUNGE:<base64>:")');
   }
   const body = Buffer.alloc(4 + cred.length + 1);
   body.writeUInt32BE(cred.length + 1, 0);
@@ -156,7 +151,8 @@ async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     const next = waiting.shift();
-    if (next) next(); // hand our slot over directly
+    if (next)
+      next(); // hand our slot over directly
     else inFlight--;
   }
 }

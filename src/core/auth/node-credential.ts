@@ -64,7 +64,8 @@ export function nodeKeyPath(pattern: string, node: string): string {
 export function loadNodeKey(file: string, node: string, clusterKeyFile: string): string {
   if (fs.existsSync(file)) {
     const key = fs.readFileSync(file, "utf8").trim();
-    if (!/^[0-9a-f]{64}$/.test(key)) throw new Error(`the node key in ${file} is malformed (64 hex digits expected); make it again with \`crane node-key ${node}\` on the control machine`);
+    if (!/^[0-9a-f]{64}$/.test(key))
+      throw new Error(`the node key in ${file} is malformed (64 hex digits expected); make it again with \`crane node-key ${node}\` on the control machine`);
     return key;
   }
   if (!fs.existsSync(clusterKeyFile)) {

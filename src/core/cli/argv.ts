@@ -9,7 +9,7 @@
 
 /** The subset of an oclif flag definition the scanner needs. */
 export interface FlagDefLike {
-  type: 'boolean' | 'option';
+  type: "boolean" | "option";
   char?: string | undefined;
   aliases?: string[] | undefined;
   charAliases?: (string | undefined)[] | undefined;
@@ -32,7 +32,7 @@ export function buildFlagSpec(...maps: (Record<string, FlagDefLike> | undefined)
   for (const flags of maps) {
     if (!flags) continue;
     for (const [name, def] of Object.entries(flags)) {
-      const entry: FlagSpecEntry = { name, takesValue: def.type === 'option' };
+      const entry: FlagSpecEntry = { name, takesValue: def.type === "option" };
       const setLong = (n: string) => {
         if (!spec.long.has(n)) spec.long.set(n, entry);
       };
@@ -44,7 +44,7 @@ export function buildFlagSpec(...maps: (Record<string, FlagDefLike> | undefined)
         if (a.length === 1) setShort(a);
         else setLong(a);
       }
-      if (def.type === 'boolean' && def.allowNo) setLong(`no-${name}`);
+      if (def.type === "boolean" && def.allowNo) setLong(`no-${name}`);
       setShort(def.char);
       for (const c of def.charAliases ?? []) setShort(c);
     }
@@ -53,9 +53,9 @@ export function buildFlagSpec(...maps: (Record<string, FlagDefLike> | undefined)
 }
 
 export type Token =
-  | { kind: 'flag'; name: string | undefined; raw: string[]; text: string }
-  | { kind: 'positional'; index: number; value: string }
-  | { kind: 'dashdash'; index: number };
+  | { kind: "flag"; name: string | undefined; raw: string[]; text: string }
+  | { kind: "positional"; index: number; value: string }
+  | { kind: "dashdash"; index: number };
 
 function isNegativeNumber(s: string): boolean {
   return /^-\d/.test(s);
@@ -68,19 +68,19 @@ function isNegativeNumber(s: string): boolean {
  */
 export function readToken(argv: readonly string[], i: number, spec: FlagSpec): { tok: Token; next: number } {
   const a = argv[i]!;
-  if (a === '--') return { tok: { kind: 'dashdash', index: i }, next: i + 1 };
-  if (a.startsWith('--')) {
-    const eq = a.indexOf('=');
+  if (a === "--") return { tok: { kind: "dashdash", index: i }, next: i + 1 };
+  if (a.startsWith("--")) {
+    const eq = a.indexOf("=");
     const longName = eq === -1 ? a.slice(2) : a.slice(2, eq);
     const entry = spec.long.get(longName);
     if (entry?.takesValue && eq === -1 && i + 1 < argv.length) {
-      return { tok: { kind: 'flag', name: entry.name, raw: [a, argv[i + 1]!], text: a }, next: i + 2 };
+      return { tok: { kind: "flag", name: entry.name, raw: [a, argv[i + 1]!], text: a }, next: i + 2 };
     }
-    return { tok: { kind: 'flag', name: entry?.name, raw: [a], text: a }, next: i + 1 };
+    return { tok: { kind: "flag", name: entry?.name, raw: [a], text: a }, next: i + 1 };
   }
-  if (a.startsWith('-') && a.length > 1) {
+  if (a.startsWith("-") && a.length > 1) {
     if (isNegativeNumber(a) && !spec.short.has(a[1]!)) {
-      return { tok: { kind: 'positional', index: i, value: a }, next: i + 1 };
+      return { tok: { kind: "positional", index: i, value: a }, next: i + 1 };
     }
     // Walk combined short flags: -it, -itp 80, -p80, -p=80.
     let first: string | undefined;
@@ -90,14 +90,14 @@ export function readToken(argv: readonly string[], i: number, spec: FlagSpec): {
       if (entry?.takesValue) {
         if (j + 1 < a.length) break; // value attached: -p80 / -p=80
         if (i + 1 < argv.length) {
-          return { tok: { kind: 'flag', name: first, raw: [a, argv[i + 1]!], text: a }, next: i + 2 };
+          return { tok: { kind: "flag", name: first, raw: [a, argv[i + 1]!], text: a }, next: i + 2 };
         }
         break;
       }
     }
-    return { tok: { kind: 'flag', name: first, raw: [a], text: a }, next: i + 1 };
+    return { tok: { kind: "flag", name: first, raw: [a], text: a }, next: i + 1 };
   }
-  return { tok: { kind: 'positional', index: i, value: a }, next: i + 1 };
+  return { tok: { kind: "positional", index: i, value: a }, next: i + 1 };
 }
 
 export interface SplitResult {
@@ -115,10 +115,10 @@ export function splitAtFirstPositional(argv: readonly string[], spec: FlagSpec):
   let i = 0;
   while (i < argv.length) {
     const { tok, next } = readToken(argv, i, spec);
-    if (tok.kind === 'dashdash') {
+    if (tok.kind === "dashdash") {
       return { head, first: argv[next], tail: argv.slice(next + 1) };
     }
-    if (tok.kind === 'positional') {
+    if (tok.kind === "positional") {
       return { head, first: tok.value, tail: argv.slice(next) };
     }
     head.push(...tok.raw);
@@ -136,8 +136,8 @@ export function flagTokens(argv: readonly string[], spec: FlagSpec, stopAtFirstP
   let i = 0;
   while (i < argv.length) {
     const { tok, next } = readToken(argv, i, spec);
-    if (tok.kind === 'dashdash') break;
-    if (tok.kind === 'positional' && stopAtFirstPositional) break;
+    if (tok.kind === "dashdash") break;
+    if (tok.kind === "positional" && stopAtFirstPositional) break;
     out.push(tok);
     i = next;
   }
@@ -148,13 +148,13 @@ export function flagTokens(argv: readonly string[], spec: FlagSpec, stopAtFirstP
  * `help` / `version` requests among a command's flag tokens. `--help`/`--version` always win; `-h`/`-v` only
  * when the command does not define those short flags itself (e.g. `ccon run -v HOST:CTR` is a volume).
  */
-export function findMetaRequest(tokens: Token[], spec: FlagSpec): 'help' | 'version' | undefined {
+export function findMetaRequest(tokens: Token[], spec: FlagSpec): "help" | "version" | undefined {
   for (const t of tokens) {
-    if (t.kind !== 'flag' || t.raw.length !== 1) continue;
-    if (t.text === '--help') return 'help';
-    if (t.text === '-h' && !spec.short.has('h')) return 'help';
-    if (t.text === '--version') return 'version';
-    if (t.text === '-v' && !spec.short.has('v')) return 'version';
+    if (t.kind !== "flag" || t.raw.length !== 1) continue;
+    if (t.text === "--help") return "help";
+    if (t.text === "-h" && !spec.short.has("h")) return "help";
+    if (t.text === "--version") return "version";
+    if (t.text === "-v" && !spec.short.has("v")) return "version";
   }
   return undefined;
 }

@@ -129,10 +129,7 @@ export abstract class CraneCommand extends Command {
         throw asParseError(err);
       }
     }
-    const spec = buildFlagSpec(
-      input.flags as Record<string, FlagDefLike> | undefined,
-      input.baseFlags as Record<string, FlagDefLike> | undefined,
-    );
+    const spec = buildFlagSpec(input.flags as Record<string, FlagDefLike> | undefined, input.baseFlags as Record<string, FlagDefLike> | undefined);
     const { head, first, tail } = splitAtFirstPositional(argv, spec);
     let out: Interfaces.ParserOutput<F, B, A>;
     try {

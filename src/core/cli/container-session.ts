@@ -19,7 +19,8 @@ const ATTEMPTS = 3;
 export const transportFlag = Flags.string({ description: "Stream transport (websocket)", options: ["ws", "spdy"], default: "ws" });
 
 export function checkTransport(transport: string): void {
-  if (transport !== "ws") throw new CliError(`transport '${transport}' is not supported: crane streams over websocket, use --transport ws (the default)`, ExitCode.CmdArg);
+  if (transport !== "ws")
+    throw new CliError(`transport '${transport}' is not supported: crane streams over websocket, use --transport ws (the default)`, ExitCode.CmdArg);
 }
 
 /** The container step a session is wanted for, which must be running (any user's: ctld decides who may). */
@@ -126,7 +127,9 @@ export function containerExitCode(jobId: number, stepId: number, end: StepEnd): 
 function exitOnSignal(jobId: number, stepId: number): () => void {
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   const handler = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\nReceived signal ${signal} when attaching to container (Job ID: ${jobId}, Step ID: ${stepId}), exiting...\n(Note: Step is not cancelled.)\n`);
+    process.stderr.write(
+      `\nReceived signal ${signal} when attaching to container (Job ID: ${jobId}, Step ID: ${stepId}), exiting...\n(Note: Step is not cancelled.)\n`,
+    );
     process.exit(0);
   };
   for (const s of signals) process.on(s, handler);

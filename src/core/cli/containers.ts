@@ -6,11 +6,21 @@ import type { CtldConnection } from "./ctld";
 import { CliError, ExitCode } from "./errors";
 
 export async function queryContainerJobs(ctld: CtldConnection, opts: { all: boolean; jobIds?: number[]; mineOnly?: boolean }): Promise<JobInfo[]> {
-  const r = await ctld.call(ctld.client.queryJobsInfo, {
-    jobIds: (opts.jobIds ?? []).map((jobId) => ({ jobId, stepIds: [] })), states: [],
-    users: opts.mineOnly !== false && currentIdentity().uid !== 0 ? [currentUsername()] : [],
-    partitions: [], names: [], types: [JobType.Container], includeCompleted: opts.all, limit: 0, nodes: [],
-  }, "Failed to query container jobs");
+  const r = await ctld.call(
+    ctld.client.queryJobsInfo,
+    {
+      jobIds: (opts.jobIds ?? []).map((jobId) => ({ jobId, stepIds: [] })),
+      states: [],
+      users: opts.mineOnly !== false && currentIdentity().uid !== 0 ? [currentUsername()] : [],
+      partitions: [],
+      names: [],
+      types: [JobType.Container],
+      includeCompleted: opts.all,
+      limit: 0,
+      nodes: [],
+    },
+    "Failed to query container jobs",
+  );
   if (!r.ok) throw new CliError("", ExitCode.Backend);
   return r.jobs;
 }
@@ -28,7 +38,13 @@ export function parseContainerArg(arg: string, step0Message: string, exitCode: n
   return id;
 }
 
-export async function findContainerStep(ctld: CtldConnection, jobId: number, stepId: number, all = true, mineOnly = true): Promise<{ job: JobInfo; step: StepInfo } | undefined> {
+export async function findContainerStep(
+  ctld: CtldConnection,
+  jobId: number,
+  stepId: number,
+  all = true,
+  mineOnly = true,
+): Promise<{ job: JobInfo; step: StepInfo } | undefined> {
   const jobs = await queryContainerJobs(ctld, { all, jobIds: [jobId], mineOnly });
   const job = jobs.find((j) => j.jobId === jobId);
   const step = job?.steps.find((s) => s.stepId === stepId);

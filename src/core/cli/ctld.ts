@@ -11,7 +11,12 @@ export interface CtldConnection {
   config: CraneConfig;
   client: CraneCtldClient;
   /** Calls a unary method; a transport error becomes CliError(`<context>: <reason>`, 3). */
-  call<Req, Res>(method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall, req: Req, context: string, timeoutMs?: number): Promise<Res>;
+  call<Req, Res>(
+    method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall,
+    req: Req,
+    context: string,
+    timeoutMs?: number,
+  ): Promise<Res>;
   close(): void;
 }
 

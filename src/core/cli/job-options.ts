@@ -82,7 +82,10 @@ export function applyResourceOptions(spec: JobSpec, o: OptionMap): void {
     if (Object.keys(gres).some((k) => k === "gpu" || k.startsWith("gpu:"))) {
       fail("invalid argument: cannot specify both --gres gpus and --gpus-per-node flags simultaneously");
     }
-    Object.assign(gres, parsed("--gpus-per-node", () => parseGpusPerNode(o["gpus-per-node"]!)));
+    Object.assign(
+      gres,
+      parsed("--gpus-per-node", () => parseGpusPerNode(o["gpus-per-node"]!)),
+    );
   }
   spec.gresPerNode = gres;
   if (o.time) spec.timeLimitSeconds = parsed("--time", () => parseTimeLimit(o.time!));
@@ -138,14 +141,7 @@ export function exportedEnvironment(exp: string | undefined): Record<string, str
 }
 
 /** Pod settings of a container job (from `ccon run` or `cbatch --pod-*`). */
-export function buildPodMeta(o: {
-  name?: string;
-  ports?: string[];
-  user?: string;
-  userns?: boolean;
-  hostNetwork?: boolean;
-  dns?: string[];
-}): PodMeta {
+export function buildPodMeta(o: { name?: string; ports?: string[]; user?: string; userns?: boolean; hostNetwork?: boolean; dns?: string[] }): PodMeta {
   const ports = (o.ports ?? []).map((p) => parsed("port mapping", () => parsePortMapping(p)));
   if (o.hostNetwork && ports.length) fail("port mapping is not supported in 'host' network mode: the container already uses the node's ports");
   if (o.hostNetwork && o.userns) {

@@ -83,9 +83,7 @@ export async function buildLoadOptions(opts: {
       dirname: "crane",
       topicSeparator: " ",
       topics,
-      commands: single
-        ? { strategy: "single", target: "inline" }
-        : { strategy: "explicit", target: "inline", identifier: "commands" },
+      commands: single ? { strategy: "single", target: "inline" } : { strategy: "explicit", target: "inline", identifier: "commands" },
     },
   };
   const plugin = new Plugin({ root: VIRTUAL_ROOT, isRoot: true, pjson, ignoreManifest: true, respectNoCacheDefault: true });

@@ -140,32 +140,36 @@ export function waitForStart(ctld: CtldConnection, jobId: number, stepId: number
       const job = view.jobs.get(jobId);
       finish(undefined, { job, step: job?.steps.find((s) => s.stepId === stepId), endedBeforeStart: true, reason: "interrupted" });
     };
-    const watch = openWatch(ctld, { jobs: true, jobIds: [jobId], intervalMs: 50 }, {
-      onEvent(ev) {
-        downSince = undefined;
-        note = "";
-        view.apply(ev);
-        if (!view.synced) return;
-        const job = view.jobs.get(jobId);
-        if (!job) return finish(new CliError(`job ${jobId} does not exist`, ExitCode.Backend));
-        const done = startOutcome(job, stepId, until);
-        if (done) return finish(undefined, done);
-        const next = progressLabel(job, stepId);
-        if (next !== label) {
-          label = next;
-          draw();
-        }
+    const watch = openWatch(
+      ctld,
+      { jobs: true, jobIds: [jobId], intervalMs: 50 },
+      {
+        onEvent(ev) {
+          downSince = undefined;
+          note = "";
+          view.apply(ev);
+          if (!view.synced) return;
+          const job = view.jobs.get(jobId);
+          if (!job) return finish(new CliError(`job ${jobId} does not exist`, ExitCode.Backend));
+          const done = startOutcome(job, stepId, until);
+          if (done) return finish(undefined, done);
+          const next = progressLabel(job, stepId);
+          if (next !== label) {
+            label = next;
+            draw();
+          }
+        },
+        onDisconnect(reason) {
+          downSince ??= Date.now();
+          if (Date.now() - downSince > (opts.disconnectTimeoutMs ?? 60_000)) {
+            finish(new CliError(`Failed to follow job ${jobId}: ${reason}`, ExitCode.Network));
+          } else {
+            note = " (ctld unreachable, retrying)";
+            draw();
+          }
+        },
       },
-      onDisconnect(reason) {
-        downSince ??= Date.now();
-        if (Date.now() - downSince > (opts.disconnectTimeoutMs ?? 60_000)) {
-          finish(new CliError(`Failed to follow job ${jobId}: ${reason}`, ExitCode.Network));
-        } else {
-          note = " (ctld unreachable, retrying)";
-          draw();
-        }
-      },
-    });
+    );
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener("abort", onAbort);
     draw();

@@ -17,10 +17,21 @@ export function jobIdFromEnv(command: string): number | undefined {
 }
 
 export async function queryStep(ctld: CtldConnection, jobId: number, stepId: number, includeCompleted = true) {
-  const r = await ctld.call(ctld.client.queryJobsInfo, {
-    jobIds: [{ jobId, stepIds: [stepId] }], states: [], users: [], partitions: [], names: [], types: [],
-    includeCompleted, limit: 1, nodes: [],
-  }, "Failed to query the job");
+  const r = await ctld.call(
+    ctld.client.queryJobsInfo,
+    {
+      jobIds: [{ jobId, stepIds: [stepId] }],
+      states: [],
+      users: [],
+      partitions: [],
+      names: [],
+      types: [],
+      includeCompleted,
+      limit: 1,
+      nodes: [],
+    },
+    "Failed to query the job",
+  );
   const job = r.jobs.find((j) => j.jobId === jobId);
   return { job, step: job?.steps.find((s) => s.stepId === stepId) };
 }
@@ -41,12 +52,16 @@ export async function followStep(
   ctld: CtldConnection,
   opts: { jobId: number; stepId: number; node: string; tail: number; follow?: boolean; timestamps?: boolean; sinceMs?: number; untilMs?: number },
 ): Promise<StepEnd> {
-  const stream = ctld.client.streamStepLog(
-    {
-      jobId: opts.jobId, stepId: opts.stepId, node: opts.node, follow: opts.follow ?? true, tail: opts.tail,
-      sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0, awaitStepMs: 0,
-    },
-  );
+  const stream = ctld.client.streamStepLog({
+    jobId: opts.jobId,
+    stepId: opts.stepId,
+    node: opts.node,
+    follow: opts.follow ?? true,
+    tail: opts.tail,
+    sinceMs: opts.sinceMs ?? 0,
+    untilMs: opts.untilMs ?? 0,
+    awaitStepMs: 0,
+  });
   let eof: StepLogChunk | undefined;
   await new Promise<void>((resolve, reject) => {
     stream.on("data", (chunk: StepLogChunk) => {

@@ -158,14 +158,7 @@ export class CriClient {
     return new CriError(op, subject, criErrorMessage(err, endpoint), criErrorCode(err), { cause: err });
   }
 
-  private unary<Req, Res>(
-    client: grpc.Client,
-    endpoint: string,
-    method: UnaryMethod<Req, Res>,
-    request: Req,
-    op: string,
-    opts: CallOptions,
-  ): Promise<Res> {
+  private unary<Req, Res>(client: grpc.Client, endpoint: string, method: UnaryMethod<Req, Res>, request: Req, op: string, opts: CallOptions): Promise<Res> {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const started = performance.now();
     return new Promise<Res>((resolve, reject) => {

@@ -12,7 +12,6 @@ import {
 import { type CallOptions, type CriClient, CriError, isCriNotFound } from "./client";
 import { shortId } from "./sandbox";
 
-
 /**
  * Creates a container in a running sandbox and returns its id. `sandboxConfig` must be the config the sandbox
  * was run with (the runtime reads log_directory, labels and the cgroup parent from it).
@@ -45,19 +44,12 @@ export async function startContainer(cri: CriClient, containerId: string, opts: 
  * Sends SIGTERM (or the image's stop signal), then SIGKILL after `graceSeconds` (0 = SIGKILL at once).
  * The call deadline is extended by the grace period.
  */
-export async function stopContainer(
-  cri: CriClient,
-  containerId: string,
-  graceSeconds = 0,
-  opts: CallOptions = {},
-): Promise<void> {
+export async function stopContainer(cri: CriClient, containerId: string, graceSeconds = 0, opts: CallOptions = {}): Promise<void> {
   const timeoutMs = (opts.timeoutMs ?? cri.timeoutMs) + graceSeconds * 1000;
-  await cri.runtimeCall(
-    cri.runtime.stopContainer,
-    { containerId, timeout: BigInt(graceSeconds) },
-    `stop container ${shortId(containerId)}`,
-    { ...opts, timeoutMs },
-  );
+  await cri.runtimeCall(cri.runtime.stopContainer, { containerId, timeout: BigInt(graceSeconds) }, `stop container ${shortId(containerId)}`, {
+    ...opts,
+    timeoutMs,
+  });
 }
 
 /** Removes a container (killing it if it still runs); an unknown id is not an error. */
@@ -105,11 +97,7 @@ export interface ContainerFilterOptions {
   id?: string;
 }
 
-export async function listContainers(
-  cri: CriClient,
-  filter: ContainerFilterOptions = {},
-  opts: CallOptions = {},
-): Promise<Container[]> {
+export async function listContainers(cri: CriClient, filter: ContainerFilterOptions = {}, opts: CallOptions = {}): Promise<Container[]> {
   const request = ListContainersRequest.fromPartial({
     filter: {
       id: filter.id ?? "",
@@ -168,11 +156,9 @@ export async function execSync(
 ): Promise<ExecSyncResult> {
   const seconds = opts.timeoutSeconds ?? 0;
   const timeoutMs = seconds > 0 ? (opts.timeoutMs ?? cri.timeoutMs) + seconds * 1000 : (opts.timeoutMs ?? 24 * 3600 * 1000);
-  const res = await cri.runtimeCall(
-    cri.runtime.execSync,
-    { containerId, cmd, timeout: BigInt(seconds) },
-    `exec in container ${shortId(containerId)}`,
-    { ...opts, timeoutMs },
-  );
+  const res = await cri.runtimeCall(cri.runtime.execSync, { containerId, cmd, timeout: BigInt(seconds) }, `exec in container ${shortId(containerId)}`, {
+    ...opts,
+    timeoutMs,
+  });
   return { stdout: Buffer.from(res.stdout), stderr: Buffer.from(res.stderr), exitCode: res.exitCode };
 }

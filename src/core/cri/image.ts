@@ -35,12 +35,7 @@ export function parsePullPolicy(value: string): PullPolicy {
 /** The image as the node knows it, or undefined when it is not present. */
 export async function imageStatus(cri: CriClient, ref: string, opts: CallOptions = {}): Promise<Image | undefined> {
   try {
-    const res = await cri.imageCall(
-      cri.images.imageStatus,
-      { image: { image: ref, annotations: {} }, verbose: false },
-      `get status of image "${ref}"`,
-      opts,
-    );
+    const res = await cri.imageCall(cri.images.imageStatus, { image: { image: ref, annotations: {} }, verbose: false }, `get status of image "${ref}"`, opts);
     return res.image;
   } catch (err) {
     if (isCriNotFound(err)) return undefined;
@@ -84,12 +79,7 @@ export async function pullImage(cri: CriClient, ref: string, opts: PullOptions =
 }
 
 export async function removeImage(cri: CriClient, ref: string, opts: CallOptions = {}): Promise<void> {
-  await cri.imageCall(
-    cri.images.removeImage,
-    { image: { image: ref, annotations: {} } },
-    `remove image "${ref}"`,
-    opts,
-  );
+  await cri.imageCall(cri.images.removeImage, { image: { image: ref, annotations: {} } }, `remove image "${ref}"`, opts);
 }
 
 export interface EnsuredImage {
@@ -103,12 +93,7 @@ export interface EnsuredImage {
  * Always pulls; IfNotPresent pulls only when missing; Never fails when missing, with
  * `image "<ref>" is not present on node <node> and pull policy is Never`.
  */
-export async function ensureImage(
-  cri: CriClient,
-  ref: string,
-  policy: PullPolicy,
-  opts: PullOptions = {},
-): Promise<EnsuredImage> {
+export async function ensureImage(cri: CriClient, ref: string, policy: PullPolicy, opts: PullOptions = {}): Promise<EnsuredImage> {
   if (policy !== "Always") {
     const present = await imageStatus(cri, ref, opts);
     if (present) return { imageRef: present.id, pulled: false };

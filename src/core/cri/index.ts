@@ -67,28 +67,9 @@ export {
   type LogStream,
   type ReadLogOptions,
 } from "./logs";
-export {
-  exitCodeFromStatus,
-  getAttachUrl,
-  getExecUrl,
-  STREAM_PROTOCOLS,
-  StreamChannel,
-  type StreamSelection,
-} from "./streaming";
-export {
-  supportsContainerEvents,
-  watchContainerEvents,
-  type ContainerEventHandlers,
-  type ContainerEventSubscription,
-} from "./events";
-export {
-  BUSYBOX_IMAGE,
-  PAUSE_IMAGE,
-  buildBusyboxImageLayout,
-  busyboxFingerprint,
-  writeBusyboxImageTar,
-  type BuildBusyboxImageOptions,
-} from "./oci-image";
+export { exitCodeFromStatus, getAttachUrl, getExecUrl, STREAM_PROTOCOLS, StreamChannel, type StreamSelection } from "./streaming";
+export { supportsContainerEvents, watchContainerEvents, type ContainerEventHandlers, type ContainerEventSubscription } from "./events";
+export { BUSYBOX_IMAGE, PAUSE_IMAGE, buildBusyboxImageLayout, busyboxFingerprint, writeBusyboxImageTar, type BuildBusyboxImageOptions } from "./oci-image";
 // The generated message types and enums crane code builds requests with.
 export {
   ContainerState,

@@ -119,12 +119,7 @@ async function readAt(fd: fsp.FileHandle, length: number, position: number): Pro
 }
 
 /** Complete records from `offset` to the last newline before `end`; returns them and the offset after them. */
-async function readForward(
-  fd: fsp.FileHandle,
-  offset: number,
-  end: number,
-  onLine: (line: CriLogLine) => void,
-): Promise<number> {
+async function readForward(fd: fsp.FileHandle, offset: number, end: number, onLine: (line: CriLogLine) => void): Promise<number> {
   let carry: Buffer = Buffer.alloc(0);
   let pos = offset;
   let consumed = offset;
@@ -146,12 +141,7 @@ async function readForward(
 }
 
 /** The last `count` accepted records before `end` (read backwards), and the offset after the last complete record. */
-async function readBackward(
-  fd: fsp.FileHandle,
-  end: number,
-  count: number,
-  filter: LogFilter,
-): Promise<{ lines: CriLogLine[]; endOffset: number }> {
+async function readBackward(fd: fsp.FileHandle, end: number, count: number, filter: LogFilter): Promise<{ lines: CriLogLine[]; endOffset: number }> {
   const reversed: CriLogLine[] = [];
   let endOffset: number | undefined; // after the last newline of the file
   let rest: Buffer = Buffer.alloc(0); // bytes after `pos` not yet split into lines

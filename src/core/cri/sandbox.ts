@@ -20,19 +20,10 @@ export function shortId(id: string): string {
 }
 
 /** Creates and starts a pod sandbox; returns its id. int64 fields accept numbers, strings or bigints. */
-export async function runPodSandbox(
-  cri: CriClient,
-  config: DeepPartial<PodSandboxConfig>,
-  opts: RunPodSandboxOptions = {},
-): Promise<string> {
+export async function runPodSandbox(cri: CriClient, config: DeepPartial<PodSandboxConfig>, opts: RunPodSandboxOptions = {}): Promise<string> {
   const full = PodSandboxConfig.fromPartial(config);
   const op = opts.subject || !full.metadata?.name ? "run pod sandbox" : `run pod sandbox "${full.metadata.name}"`;
-  const res = await cri.runtimeCall(
-    cri.runtime.runPodSandbox,
-    { config: full, runtimeHandler: opts.runtimeHandler ?? "" },
-    op,
-    opts,
-  );
+  const res = await cri.runtimeCall(cri.runtime.runPodSandbox, { config: full, runtimeHandler: opts.runtimeHandler ?? "" }, op, opts);
   return res.podSandboxId;
 }
 
@@ -83,11 +74,7 @@ export interface PodSandboxFilterOptions {
 }
 
 /** Sandboxes matching all given filters (all sandboxes without filters). */
-export async function listPodSandboxes(
-  cri: CriClient,
-  filter: PodSandboxFilterOptions = {},
-  opts: CallOptions = {},
-): Promise<PodSandbox[]> {
+export async function listPodSandboxes(cri: CriClient, filter: PodSandboxFilterOptions = {}, opts: CallOptions = {}): Promise<PodSandbox[]> {
   const request = ListPodSandboxRequest.fromPartial({
     filter: {
       id: filter.id ?? "",

@@ -23,35 +23,14 @@ function selection(s: StreamSelection): { stdin: boolean; stdout: boolean; stder
 }
 
 /** URL to run `cmd` in a running container with the selected streams. */
-export async function getExecUrl(
-  cri: CriClient,
-  containerId: string,
-  cmd: string[],
-  streams: StreamSelection = {},
-  opts: CallOptions = {},
-): Promise<string> {
-  const res = await cri.runtimeCall(
-    cri.runtime.exec,
-    { containerId, cmd, ...selection(streams) },
-    `prepare exec in container ${shortId(containerId)}`,
-    opts,
-  );
+export async function getExecUrl(cri: CriClient, containerId: string, cmd: string[], streams: StreamSelection = {}, opts: CallOptions = {}): Promise<string> {
+  const res = await cri.runtimeCall(cri.runtime.exec, { containerId, cmd, ...selection(streams) }, `prepare exec in container ${shortId(containerId)}`, opts);
   return res.url;
 }
 
 /** URL to attach to the main process of a container (tty must match the container's). */
-export async function getAttachUrl(
-  cri: CriClient,
-  containerId: string,
-  streams: StreamSelection = {},
-  opts: CallOptions = {},
-): Promise<string> {
-  const res = await cri.runtimeCall(
-    cri.runtime.attach,
-    { containerId, ...selection(streams) },
-    `prepare attach to container ${shortId(containerId)}`,
-    opts,
-  );
+export async function getAttachUrl(cri: CriClient, containerId: string, streams: StreamSelection = {}, opts: CallOptions = {}): Promise<string> {
+  const res = await cri.runtimeCall(cri.runtime.attach, { containerId, ...selection(streams) }, `prepare attach to container ${shortId(containerId)}`, opts);
   return res.url;
 }
 

@@ -126,9 +126,7 @@ export class NodeLayout {
     } catch {
       return [];
     }
-    return names
-      .map((n) => n.split(".").map(Number) as [number, number])
-      .filter(([j, s]) => Number.isInteger(j) && Number.isInteger(s));
+    return names.map((n) => n.split(".").map(Number) as [number, number]).filter(([j, s]) => Number.isInteger(j) && Number.isInteger(s));
   }
 
   writeSpec(spec: StepSpec): void {

@@ -131,9 +131,7 @@ export function compressHostlist(names: string[]): string {
     }
     byPrefix.get(prefix)!.push({ prefix, digits });
   }
-  return order
-    .flatMap((entry) => (typeof entry === "string" ? [entry] : compressPrefix(entry.prefix, byPrefix.get(entry.prefix)!)))
-    .join(",");
+  return order.flatMap((entry) => (typeof entry === "string" ? [entry] : compressPrefix(entry.prefix, byPrefix.get(entry.prefix)!))).join(",");
 }
 
 const HOST_NAME = /^[A-Za-z0-9.-]+$/;
@@ -145,9 +143,7 @@ const HOST_NAME = /^[A-Za-z0-9.-]+$/;
 export function parseNodeNameList(s: string, flag: string): string[] {
   const flagName = flag.startsWith("-") ? flag : `--${flag}`;
   const formatError = (): ParseError =>
-    new ParseError(
-      `invalid format for ${flagName}: "${s}" (use comma-separated host names of letters, digits, '-' and '.', e.g. cn01,cn02 or cn[01-02])`,
-    );
+    new ParseError(`invalid format for ${flagName}: "${s}" (use comma-separated host names of letters, digits, '-' and '.', e.g. cn01,cn02 or cn[01-02])`);
   if (s.trim() === "") return [];
   // The reference rejects brackets here; they are expanded because users write `-w cn[1-2]`.
   let items: string[];

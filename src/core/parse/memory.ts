@@ -32,9 +32,7 @@ export function parseMemory(s: string): number {
   // Unlike the reference, KB/MB/GB/TB and KiB/MiB/GiB/TiB are accepted, not only single letters.
   const unitBytes = unit === undefined ? undefined : unit === "" ? MIB : UNIT_BYTES[unit.toLowerCase()];
   if (amount === undefined || unitBytes === undefined) {
-    throw new ParseError(
-      `invalid memory format: "${s}" (use a number with an optional unit K, M, G, T or B, e.g. 512M or 1.5G; no unit means MiB)`,
-    );
+    throw new ParseError(`invalid memory format: "${s}" (use a number with an optional unit K, M, G, T or B, e.g. 512M or 1.5G; no unit means MiB)`);
   }
   const bytes = Math.floor(Number(amount) * unitBytes);
   if (!Number.isSafeInteger(bytes)) {

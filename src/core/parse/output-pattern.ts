@@ -74,12 +74,7 @@ export function defaultOutputPath(cwd: string, jobId: number): string {
  * Resolves an output pattern to a file path: expands it, makes it absolute against `cwd`, and
  * appends `Crane-<jobid>.out` when it names a directory (or ends with `/`).
  */
-export function resolveOutputPath(
-  pattern: string | undefined,
-  cwd: string,
-  ctx: OutputPatternContext,
-  isDirectory: (p: string) => boolean,
-): string {
+export function resolveOutputPath(pattern: string | undefined, cwd: string, ctx: OutputPatternContext, isDirectory: (p: string) => boolean): string {
   if (pattern === undefined || pattern === "") return defaultOutputPath(cwd, ctx.jobId);
   const expanded = expandOutputPattern(pattern, ctx);
   const absolute = path.posix.resolve(cwd, expanded);

@@ -56,16 +56,7 @@ export function normaliseDirectiveName(name: string): string {
 }
 
 /** Options that mean `true` when written bare, e.g. `#CBATCH --exclusive`. */
-const BOOLEAN_OPTIONS = new Set([
-  "exclusive",
-  "hold",
-  "get-user-env",
-  "requeue",
-  "no-requeue",
-  "pod",
-  "pod-userns",
-  "pod-host-network",
-]);
+const BOOLEAN_OPTIONS = new Set(["exclusive", "hold", "get-user-env", "requeue", "no-requeue", "pod", "pod-userns", "pod-host-network"]);
 
 /** The Slurm options cbatch understands in `#SBATCH` lines (by long name). */
 const SLURM_SUPPORTED = new Set([

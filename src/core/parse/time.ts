@@ -12,9 +12,7 @@ const WITH_DAYS = /^(\d+)-(\d+)(?::(\d+))?(?::(\d+))?$/;
 const WITHOUT_DAYS = /^(\d+)(?::(\d+))?(?::(\d+))?$/;
 
 function durationError(s: string): ParseError {
-  return new ParseError(
-    `invalid duration format: ${s} (use M, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED, e.g. 30, 1:30:00 or 2-12:00:00)`,
-  );
+  return new ParseError(`invalid duration format: ${s} (use M, M:S, H:M:S, D-H, D-H:M, D-H:M:S or UNLIMITED, e.g. 30, 1:30:00 or 2-12:00:00)`);
 }
 
 function toSeconds(days: number, hours: number, minutes: number, seconds: number, original: string): number {
@@ -91,8 +89,7 @@ function parseAbsolute(s: string): Date | undefined {
   // RFC 3339 needs a zone; only the 'T' and space forms may omit it (then UTC). A space with a zone is not a supported form.
   if (separator === " " && zone !== "") return undefined;
   const [year, month, day, hour, minute, second] = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec)];
-  const fieldsValid =
-    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59;
+  const fieldsValid = month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) && hour <= 23 && minute <= 59 && second <= 59;
   const offset = zoneOffsetMinutes(zone);
   if (!fieldsValid || offset === undefined || Math.abs(offset) >= 24 * 60) return undefined;
   const millis = Number(fraction.padEnd(3, "0").slice(0, 3));

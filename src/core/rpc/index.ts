@@ -112,7 +112,8 @@ export function safeHandlers<T extends object>(
         const named = (e as { code?: unknown })?.code;
         const code = typeof named === "number" && named in grpc.status ? named : grpc.status.INTERNAL;
         if (code === grpc.status.INTERNAL) log(`${name} failed: ${(e as Error)?.stack ?? e}`);
-        else if (code === grpc.status.UNAUTHENTICATED) log(`refused ${name} from ${(call as grpc.ServerUnaryCall<unknown, unknown>).getPeer()}: ${(e as Error)?.message}`);
+        else if (code === grpc.status.UNAUTHENTICATED)
+          log(`refused ${name} from ${(call as grpc.ServerUnaryCall<unknown, unknown>).getPeer()}: ${(e as Error)?.message}`);
         const err = { code, details: (e as Error)?.message ?? String(e) };
         if (callback) callback(err, null);
         // A server stream ends with a status through 'error' (destroy() would drop the call without one: the client hangs).

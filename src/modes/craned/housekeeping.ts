@@ -21,7 +21,10 @@ export interface Sweep {
 
 /** Job ids from `job_<id>` cgroup directory names. */
 export function jobIdsOfCgroups(names: string[]): number[] {
-  return names.map((n) => /^job_(\d+)$/.exec(n)?.[1]).filter((id): id is string => id !== undefined).map(Number);
+  return names
+    .map((n) => /^job_(\d+)$/.exec(n)?.[1])
+    .filter((id): id is string => id !== undefined)
+    .map(Number);
 }
 
 /** Log directories (named by job id) older than the retention, of jobs not held. */
@@ -42,11 +45,17 @@ export async function sweepNode(config: CraneConfig, node: string, layout: NodeL
       for (const p of await listPodSandboxes(cri, { labels })) {
         const jobId = Number(p.labels["crane.job"]);
         if (held(jobId)) continue;
-        await destroyPodSandbox(cri, p.id).then(() => done.pods++, (e: Error) => log.warn(`housekeeping: pod ${p.id.slice(0, 12)}: ${e.message}`));
+        await destroyPodSandbox(cri, p.id).then(
+          () => done.pods++,
+          (e: Error) => log.warn(`housekeeping: pod ${p.id.slice(0, 12)}: ${e.message}`),
+        );
       }
       for (const c of await listContainers(cri, { labels })) {
         if (held(Number(c.labels["crane.job"]))) continue;
-        await removeContainer(cri, c.id).then(() => done.containers++, (e: Error) => log.warn(`housekeeping: container ${c.id.slice(0, 12)}: ${e.message}`));
+        await removeContainer(cri, c.id).then(
+          () => done.containers++,
+          (e: Error) => log.warn(`housekeeping: container ${c.id.slice(0, 12)}: ${e.message}`),
+        );
       }
     } catch (e) {
       log.warn(`housekeeping: the container runtime: ${(e as Error).message}`);

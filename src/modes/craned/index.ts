@@ -75,7 +75,10 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
 
   // ctld's calls must carry this node's key; the supervisor's socket serves only its reports and is root's.
   const service = cranedService(deps);
-  const fromCtld = requireNodeKey((n) => (n === opts.node ? nodeKey : undefined), "is for crane's control daemon only: the call carries no key, or not this node's");
+  const fromCtld = requireNodeKey(
+    (n) => (n === opts.node ? nodeKey : undefined),
+    "is for crane's control daemon only: the call carries no key, or not this node's",
+  );
   const server = newServer();
   server.addService(CranedService, safeHandlers(service, log.error, { authenticate: fromCtld }));
   const port = await bindServer(server, `${config.cranedListenAddr}:${opts.port}`);
@@ -90,7 +93,15 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
     log,
   }));
 
-  const registration = new Registration(ctld, nodeConfig, config, address, steps, (jobId, stepId) => void stopStep(deps, jobId, stepId, JobStatus.Cancelled), log);
+  const registration = new Registration(
+    ctld,
+    nodeConfig,
+    config,
+    address,
+    steps,
+    (jobId, stepId) => void stopStep(deps, jobId, stepId, JobStatus.Cancelled),
+    log,
+  );
   // Until the first registration succeeds (ctld may still be starting), retry quickly.
   for (let i = 0; i < 20 && !registration.registered; i++) {
     await registration.heartbeat();

@@ -23,14 +23,19 @@ export class Registration {
   ) {}
 
   async register(): Promise<void> {
-    const reply = await unary(this.ctld, this.ctld.cranedRegister, {
-      node: this.node.name,
-      address: this.address,
-      resources: { cpu: this.node.cpu, memoryBytes: this.node.memoryBytes, gres: {} },
-      steps: this.steps.all().map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
-      version: "1",
-      containerEnabled: this.config.container.enabled,
-    }, 5000);
+    const reply = await unary(
+      this.ctld,
+      this.ctld.cranedRegister,
+      {
+        node: this.node.name,
+        address: this.address,
+        resources: { cpu: this.node.cpu, memoryBytes: this.node.memoryBytes, gres: {} },
+        steps: this.steps.all().map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
+        version: "1",
+        containerEnabled: this.config.container.enabled,
+      },
+      5000,
+    );
     if (!reply.ok) throw new Error(reply.reason);
     for (const o of reply.orphanSteps) this.stopOrphan(o.jobId, o.stepId);
     this.registered = true;

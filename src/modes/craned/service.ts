@@ -33,9 +33,21 @@ export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boo
   }
   if (d.steps.has(step.jobId, step.stepId)) return { ok: true, reason: "already running" };
   try {
-    createJobCgroup(config.clusterName, node, step.jobId, { cpu: step.jobRes?.cpu ?? 0, memoryBytes: step.jobRes?.memoryBytes ?? 0, pidsMax: config.jobPidsMax });
+    createJobCgroup(config.clusterName, node, step.jobId, {
+      cpu: step.jobRes?.cpu ?? 0,
+      memoryBytes: step.jobRes?.memoryBytes ?? 0,
+      pidsMax: config.jobPidsMax,
+    });
     const jobCgroup = jobCgroupPath(config.clusterName, node, step.jobId);
-    layout.writeSpec({ step, node, stateDir: layout.stateDir, jobCgroup, container: config.container, clusterName: config.clusterName, adminUids: config.adminUids });
+    layout.writeSpec({
+      step,
+      node,
+      stateDir: layout.stateDir,
+      jobCgroup,
+      container: config.container,
+      clusterName: config.clusterName,
+      adminUids: config.adminUids,
+    });
     fs.mkdirSync(layout.logDir(step.jobId), { recursive: true });
     d.steps.add(step.jobId, step.stepId, JobStatus.Configuring);
     const r = await d.supervisor.startStep(step.jobId, step.stepId);
@@ -49,9 +61,9 @@ export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boo
 }
 
 export async function stopStep(d: CranedDeps, jobId: number, stepId: number, reason: JobStatus, graceSeconds?: number): Promise<void> {
-  await d.supervisor.stopStep({ jobId, stepId, reasonStatus: reason, reason: "", graceSeconds }).catch((e: Error) =>
-    d.log.warn(`cannot stop step ${jobId}.${stepId}: ${e.message}`),
-  );
+  await d.supervisor
+    .stopStep({ jobId, stepId, reasonStatus: reason, reason: "", graceSeconds })
+    .catch((e: Error) => d.log.warn(`cannot stop step ${jobId}.${stepId}: ${e.message}`));
 }
 
 export async function freeJob(d: CranedDeps, jobId: number): Promise<void> {

@@ -68,7 +68,7 @@ export class StepTable {
   async endJob(jobId: number, stop: (stepId: number) => Promise<void>, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<number[]> {
     const mine = this.ofJob(jobId);
     for (const group of [mine.filter((s) => s.stepId !== DAEMON_STEP_ID), mine.filter((s) => s.stepId === DAEMON_STEP_ID)]) {
-      for (let waited = 0; group.some((s) => !s.ended) && waited < FREE_WAIT_MS; ) {
+      for (let waited = 0; group.some((s) => !s.ended) && waited < FREE_WAIT_MS;) {
         if (waited % RESTOP_EVERY_MS === 0) await Promise.all(group.filter((s) => !s.ended).map((s) => stop(s.stepId).catch(() => undefined)));
         await sleep(50);
         waited += 50;

@@ -94,5 +94,7 @@ function forward(req: http.IncomingMessage, client: Duplex, head: Buffer, target
 
 function refuse(client: Duplex, code: number, message: string): void {
   if (client.destroyed) return;
-  client.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`);
+  client.end(
+    `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`,
+  );
 }

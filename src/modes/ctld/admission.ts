@@ -66,10 +66,7 @@ export function admitJob(spec: JobSpec, caller: { uid: number; gid: number }, ct
     throw new Rejection(ErrCode.ERR_INVALID_RESOURCE, `requested memory per node exceeds the partition's MaxMemPerNode`);
   }
   if (partition.maxTimeSeconds && (spec.timeLimitSeconds === 0 || spec.timeLimitSeconds > partition.maxTimeSeconds)) {
-    throw new Rejection(
-      ErrCode.ERR_TIME_LIMIT_BEYOND,
-      `time limit exceeds the maximum of partition "${partition.name}" (${partition.maxTimeSeconds} s)`,
-    );
+    throw new Rejection(ErrCode.ERR_TIME_LIMIT_BEYOND, `time limit exceeds the maximum of partition "${partition.name}" (${partition.maxTimeSeconds} s)`);
   }
   for (const n of [...spec.nodelist, ...spec.excludes]) {
     if (!ctx.node(n)) {
@@ -130,7 +127,12 @@ export function admitJob(spec: JobSpec, caller: { uid: number; gid: number }, ct
 }
 
 /** The container policy (core/container-policy.ts), as a Rejection naming the rule. */
-export function checkContainer(ctx: AdmissionContext, pod: JobSpec["podMeta"], container: JobSpec["containerMeta"], who: { uid: number; gid: number; submitDir: string }): void {
+export function checkContainer(
+  ctx: AdmissionContext,
+  pod: JobSpec["podMeta"],
+  container: JobSpec["containerMeta"],
+  who: { uid: number; gid: number; submitDir: string },
+): void {
   try {
     checkContainerPolicy(pod, container, { ...who, home: userByUid(who.uid)?.home ?? "", isAdmin: ctx.isAdmin(who.uid) }, ctx.config.container);
   } catch (e) {
@@ -138,7 +140,6 @@ export function checkContainer(ctx: AdmissionContext, pod: JobSpec["podMeta"], c
     throw e;
   }
 }
-
 
 /** Memory per node: what was asked, else the partition's default, else a share proportional to the CPUs asked. */
 function memoryPerNode(ctx: AdmissionContext, memPerNode: number, memPerCpu: number, cpu: number, partition: CraneConfig["partitions"][0]): number {

@@ -21,8 +21,14 @@ export function nodeInfos(jm: JobManager, q: ClusterFilter = {}): NodeInfo[] {
       else if (u.cpu >= n.total.cpu - 1e-9 || u.memoryBytes >= n.total.memoryBytes) state = "alloc";
       else if (u.cpu > 0 || u.memoryBytes > 0) state = "mix";
       return {
-        name: n.name, state, total: n.total, allocated: u, partitions: n.partitions, address: n.address,
-        reason: n.up ? "" : n.reason, lastSeen: n.lastSeen,
+        name: n.name,
+        state,
+        total: n.total,
+        allocated: u,
+        partitions: n.partitions,
+        address: n.address,
+        reason: n.up ? "" : n.reason,
+        lastSeen: n.lastSeen,
       };
     })
     .filter((n) => !q.states?.length || q.states.includes(n.state));
@@ -33,7 +39,11 @@ export function partitionInfos(jm: JobManager, q: ClusterFilter = {}): Partition
   return cfg.partitions
     .filter((p) => !q.partitions?.length || q.partitions.includes(p.name))
     .map((p) => ({
-      name: p.name, nodes: p.nodes, up: true, priority: p.priority, maxTimeSeconds: p.maxTimeSeconds,
+      name: p.name,
+      nodes: p.nodes,
+      up: true,
+      priority: p.priority,
+      maxTimeSeconds: p.maxTimeSeconds,
       isDefault: p.name === cfg.defaultPartition,
     }));
 }

@@ -13,11 +13,7 @@ export type DeviceMap = Record<string, string[]>;
  * order. Keys without device files (count-only GRES) get none. When fewer are free than asked (only possible if
  * the configuration changed under running jobs), the job gets the free ones and `short` lists what is missing.
  */
-export function assignDevices(
-  nodeDevices: DeviceMap,
-  held: ReadonlySet<string>,
-  alloc: Record<string, number>,
-): { devices: DeviceMap; short: string[] } {
+export function assignDevices(nodeDevices: DeviceMap, held: ReadonlySet<string>, alloc: Record<string, number>): { devices: DeviceMap; short: string[] } {
   const devices: DeviceMap = {};
   const short: string[] = [];
   for (const key of Object.keys(alloc).sort()) {
@@ -70,11 +66,7 @@ export function gresCount(gres: Record<string, number>, wanted: string): number 
  * The device files and GPU ids a step gets on a node: the job's devices of every key the step asks for (a bare
  * `gpu` in the step matches the node's `gpu:a100`). GPU ids are the host indices used for CUDA_VISIBLE_DEVICES.
  */
-export function stepDevices(
-  jobDevices: DeviceMap,
-  stepGres: Record<string, number>,
-  nodeDevices: DeviceMap,
-): { files: string[]; gpuIds: number[] } {
+export function stepDevices(jobDevices: DeviceMap, stepGres: Record<string, number>, nodeDevices: DeviceMap): { files: string[]; gpuIds: number[] } {
   const files: string[] = [];
   const gpuIds: number[] = [];
   const wantedNames = Object.keys(stepGres).filter((k) => stepGres[k]! > 0);

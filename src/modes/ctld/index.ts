@@ -48,10 +48,7 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
     async stop() {
       jm.stop();
       watch.closeAll();
-      await Promise.all([
-        new Promise<void>((r) => publicServer.tryShutdown(() => r())),
-        new Promise<void>((r) => internalServer.tryShutdown(() => r())),
-      ]);
+      await Promise.all([new Promise<void>((r) => publicServer.tryShutdown(() => r())), new Promise<void>((r) => internalServer.tryShutdown(() => r()))]);
       nodes.close();
       store.close();
     },

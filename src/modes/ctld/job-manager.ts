@@ -2,15 +2,7 @@
 // craneds report (step started, exited with code N, node lost) into job and step state transitions.
 // Every transition is saved before the RPC that caused it is answered.
 import type { CraneConfig } from "../../core/config";
-import {
-  ErrCode,
-  JobStatus,
-  JobType,
-  type JobSpec,
-  type StepSpec,
-  type StepStatusChangeRequest,
-  type StepToD,
-} from "../../core/generated/crane/crane";
+import { ErrCode, JobStatus, JobType, type JobSpec, type StepSpec, type StepStatusChangeRequest, type StepToD } from "../../core/generated/crane/crane";
 import { combineTerminal, isTerminal } from "../../core/job-state";
 import type { Logger } from "../../core/log";
 import { isAdminUid } from "../../core/identity";
@@ -29,7 +21,6 @@ import { ActiveJobs } from "./active-jobs";
 import { checkJobSubmission, checkStepSubmission, scheduleUnderUserLimit } from "./limits";
 
 export { Rejection };
-
 
 const IDLE_RESCHEDULE_MS = 30_000;
 
@@ -134,7 +125,12 @@ export class JobManager {
     if (isContainer && !spec.containerMeta?.image?.image) {
       throw new Rejection(ErrCode.ERR_INVALID_PARAM, "a container step needs an image");
     }
-    if (isContainer) checkContainer(this.admission(), job.spec.podMeta, spec.containerMeta, { uid: job.spec.uid, gid: job.spec.gid, submitDir: spec.cwd || job.spec.submitDir });
+    if (isContainer)
+      checkContainer(this.admission(), job.spec.podMeta, spec.containerMeta, {
+        uid: job.spec.uid,
+        gid: job.spec.gid,
+        submitDir: spec.cwd || job.spec.submitDir,
+      });
     if (job.status === JobStatus.Pending) {
       throw new Rejection(ErrCode.ERR_INVALID_JOB_ID, `job ${spec.jobId} is still pending: steps can be added once it runs`);
     }
@@ -197,10 +193,7 @@ export class JobManager {
   private pickStepNodes(job: JobRecord, spec: StepSpec): string[] {
     for (const n of spec.nodelist) {
       if (!job.nodes.includes(n)) {
-        throw new Rejection(
-          ErrCode.ERR_NO_ENOUGH_NODE,
-          `node "${n}" is not allocated to job ${job.jobId} (its nodes: ${job.nodes.join(",") || "none yet"})`,
-        );
+        throw new Rejection(ErrCode.ERR_NO_ENOUGH_NODE, `node "${n}" is not allocated to job ${job.jobId} (its nodes: ${job.nodes.join(",") || "none yet"})`);
       }
     }
     const candidates = job.nodes.filter((n) => !spec.excludes.includes(n));
@@ -283,17 +276,19 @@ export class JobManager {
       job.steps.push(newStep({ ...base, stepId: DAEMON_STEP, name: "pod", type: JobType.Container, nodes, argv: [], isBatchPrimary: false }));
     }
     const batchPrimary = spec.type === JobType.Batch || (isContainer && !spec.containerMeta);
-    job.steps.push(newStep({
-      ...base,
-      stepId: PRIMARY_STEP,
-      name: spec.name,
-      type: batchPrimary ? JobType.Batch : spec.type,
-      nodes: batchPrimary ? [nodes[0]!] : nodes,
-      argv: spec.argv,
-      containerMeta: batchPrimary ? undefined : spec.containerMeta,
-      io: spec.io,
-      isBatchPrimary: batchPrimary,
-    }));
+    job.steps.push(
+      newStep({
+        ...base,
+        stepId: PRIMARY_STEP,
+        name: spec.name,
+        type: batchPrimary ? JobType.Batch : spec.type,
+        nodes: batchPrimary ? [nodes[0]!] : nodes,
+        argv: spec.argv,
+        containerMeta: batchPrimary ? undefined : spec.containerMeta,
+        io: spec.io,
+        isBatchPrimary: batchPrimary,
+      }),
+    );
     job.nextStepId = 2;
     this.persist(job, () => {
       if (!isContainer) return this.dispatchStep(job, findStep(job, PRIMARY_STEP)!);
@@ -313,9 +308,7 @@ export class JobManager {
     // Devices follow the node's own GRES keys; a step gets the job's devices of each key it uses.
     const { files: deviceFiles, gpuIds } = stepDevices(stepDeviceMap(job, step, node, this.nodes), step.resPerNode.gres, entry?.deviceFiles ?? {});
     const cred = this.credentials.get(`${job.jobId}.${step.stepId}`);
-    const containerMeta = step.containerMeta && cred
-      ? { ...step.containerMeta, image: { ...step.containerMeta.image!, ...cred } }
-      : step.containerMeta;
+    const containerMeta = step.containerMeta && cred ? { ...step.containerMeta, image: { ...step.containerMeta.image!, ...cred } } : step.containerMeta;
     return {
       jobId: job.jobId,
       stepId: step.stepId,
@@ -360,15 +353,31 @@ export class JobManager {
       step.perNode[node] = { status: JobStatus.Configuring, exitCode: 0, reason: "", containerId: "" };
       const entry = this.nodes.get(node);
       if (!entry?.client || !entry.up) {
-        void this.onStepReport({ node, jobId: job.jobId, stepId: step.stepId, status: JobStatus.Failed, exitCode: 0, reason: `node ${node} is not available`, timestamp: Date.now(), containerId: "" });
+        void this.onStepReport({
+          node,
+          jobId: job.jobId,
+          stepId: step.stepId,
+          status: JobStatus.Failed,
+          exitCode: 0,
+          reason: `node ${node} is not available`,
+          timestamp: Date.now(),
+          containerId: "",
+        });
         continue;
       }
-      this.nodeClient
-        .execute(node, this.stepToD(job, step, node))
-        .catch((e: Error) => {
-          this.log.warn(`launching step ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`);
-          void this.onStepReport({ node, jobId: job.jobId, stepId: step.stepId, status: JobStatus.Failed, exitCode: 0, reason: `launch on node ${node} failed: ${e.message}`, timestamp: Date.now(), containerId: "" });
+      this.nodeClient.execute(node, this.stepToD(job, step, node)).catch((e: Error) => {
+        this.log.warn(`launching step ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`);
+        void this.onStepReport({
+          node,
+          jobId: job.jobId,
+          stepId: step.stepId,
+          status: JobStatus.Failed,
+          exitCode: 0,
+          reason: `launch on node ${node} failed: ${e.message}`,
+          timestamp: Date.now(),
+          containerId: "",
         });
+      });
     }
     this.credentials.delete(`${job.jobId}.${step.stepId}`);
   }
@@ -702,7 +711,13 @@ export class JobManager {
         this.persist(job);
       }
       for (const step of job.steps) {
-        if (step.stepId >= 2 && step.timeLimitSeconds && step.status === JobStatus.Running && !step.endRequested && this.runningFor(step, now) > step.timeLimitSeconds * 1000) {
+        if (
+          step.stepId >= 2 &&
+          step.timeLimitSeconds &&
+          step.status === JobStatus.Running &&
+          !step.endRequested &&
+          this.runningFor(step, now) > step.timeLimitSeconds * 1000
+        ) {
           step.endRequested = JobStatus.ExceedTimeLimit;
           this.terminateStep(job, step, JobStatus.ExceedTimeLimit, "step time limit reached");
         }

@@ -152,7 +152,8 @@ export function checkQueryItems(req: object, limits: CtldLimits, what: string): 
   for (const [key, value] of Object.entries(req)) {
     if (!Array.isArray(value)) continue;
     let n = value.length;
-    for (const v of value) if (v && typeof v === "object" && Array.isArray((v as { stepIds?: unknown }).stepIds)) n += (v as { stepIds: unknown[] }).stepIds.length;
+    for (const v of value)
+      if (v && typeof v === "object" && Array.isArray((v as { stepIds?: unknown }).stepIds)) n += (v as { stepIds: unknown[] }).stepIds.length;
     if (n > max) {
       throw new QueryRejection(`${what}: ${key} has ${n} entries; the limit is ${max} (CraneCtld.MaxQueryItems): narrow the query or split it`);
     }
@@ -231,13 +232,24 @@ const querySetCache = new WeakMap<object, QuerySets>();
  * entries then costs a lookup per list, not a scan of it (100,000 jobs x 10,000 ids would stall ctld for seconds).
  */
 export function querySets(q: {
-  jobIds: { jobId: number }[]; states: number[]; users: string[]; partitions: string[]; names: string[]; types: number[]; nodes: string[];
+  jobIds: { jobId: number }[];
+  states: number[];
+  users: string[];
+  partitions: string[];
+  names: string[];
+  types: number[];
+  nodes: string[];
 }): QuerySets {
   let s = querySetCache.get(q);
   if (!s) {
     s = {
-      jobIds: new Set(q.jobIds.map((j) => j.jobId)), states: new Set(q.states), users: new Set(q.users),
-      partitions: new Set(q.partitions), names: new Set(q.names), types: new Set(q.types), nodes: new Set(q.nodes),
+      jobIds: new Set(q.jobIds.map((j) => j.jobId)),
+      states: new Set(q.states),
+      users: new Set(q.users),
+      partitions: new Set(q.partitions),
+      names: new Set(q.names),
+      types: new Set(q.types),
+      nodes: new Set(q.nodes),
     };
     querySetCache.set(q, s);
   }

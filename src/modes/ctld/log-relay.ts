@@ -71,10 +71,14 @@ export async function proxyLogs(
   }
   if (req.follow) {
     // The node closed its stream because the step ended; wait until ctld has recorded the outcome.
-    await waitWhileCallOpen(call, () => {
-      const step = current();
-      return !step || isTerminal(step.status);
-    }, 10_000);
+    await waitWhileCallOpen(
+      call,
+      () => {
+        const step = current();
+        return !step || isTerminal(step.status);
+      },
+      10_000,
+    );
   }
   const job = jm.findJob(req.jobId);
   const step = job && findStep(job, req.stepId);

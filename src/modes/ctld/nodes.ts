@@ -31,7 +31,10 @@ export class NodeRegistry {
   readonly nodes = new Map<string, NodeEntry>();
 
   /** clusterKey: each node's key, presented on every call to its craned, is derived from it. */
-  constructor(config: CraneConfig, private readonly clusterKey = "") {
+  constructor(
+    config: CraneConfig,
+    private readonly clusterKey = "",
+  ) {
     for (const n of config.nodes) {
       const gres: Record<string, number> = {};
       const deviceFiles: Record<string, string[]> = {};

@@ -5,13 +5,7 @@
 //
 // The view of another user's job is built from allow-lists: a field added to the proto later stays hidden from
 // other users until it is listed here as public (test/unit/ctld/privacy.test.ts makes every field be classified).
-import {
-  ContainerMeta,
-  ImageSpec,
-  JobInfo,
-  PodMeta,
-  StepInfo,
-} from "../../core/generated/crane/crane";
+import { ContainerMeta, ImageSpec, JobInfo, PodMeta, StepInfo } from "../../core/generated/crane/crane";
 import { isAdminUid } from "../../core/identity";
 
 export interface Viewer {
@@ -26,17 +20,56 @@ export function viewerOf(config: { adminUids: readonly number[] }, uid: number):
 
 /** JobInfo fields anyone may see. Everything else of another user's job is blank (or, for steps, filtered). */
 export const PUBLIC_JOB_FIELDS = [
-  "jobId", "name", "type", "uid", "gid", "username", "partition", "account", "qos", "status", "pendingReason", "reason",
-  "exitCode", "nodes", "nodeNum", "reqPerNode", "allocPerNode", "ntasks", "ntasksPerNode", "cpusPerTask",
-  "timeLimitSeconds", "submitTime", "startTime", "endTime", "held", "priority", "exclusive", "reqNodes", "excludeNodes",
+  "jobId",
+  "name",
+  "type",
+  "uid",
+  "gid",
+  "username",
+  "partition",
+  "account",
+  "qos",
+  "status",
+  "pendingReason",
+  "reason",
+  "exitCode",
+  "nodes",
+  "nodeNum",
+  "reqPerNode",
+  "allocPerNode",
+  "ntasks",
+  "ntasksPerNode",
+  "cpusPerTask",
+  "timeLimitSeconds",
+  "submitTime",
+  "startTime",
+  "endTime",
+  "held",
+  "priority",
+  "exclusive",
+  "reqNodes",
+  "excludeNodes",
 ] as const satisfies readonly (keyof JobInfo)[];
 
 /** JobInfo fields that are another user's own business (podMeta and steps are filtered field by field). */
 export const PRIVATE_JOB_FIELDS = ["cwd", "cmdLine"] as const satisfies readonly (keyof JobInfo)[];
 
 export const PUBLIC_STEP_FIELDS = [
-  "jobId", "stepId", "name", "status", "type", "nodes", "resPerNode", "submitTime", "startTime", "endTime",
-  "timeLimitSeconds", "exitCode", "reason", "uid", "containerIds",
+  "jobId",
+  "stepId",
+  "name",
+  "status",
+  "type",
+  "nodes",
+  "resPerNode",
+  "submitTime",
+  "startTime",
+  "endTime",
+  "timeLimitSeconds",
+  "exitCode",
+  "reason",
+  "uid",
+  "containerIds",
 ] as const satisfies readonly (keyof StepInfo)[];
 
 export const PRIVATE_STEP_FIELDS = ["cmdLine", "cwd", "argv"] as const satisfies readonly (keyof StepInfo)[];

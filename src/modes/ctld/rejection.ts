@@ -4,7 +4,10 @@
 import type { ErrCode } from "../../core/generated/crane/crane";
 
 export class Rejection extends Error {
-  constructor(readonly code: ErrCode, message: string) {
+  constructor(
+    readonly code: ErrCode,
+    message: string,
+  ) {
     super(message);
   }
 }

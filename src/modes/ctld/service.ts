@@ -45,7 +45,11 @@ function stepInfo(job: JobRecord, s: StepRecord): StepInfo {
     containerMeta: s.containerMeta,
     cwd: s.cwd,
     uid: s.uid,
-    containerIds: Object.fromEntries(Object.entries(s.perNode).filter(([, v]) => v.containerId).map(([k, v]) => [k, v.containerId])),
+    containerIds: Object.fromEntries(
+      Object.entries(s.perNode)
+        .filter(([, v]) => v.containerId)
+        .map(([k, v]) => [k, v.containerId]),
+    ),
     argv: s.argv,
   };
 }
@@ -259,7 +263,10 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       const targets = req.node ? [req.node] : step.nodes;
       for (const t of targets) {
         if (!step.nodes.includes(t)) {
-          failStream(call, grpcError(grpc.status.INVALID_ARGUMENT, `step ${req.jobId}.${req.stepId} did not run on node "${t}" (its nodes: ${step.nodes.join(",")})`));
+          failStream(
+            call,
+            grpcError(grpc.status.INVALID_ARGUMENT, `step ${req.jobId}.${req.stepId} did not run on node "${t}" (its nodes: ${step.nodes.join(",")})`),
+          );
           return;
         }
       }
@@ -276,7 +283,8 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       if (!jm.mayControl(caller.uid, job)) return fail(ErrCode.ERR_PERMISSION_USER, `Insufficient permission to ${req.attach ? "attach" : "exec"}.`);
       if (!step.containerMeta) return fail(ErrCode.ERR_INVALID_PARAM, `step ${req.jobId}.${req.stepId} is not a container`);
       if (step.status !== JobStatus.Running) return fail(ErrCode.ERR_CRI_CONTAINER_NOT_READY, `step is ${JobStatus[step.status]}, not Running`);
-      if (!req.node && step.nodes.length > 1) return fail(ErrCode.ERR_CRI_MULTIPLE_NODES, `container runs on several nodes (${step.nodes.join(",")}): choose one with -n`);
+      if (!req.node && step.nodes.length > 1)
+        return fail(ErrCode.ERR_CRI_MULTIPLE_NODES, `container runs on several nodes (${step.nodes.join(",")}): choose one with -n`);
       const node = req.node || step.nodes[0]!;
       const entry = jm.nodes.get(node);
       if (!step.nodes.includes(node) || !entry?.client) return fail(ErrCode.ERR_NO_ENOUGH_NODE, `container is not running on node "${node}"`);

@@ -41,11 +41,11 @@ export class JobStore {
     this.upsert = this.db.prepare(
       "INSERT INTO jobs(job_id, finished, data) VALUES (?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET finished = excluded.finished, data = excluded.data",
     );
-    this.setMeta = this.db.prepare(
-      "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    );
+    this.setMeta = this.db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'next_job_id'").get() as { value: string } | undefined;
-    const max = this.db.prepare("SELECT MAX(m) AS m FROM (SELECT MAX(job_id) AS m FROM jobs UNION ALL SELECT MAX(job_id) FROM quarantine)").get() as { m: number | null };
+    const max = this.db.prepare("SELECT MAX(m) AS m FROM (SELECT MAX(job_id) AS m FROM jobs UNION ALL SELECT MAX(job_id) FROM quarantine)").get() as {
+      m: number | null;
+    };
     this.nextJobId = Math.max(Number(meta?.value ?? 1), (max.m ?? 0) + 1);
   }
 
@@ -85,9 +85,7 @@ export class JobStore {
         return r ? [JSON.parse(r.data) as JobRecord] : [];
       });
     }
-    const rows = this.db
-      .prepare("SELECT data FROM jobs WHERE finished = 1 ORDER BY job_id DESC LIMIT ?")
-      .all(limit) as { data: string }[];
+    const rows = this.db.prepare("SELECT data FROM jobs WHERE finished = 1 ORDER BY job_id DESC LIMIT ?").all(limit) as { data: string }[];
     return rows.map((r) => JSON.parse(r.data) as JobRecord);
   }
 

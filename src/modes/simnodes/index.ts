@@ -147,8 +147,17 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
   const list = [...nodes.values()];
 
   const stats: SimStats = {
-    nodes: list.length, registered: 0, executed: counter(), started: counter(), completed: counter(), freed: counter(),
-    terminated: counter(), running: 0, reportsQueued: 0, reportRetries: 0, reportsDropped: 0,
+    nodes: list.length,
+    registered: 0,
+    executed: counter(),
+    started: counter(),
+    completed: counter(),
+    freed: counter(),
+    terminated: counter(),
+    running: 0,
+    reportsQueued: 0,
+    reportRetries: 0,
+    reportsDropped: 0,
   };
   const bump = (c: Counter) => {
     const now = Date.now();
@@ -171,7 +180,14 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
 
   const send = async (step: SimStep, status: JobStatus, exitCode: number, reason: string): Promise<void> => {
     const req: StepStatusChangeRequest = {
-      node: step.node.config.name, jobId: step.jobId, stepId: step.stepId, status, exitCode, reason, timestamp: Date.now(), containerId: "",
+      node: step.node.config.name,
+      jobId: step.jobId,
+      stepId: step.stepId,
+      status,
+      exitCode,
+      reason,
+      timestamp: Date.now(),
+      containerId: "",
     };
     for (let attempt = 1; !stopped; attempt++) {
       try {
@@ -270,14 +286,20 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
 
   // ---- standing with ctld, as craned's Registration: register, then ping; "re-register" registers again
   const register = async (node: SimNode): Promise<void> => {
-    const reply = await unary(ctld, ctld.cranedRegister, {
-      node: node.config.name,
-      address,
-      resources: { cpu: node.config.cpu, memoryBytes: node.config.memoryBytes, gres: {} },
-      steps: [...node.steps.values()].map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
-      version: "simulated",
-      containerEnabled: false,
-    }, CALL_TIMEOUT_MS, asNode(node));
+    const reply = await unary(
+      ctld,
+      ctld.cranedRegister,
+      {
+        node: node.config.name,
+        address,
+        resources: { cpu: node.config.cpu, memoryBytes: node.config.memoryBytes, gres: {} },
+        steps: [...node.steps.values()].map((s) => ({ jobId: s.jobId, stepId: s.stepId, status: s.status })),
+        version: "simulated",
+        containerEnabled: false,
+      },
+      CALL_TIMEOUT_MS,
+      asNode(node),
+    );
     if (!reply.ok) throw new Error(reply.reason);
     for (const o of reply.orphanSteps) {
       const step = node.steps.get(`${o.jobId}.${o.stepId}`);

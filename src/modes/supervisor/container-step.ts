@@ -40,7 +40,9 @@ async function verifyRuntimeSpec(cri: CriClient, containerId: string, step: Step
   let noNewPrivileges: boolean | undefined;
   let bounding: string[] | undefined;
   try {
-    const info = JSON.parse(res?.info.info ?? "{}") as { runtimeSpec?: { process?: { user?: typeof user; noNewPrivileges?: boolean; capabilities?: { bounding?: string[] } } } };
+    const info = JSON.parse(res?.info.info ?? "{}") as {
+      runtimeSpec?: { process?: { user?: typeof user; noNewPrivileges?: boolean; capabilities?: { bounding?: string[] } } };
+    };
     user = info.runtimeSpec?.process?.user;
     noNewPrivileges = info.runtimeSpec?.process?.noNewPrivileges;
     bounding = info.runtimeSpec?.process?.capabilities?.bounding;
@@ -81,7 +83,10 @@ export function startContainerStep(ctx: StepContext): RunningStep {
     // ctld checked the request at admission; the node checks it again, with its own users and file system.
     const who = stepCredentials(step, spec.node);
     const policySubject = {
-      uid: who.uid, gid: who.gid, home: who.user?.home ?? "", submitDir: step.cwd || step.submitDir,
+      uid: who.uid,
+      gid: who.gid,
+      home: who.user?.home ?? "",
+      submitDir: step.cwd || step.submitDir,
       isAdmin: isAdminUid(who.uid, spec.adminUids ?? []),
     };
     checkContainerPolicy(step.podMeta, cm, policySubject, spec.container);

@@ -3,7 +3,9 @@ import type { StepToD } from "../../core/generated/crane/crane";
 
 export function stepEnvironment(step: StepToD, clusterName: string): Record<string, string> {
   const res = step.jobRes ?? { cpu: 0, memoryBytes: 0, gres: {} };
-  const gpus = Object.entries(res.gres).filter(([k]) => k === "gpu" || k.startsWith("gpu:")).reduce((a, [, v]) => a + v, 0);
+  const gpus = Object.entries(res.gres)
+    .filter(([k]) => k === "gpu" || k.startsWith("gpu:"))
+    .reduce((a, [, v]) => a + v, 0);
   const env: Record<string, string> = {
     CRANE_JOB_ID: String(step.jobId),
     CRANE_STEP_ID: String(step.stepId),

@@ -52,7 +52,10 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
       timeoutMs: 30_000,
       pullTimeoutMs: config.container.imagePullTimeoutSeconds * 1000,
     }));
-  if (config.container.enabled) runtime().version().catch(() => undefined); // connected ahead of the first step
+  if (config.container.enabled)
+    runtime()
+      .version()
+      .catch(() => undefined); // connected ahead of the first step
 
   /** Takes a step on: starts it, or (resume) picks up what an earlier supervisor started. */
   const host = (jobId: number, stepId: number, resume: boolean): void => {
@@ -63,7 +66,11 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
     hosted.set(key, entry);
     if (!resume) fs.writeFileSync(layout.hostedMarker(jobId, stepId), "");
     const ctx: StepContext = {
-      spec, layout, reporter, resume, cri: runtime,
+      spec,
+      layout,
+      reporter,
+      resume,
+      cri: runtime,
       env: stepEnvironment(spec.step, spec.clusterName),
       log: (m) => log(`step ${key}: ${m}`),
     };
@@ -133,7 +140,10 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
   };
 
   const server = newServer();
-  server.addService(SupervisorService, safeHandlers(service, (m) => log(m)));
+  server.addService(
+    SupervisorService,
+    safeHandlers(service, (m) => log(m)),
+  );
   await bindRootOnlySocket(server, layout.supervisorSocket); // craned (root) alone may call it
   // Written once the socket serves: to craned, a live supervisor in this file is one it can call.
   writeIdentityFile(layout.supervisorPidFile, identify(process.pid)!);

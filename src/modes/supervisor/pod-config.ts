@@ -20,7 +20,14 @@ export function craneLabels(step: StepToD, spec: StepSpec): Record<string, strin
 
 /** A DNS-1123 label: lower case letters, digits and '-', at most 63 characters. */
 export function dnsLabel(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63).replace(/-+$/, "") || "pod";
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 63)
+      .replace(/-+$/, "") || "pod"
+  );
 }
 
 function namespaces(step: StepToD, spec: StepSpec): DeepPartial<NamespaceOption> {
@@ -83,9 +90,7 @@ export function podSandboxConfig(step: StepToD, spec: StepSpec): DeepPartial<Pod
     // A host-network pod shares the node's UTS namespace: it keeps the node's host name.
     hostname: hostNet ? "" : hostname,
     logDirectory: podLogDir(spec, step.jobId),
-    dnsConfig: servers.length
-      ? { servers, searches: [spec.container.clusterDomain, ...spec.container.dnsSearches].filter(Boolean), options: [] }
-      : undefined,
+    dnsConfig: servers.length ? { servers, searches: [spec.container.clusterDomain, ...spec.container.dnsSearches].filter(Boolean), options: [] } : undefined,
     portMappings: hostNet
       ? []
       : (pm?.ports ?? []).map((p) => ({ protocol: p.protocol === "UDP" ? 1 : 0, containerPort: p.containerPort, hostPort: p.hostPort, hostIp: p.hostIp })),

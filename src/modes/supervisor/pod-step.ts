@@ -62,7 +62,10 @@ export function startPodStep(ctx: StepContext): RunningStep {
         fs.mkdirSync(layout.jobDir(step.jobId), { recursive: true });
         // Written whole, since the job's container steps may be waiting for it already.
         const record: PodRecord = { podId, config };
-        writeWhole(file, JSON.stringify(record, (_, v) => (typeof v === "bigint" ? Number(v) : v)));
+        writeWhole(
+          file,
+          JSON.stringify(record, (_, v) => (typeof v === "bigint" ? Number(v) : v)),
+        );
         log(`pod ${podId.slice(0, 12)} running`);
         await reporter.report(JobStatus.Running);
       } catch (e) {

@@ -45,7 +45,11 @@ export function startProcessStep(ctx: StepContext): RunningStep {
       return awaitResumedTask(shim, files(i).exit);
     });
   } else {
-    const launches = taskLaunches(ctx, cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs")), files);
+    const launches = taskLaunches(
+      ctx,
+      cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs")),
+      files,
+    );
     if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log);
     ends = launches.map((launch, i) => {
       const child = spawnShim(launch, !step.isBatchPrimary);
@@ -128,8 +132,13 @@ function taskLaunches(ctx: StepContext, cgroupProcs: string[], files: (i: number
 
 function batchFiles(step: StepToD, node: string, cwd: string, script: string) {
   const ctx = {
-    jobId: step.jobId, stepId: step.stepId, jobName: step.jobName, user: step.username, nodeName: node,
-    nodeIndex: step.nodeIndex, taskId: 0,
+    jobId: step.jobId,
+    stepId: step.stepId,
+    jobName: step.jobName,
+    user: step.username,
+    nodeName: node,
+    nodeIndex: step.nodeIndex,
+    taskId: 0,
   };
   const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
   const output = resolveOutputPath(step.io?.outputPattern || undefined, cwd, ctx, isDir);

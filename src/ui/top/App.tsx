@@ -6,10 +6,7 @@ import { JobType, type LogLine } from "../../core/generated/crane/crane";
 import { ClusterView } from "../../core/cli/watch-client";
 import type { TopBackend } from "./backend";
 import { JobsTable, NodesTable, StepsTable, LogPane } from "./tables";
-import {
-  SORT_KEYS, STATE_FILTERS, countJobs, selectJobs, stepKind, visibleSteps,
-  type JobFilter, type JobSort, type SortKey, type StateFilter,
-} from "./model";
+import { SORT_KEYS, STATE_FILTERS, countJobs, selectJobs, stepKind, visibleSteps, type JobFilter, type JobSort, type SortKey, type StateFilter } from "./model";
 
 export type Screen = "jobs" | "steps" | "nodes";
 
@@ -220,14 +217,22 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
         follow(same ? undefined : { jobId: j.jobId, stepId: step.stepId });
       } else if (input === "x" && j) {
         if (step && step.stepId >= 1) {
-          ask(`Cancel step ${j.jobId}.${step.stepId} (${step.name})? [y/N]`, () => backend.cancel(j.jobId, step.stepId), `step ${j.jobId}.${step.stepId}: cancel requested`);
+          ask(
+            `Cancel step ${j.jobId}.${step.stepId} (${step.name})? [y/N]`,
+            () => backend.cancel(j.jobId, step.stepId),
+            `step ${j.jobId}.${step.stepId}: cancel requested`,
+          );
         } else {
           ask(`Cancel job ${j.jobId} (${j.name})? [y/N]`, () => backend.cancel(j.jobId), `job ${j.jobId}: cancel requested`);
         }
       } else if (input === "s" && j && step) {
         if (stepKind(j, step) !== "container") setMessage(`step ${j.jobId}.${step.stepId} is not a container`);
         else {
-          ask(`Stop container ${j.jobId}.${step.stepId} (SIGTERM, then SIGKILL)? [y/N]`, () => backend.cancel(j.jobId, step.stepId), `container ${j.jobId}.${step.stepId}: stop requested`);
+          ask(
+            `Stop container ${j.jobId}.${step.stepId} (SIGTERM, then SIGKILL)? [y/N]`,
+            () => backend.cancel(j.jobId, step.stepId),
+            `container ${j.jobId}.${step.stepId}: stop requested`,
+          );
         }
       } else if (input === "n" || key.tab) {
         L.backTo = "steps";
@@ -266,23 +271,33 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
   const width = Math.max(40, (columns || 100) - 1);
   const who = mine ? `mine (${options.me})` : "all users";
   const liveText = status ? `⚠ ${status}` : view.synced ? "● live" : "syncing...";
-  const header = screen === "nodes"
-    ? `${options.title ?? "crane top"} · nodes ${view.nodes.size} · partitions ${view.partitions.map((p) => p.name).join(",")}`
-    : `${options.title ?? "crane top"} · jobs ${counts.total} (running ${counts.running}, pending ${counts.pending}) · showing ${jobs.length}: ${who}, ${stateFilter}, sort ${sort.key}${sort.descending ? " ↓" : " ↑"}`;
+  const header =
+    screen === "nodes"
+      ? `${options.title ?? "crane top"} · nodes ${view.nodes.size} · partitions ${view.partitions.map((p) => p.name).join(",")}`
+      : `${options.title ?? "crane top"} · jobs ${counts.total} (running ${counts.running}, pending ${counts.pending}) · showing ${jobs.length}: ${who}, ${stateFilter}, sort ${sort.key}${sort.descending ? " ↓" : " ↑"}`;
 
   return (
     <Box flexDirection="column" width={width}>
       <Box>
         <Box flexGrow={1}>
-          <Text bold wrap="truncate-end">{header}</Text>
+          <Text bold wrap="truncate-end">
+            {header}
+          </Text>
         </Box>
         <Text color={status ? "red" : "green"}> {liveText}</Text>
       </Box>
       {screen === "jobs" && <JobsTable jobs={jobs} selected={sel} height={bodyRows} now={nowMs} width={width} />}
-      {screen === "steps" && (
-        opened ? (
+      {screen === "steps" &&
+        (opened ? (
           <Box flexDirection="column">
-            <StepsTable job={opened} steps={steps} selected={stepSel} now={nowMs} width={width} height={logStep ? Math.min(steps.length + 3, Math.floor(bodyRows / 2)) : bodyRows} />
+            <StepsTable
+              job={opened}
+              steps={steps}
+              selected={stepSel}
+              now={nowMs}
+              width={width}
+              height={logStep ? Math.min(steps.length + 3, Math.floor(bodyRows / 2)) : bodyRows}
+            />
             {logStep && (
               <LogPane
                 title={`log ${logStep.jobId}.${logStep.stepId}`}
@@ -295,8 +310,7 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
           </Box>
         ) : (
           <Text color="yellow">job {openJob} is no longer known (it ended a while ago)</Text>
-        )
-      )}
+        ))}
       {screen === "nodes" && <NodesTable nodes={nodes} partitions={view.partitions} selected={nodeIndex} height={bodyRows} />}
       <Text color={confirm ? "yellow" : message.startsWith("failed") ? "red" : "white"} wrap="truncate-end">
         {confirm ? confirm.question : message || " "}
@@ -307,9 +321,31 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
 }
 
 const KEYS: Record<Screen, [string, string][]> = {
-  jobs: [["↑↓", "move"], ["⏎", "steps"], ["x", "cancel"], ["m", "mine/all"], ["f", "state"], ["o", "sort"], ["r", "reverse"], ["n", "nodes"], ["q", "quit"]],
-  steps: [["↑↓", "move"], ["⏎", "log"], ["x", "cancel"], ["s", "stop container"], ["esc", "back"], ["n", "nodes"], ["q", "quit"]],
-  nodes: [["↑↓", "move"], ["esc", "back"], ["q", "quit"]],
+  jobs: [
+    ["↑↓", "move"],
+    ["⏎", "steps"],
+    ["x", "cancel"],
+    ["m", "mine/all"],
+    ["f", "state"],
+    ["o", "sort"],
+    ["r", "reverse"],
+    ["n", "nodes"],
+    ["q", "quit"],
+  ],
+  steps: [
+    ["↑↓", "move"],
+    ["⏎", "log"],
+    ["x", "cancel"],
+    ["s", "stop container"],
+    ["esc", "back"],
+    ["n", "nodes"],
+    ["q", "quit"],
+  ],
+  nodes: [
+    ["↑↓", "move"],
+    ["esc", "back"],
+    ["q", "quit"],
+  ],
 };
 
 function Footer({ screen }: { screen: Screen }) {
@@ -319,7 +355,10 @@ function Footer({ screen }: { screen: Screen }) {
         {KEYS[screen].map(([k, what], i) => (
           <Text key={k}>
             {i ? "  " : ""}
-            <Text bold color="cyan">{k}</Text> {what}
+            <Text bold color="cyan">
+              {k}
+            </Text>{" "}
+            {what}
           </Text>
         ))}
       </Text>

@@ -46,9 +46,16 @@ export function passes(job: JobInfo, f: JobFilter): boolean {
 
 /** Order of states in the "state" sort: what needs attention first. */
 const STATE_ORDER: Record<number, number> = {
-  [JobStatus.Running]: 0, [JobStatus.Starting]: 1, [JobStatus.Configuring]: 2, [JobStatus.Completing]: 3,
-  [JobStatus.Pending]: 4, [JobStatus.Failed]: 5, [JobStatus.OutOfMemory]: 6, [JobStatus.ExceedTimeLimit]: 7,
-  [JobStatus.Cancelled]: 8, [JobStatus.Completed]: 9,
+  [JobStatus.Running]: 0,
+  [JobStatus.Starting]: 1,
+  [JobStatus.Configuring]: 2,
+  [JobStatus.Completing]: 3,
+  [JobStatus.Pending]: 4,
+  [JobStatus.Failed]: 5,
+  [JobStatus.OutOfMemory]: 6,
+  [JobStatus.ExceedTimeLimit]: 7,
+  [JobStatus.Cancelled]: 8,
+  [JobStatus.Completed]: 9,
 };
 
 function compare(a: JobInfo, b: JobInfo, key: SortKey, now: number): number {
@@ -163,10 +170,7 @@ export function stepKind(j: JobInfo, s: StepInfo): string {
 export function stepCells(j: JobInfo, s: StepInfo): string[] {
   const ended = isTerminal(s.status);
   const exit = ended ? `${s.exitCode}${s.reason ? ` (${s.reason})` : ""}` : s.reason;
-  return [
-    `${j.jobId}.${s.stepId}`, s.name, stepKind(j, s), stateName(s.status), s.containerMeta?.image?.image ?? "-",
-    s.nodes.join(",") || "-", exit,
-  ];
+  return [`${j.jobId}.${s.stepId}`, s.name, stepKind(j, s), stateName(s.status), s.containerMeta?.image?.image ?? "-", s.nodes.join(",") || "-", exit];
 }
 
 /** Fixed-width cell: cut with "…" or padded. */

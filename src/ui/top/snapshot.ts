@@ -14,18 +14,22 @@ export function readSnapshot(ctld: CtldConnection, want: { jobs: boolean; nodes:
       reject(new CliError(`Failed to read the cluster state: ${last || "no answer from ctld"}`, ExitCode.Network));
     }, timeoutMs);
     let last = "";
-    const w = openWatch(ctld, { ...want, intervalMs: 0 }, {
-      onEvent(ev) {
-        view.apply(ev);
-        if (!view.synced) return;
-        clearTimeout(timer);
-        w.close();
-        resolve(view);
+    const w = openWatch(
+      ctld,
+      { ...want, intervalMs: 0 },
+      {
+        onEvent(ev) {
+          view.apply(ev);
+          if (!view.synced) return;
+          clearTimeout(timer);
+          w.close();
+          resolve(view);
+        },
+        onDisconnect(reason) {
+          last = reason;
+        },
       },
-      onDisconnect(reason) {
-        last = reason;
-      },
-    });
+    );
   });
 }
 

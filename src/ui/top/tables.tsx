@@ -2,8 +2,21 @@
 import { Box, Text } from "ink";
 import type { JobInfo, LogLine, NodeInfo, PartitionInfo, StepInfo } from "../../core/generated/crane/crane";
 import {
-  JOB_COLUMNS, JOB_WIDTHS, STEP_COLUMNS, STEP_WIDTHS, bar, fit, jobCells, nodeStateColor, nodeUsage, sortedNodes,
-  stateColor, stateName, stepCells, timeCell, usageText,
+  JOB_COLUMNS,
+  JOB_WIDTHS,
+  STEP_COLUMNS,
+  STEP_WIDTHS,
+  bar,
+  fit,
+  jobCells,
+  nodeStateColor,
+  nodeUsage,
+  sortedNodes,
+  stateColor,
+  stateName,
+  stepCells,
+  timeCell,
+  usageText,
 } from "./model";
 
 /** The first row to show so that `selected` is visible in `height` rows (keeps it in the middle when scrolling). */
@@ -12,8 +25,20 @@ export function windowStart(count: number, selected: number, height: number): nu
   return Math.min(count - height, Math.max(0, selected - Math.floor(height / 2)));
 }
 
-function Row({ cells, widths, selected, color, colorAt, width }: {
-  cells: readonly string[]; widths: readonly number[]; selected?: boolean; color?: string; colorAt?: number; width: number;
+function Row({
+  cells,
+  widths,
+  selected,
+  color,
+  colorAt,
+  width,
+}: {
+  cells: readonly string[];
+  widths: readonly number[];
+  selected?: boolean;
+  color?: string;
+  colorAt?: number;
+  width: number;
 }) {
   const fixed = widths.reduce((a, b) => a + b, 0) + 2;
   return (
@@ -37,14 +62,34 @@ export function JobsTable({ jobs, selected, height, now, width }: { jobs: JobInf
       <Row cells={JOB_COLUMNS} widths={JOB_WIDTHS} width={width} />
       {shown.length === 0 && <Text dimColor>no jobs match (m: mine/all, f: state filter)</Text>}
       {shown.map((j, i) => (
-        <Row key={j.jobId} cells={jobCells(j, now)} widths={JOB_WIDTHS} selected={start + i === selected} color={stateColor(j.status)} colorAt={4} width={width} />
+        <Row
+          key={j.jobId}
+          cells={jobCells(j, now)}
+          widths={JOB_WIDTHS}
+          selected={start + i === selected}
+          color={stateColor(j.status)}
+          colorAt={4}
+          width={width}
+        />
       ))}
     </Box>
   );
 }
 
-export function StepsTable({ job, steps, selected, now, width, height }: {
-  job: JobInfo; steps: StepInfo[]; selected: number; now: number; width: number; height: number;
+export function StepsTable({
+  job,
+  steps,
+  selected,
+  now,
+  width,
+  height,
+}: {
+  job: JobInfo;
+  steps: StepInfo[];
+  selected: number;
+  now: number;
+  width: number;
+  height: number;
 }) {
   const h = Math.max(1, height - 2);
   const start = windowStart(steps.length, selected, h);
@@ -58,7 +103,15 @@ export function StepsTable({ job, steps, selected, now, width, height }: {
       <Row cells={STEP_COLUMNS} widths={STEP_WIDTHS} width={width} />
       {steps.length === 0 && <Text dimColor>no steps yet (the job has not started)</Text>}
       {steps.slice(start, start + h).map((s, i) => (
-        <Row key={s.stepId} cells={stepCells(job, s)} widths={STEP_WIDTHS} selected={start + i === selected} color={stateColor(s.status)} colorAt={3} width={width} />
+        <Row
+          key={s.stepId}
+          cells={stepCells(job, s)}
+          widths={STEP_WIDTHS}
+          selected={start + i === selected}
+          color={stateColor(s.status)}
+          colorAt={3}
+          width={width}
+        />
       ))}
     </Box>
   );
@@ -75,7 +128,9 @@ export function LogPane({ title, note, lines, height, width }: { title: string; 
       {shown.length === 0 && <Text dimColor>(no output yet)</Text>}
       {shown.map((l, i) => (
         <Text key={i} color={l.stream === "stderr" ? "red" : undefined} wrap="truncate-end">
-          {Buffer.from(l.data).toString("utf8").replace(/[\r\t]/g, " ") || " "}
+          {Buffer.from(l.data)
+            .toString("utf8")
+            .replace(/[\r\t]/g, " ") || " "}
         </Text>
       ))}
     </Box>
@@ -84,9 +139,7 @@ export function LogPane({ title, note, lines, height, width }: { title: string; 
 
 const BAR = 12;
 
-export function NodesTable({ nodes, partitions, selected, height }: {
-  nodes: NodeInfo[]; partitions: PartitionInfo[]; selected: number; height: number;
-}) {
+export function NodesTable({ nodes, partitions, selected, height }: { nodes: NodeInfo[]; partitions: PartitionInfo[]; selected: number; height: number }) {
   const list = sortedNodes(nodes);
   const h = Math.max(1, height - 2 - Math.min(partitions.length, 4));
   const start = windowStart(list.length, selected, h);

@@ -35,15 +35,30 @@ describe("DetachFilter", () => {
   });
 
   it("[P], 1.1 s later [x]: P x, no detach", () => {
-    expect(feed([{ bytes: [P], at: 0 }, { bytes: [x], at: 1100 }])).toEqual({ sent: [[P, x]], detached: false });
+    expect(
+      feed([
+        { bytes: [P], at: 0 },
+        { bytes: [x], at: 1100 },
+      ]),
+    ).toEqual({ sent: [[P, x]], detached: false });
   });
 
   it("a Q more than 1 s after the P is ordinary data", () => {
-    expect(feed([{ bytes: [P], at: 0 }, { bytes: [Q], at: 1100 }])).toEqual({ sent: [[P, Q]], detached: false });
+    expect(
+      feed([
+        { bytes: [P], at: 0 },
+        { bytes: [Q], at: 1100 },
+      ]),
+    ).toEqual({ sent: [[P, Q]], detached: false });
   });
 
   it("a Q within 1 s of the P detaches, across reads", () => {
-    expect(feed([{ bytes: [P], at: 0 }, { bytes: [Q], at: 900 }])).toEqual({ sent: [], detached: true });
+    expect(
+      feed([
+        { bytes: [P], at: 0 },
+        { bytes: [Q], at: 900 },
+      ]),
+    ).toEqual({ sent: [], detached: true });
   });
 
   it("[P] then the end of input: P", () => {

@@ -37,8 +37,9 @@ describe("progressLabel", () => {
     expect(progressLabel(job({ status: JobStatus.Configuring, nodes: ["n1", "n2"] }), 1)).toBe("Configuring on n1,n2");
     const pod = step({ stepId: 0, status: JobStatus.Running });
     const starting = step({ status: JobStatus.Starting, containerMeta: { image: { image: "busybox:1.36" } } as StepInfo["containerMeta"] });
-    expect(progressLabel(job({ status: JobStatus.Starting, type: JobType.Container, nodes: ["n1"], steps: [pod, starting] }), 1))
-      .toBe("Starting (image busybox:1.36)");
+    expect(progressLabel(job({ status: JobStatus.Starting, type: JobType.Container, nodes: ["n1"], steps: [pod, starting] }), 1)).toBe(
+      "Starting (image busybox:1.36)",
+    );
     expect(progressLabel(job({ status: JobStatus.Running, steps: [step({ status: JobStatus.Running })] }), 1)).toBe("Running");
     expect(progressLabel(job({ status: JobStatus.Failed, reason: "pod failed" }), 1)).toBe("Failed (pod failed)");
   });
@@ -51,11 +52,15 @@ describe("startOutcome", () => {
     expect(startOutcome(job({ status: JobStatus.Configuring, steps: [step({ status: JobStatus.Configuring })] }), 1, "placed")?.endedBeforeStart).toBe(false);
     expect(startOutcome(job({ status: JobStatus.Running, steps: [step({ status: JobStatus.Running })] }), 1, "running")?.endedBeforeStart).toBe(false);
     // A step that failed or finished already: the caller follows it and reports its outcome.
-    expect(startOutcome(job({ status: JobStatus.Completing, steps: [step({ status: JobStatus.Failed, reason: "boom" })] }), 1, "running"))
-      .toMatchObject({ endedBeforeStart: false, reason: "boom" });
+    expect(startOutcome(job({ status: JobStatus.Completing, steps: [step({ status: JobStatus.Failed, reason: "boom" })] }), 1, "running")).toMatchObject({
+      endedBeforeStart: false,
+      reason: "boom",
+    });
     // The job ended before the step existed.
-    expect(startOutcome(job({ status: JobStatus.Cancelled, reason: "cancelled by user" }), 1, "running"))
-      .toMatchObject({ endedBeforeStart: true, reason: "cancelled by user" });
+    expect(startOutcome(job({ status: JobStatus.Cancelled, reason: "cancelled by user" }), 1, "running")).toMatchObject({
+      endedBeforeStart: true,
+      reason: "cancelled by user",
+    });
   });
 });
 
@@ -111,7 +116,10 @@ describe("waitForStart against ctld", () => {
   });
 
   it("prints nothing when stderr is not a TTY, and nothing with show: false", async () => {
-    for (const [tty, show] of [[false, true], [true, false]] as const) {
+    for (const [tty, show] of [
+      [false, true],
+      [true, false],
+    ] as const) {
       const [id] = await ctld.submit(1);
       const t = term(tty);
       const done = waitForStart(ctld.connection, id!, 1, { stream: t, show });

@@ -3,7 +3,14 @@ import { JobStatus, type StepStatusChangeRequest } from "../../../src/core/gener
 import { FREE_WAIT_MS, StepTable } from "../../../src/modes/craned/step-table";
 
 const report = (jobId: number, stepId: number, status: JobStatus): StepStatusChangeRequest => ({
-  node: "n1", jobId, stepId, status, exitCode: 0, reason: "", timestamp: 0, containerId: "",
+  node: "n1",
+  jobId,
+  stepId,
+  status,
+  exitCode: 0,
+  reason: "",
+  timestamp: 0,
+  containerId: "",
 });
 
 describe("craned's step table", () => {
@@ -52,7 +59,11 @@ describe("craned's step table", () => {
     const t = new StepTable();
     t.add(3, 1, JobStatus.Running);
     let clock = 0;
-    await t.endJob(3, async () => undefined, async (ms) => void (clock += ms));
+    await t.endJob(
+      3,
+      async () => undefined,
+      async (ms) => void (clock += ms),
+    );
     expect(clock).toBe(FREE_WAIT_MS);
   });
 });

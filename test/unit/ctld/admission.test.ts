@@ -6,7 +6,10 @@ import { Rejection } from "../../../src/modes/ctld/rejection";
 
 const config = parseConfig(
   {
-    Nodes: [{ name: "n1", cpu: 8, memory: "16G" }, { name: "n2", cpu: 8, memory: "16G" }],
+    Nodes: [
+      { name: "n1", cpu: 8, memory: "16G" },
+      { name: "n2", cpu: 8, memory: "16G" },
+    ],
     Partitions: [{ name: "CPU", nodes: "ALL", MaxTime: "1:00:00" }],
     Container: { Enabled: true },
   },
@@ -22,7 +25,8 @@ const ctx: AdmissionContext = {
   now: 1_000,
 };
 const user = { uid: 1000, gid: 1000 };
-const batch = (over: Partial<JobSpec> = {}) => JobSpec.fromPartial({ type: JobType.Batch, cpusPerTask: 1, shScript: "true", cwd: "/tmp", timeLimitSeconds: 60, ...over });
+const batch = (over: Partial<JobSpec> = {}) =>
+  JobSpec.fromPartial({ type: JobType.Batch, cpusPerTask: 1, shScript: "true", cwd: "/tmp", timeLimitSeconds: 60, ...over });
 
 function rejection(fn: () => unknown): Rejection {
   try {
@@ -61,7 +65,10 @@ describe("admission", () => {
 
   it("applies the container policy at admission, naming the rule", () => {
     const container = (mounts: { hostPath: string; containerPath: string; readonly: boolean }[]) =>
-      batch({ type: JobType.Container, containerMeta: { image: { image: "busybox", pullPolicy: "", serverAddress: "", username: "", password: "" }, mounts } as never });
+      batch({
+        type: JobType.Container,
+        containerMeta: { image: { image: "busybox", pullPolicy: "", serverAddress: "", username: "", password: "" }, mounts } as never,
+      });
     const r = rejection(() => admitJob(container([{ hostPath: "/etc", containerPath: "/x", readonly: false }]), user, ctx));
     expect(r.code).toBe(ErrCode.ERR_PERMISSION_DENIED);
     expect(r.message).toContain("Container.AllowedMountPaths");

@@ -61,10 +61,13 @@ afterEach(() => {
 /** A ctld job manager on a real store, with one 2-GPU node whose craned accepts every dispatch. */
 function ctld(stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-jm-"))) {
   dirs.push(stateDir);
-  const config = parseConfig({
-    Nodes: [{ name: "n1", cpu: 8, memory: "8G", gres: [{ name: "gpu", type: "sim", DeviceFileList: ["/dev/sim0", "/dev/sim1"] }] }],
-    Partitions: [{ name: "CPU", nodes: "ALL" }],
-  }, "");
+  const config = parseConfig(
+    {
+      Nodes: [{ name: "n1", cpu: 8, memory: "8G", gres: [{ name: "gpu", type: "sim", DeviceFileList: ["/dev/sim0", "/dev/sim1"] }] }],
+      Partitions: [{ name: "CPU", nodes: "ALL" }],
+    },
+    "",
+  );
   const store = new JobStore(stateDir);
   const nodes = new NodeRegistry(config);
   const dispatched: StepToD[] = [];
@@ -163,7 +166,10 @@ describe("JobManager", () => {
       jm.onStepReport({ node: "n1", jobId: id, stepId, status, exitCode: 0, reason: "", timestamp: Date.now(), containerId: "" });
     await report(1, JobStatus.Running);
     const step = () =>
-      jm.submitStep(StepSpec.fromPartial({ jobId: id, type: JobType.Interactive, argv: ["true"], cwd: "/", gresPerNode: { gpu: 1 }, gresGiven: true }), { uid: 0, gid: 0 });
+      jm.submitStep(StepSpec.fromPartial({ jobId: id, type: JobType.Interactive, argv: ["true"], cwd: "/", gresPerNode: { gpu: 1 }, gresGiven: true }), {
+        uid: 0,
+        gid: 0,
+      });
     const devicesOf = (stepId: number) => dispatched.find((s) => s.jobId === id && s.stepId === stepId)!.deviceFiles;
     expect(devicesOf(1).sort()).toEqual(["/dev/sim0", "/dev/sim1"]); // the batch script inherits both
     const a = await step();

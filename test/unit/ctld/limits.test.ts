@@ -23,13 +23,23 @@ import { Rejection as JobManagerRejection } from "../../../src/modes/ctld/job-ma
 import { schedule, type Snapshot } from "../../../src/modes/ctld/scheduler";
 
 const config = (ctld: Record<string, unknown> = {}, craned: Record<string, unknown> = {}) =>
-  parseConfig({
-    Nodes: [{ name: "n1", cpu: 4, memory: "8G" }, { name: "n2", cpu: 16, memory: "8G" }, { name: "n3", cpu: 64, memory: "8G" }],
-    Partitions: [{ name: "small", nodes: "n[1-2]" }, { name: "big", nodes: "n3" }],
-    DefaultPartition: "small",
-    CraneCtld: ctld,
-    Craned: craned,
-  }, "/etc/crane/config.yaml");
+  parseConfig(
+    {
+      Nodes: [
+        { name: "n1", cpu: 4, memory: "8G" },
+        { name: "n2", cpu: 16, memory: "8G" },
+        { name: "n3", cpu: 64, memory: "8G" },
+      ],
+      Partitions: [
+        { name: "small", nodes: "n[1-2]" },
+        { name: "big", nodes: "n3" },
+      ],
+      DefaultPartition: "small",
+      CraneCtld: ctld,
+      Craned: craned,
+    },
+    "/etc/crane/config.yaml",
+  );
 
 function rejected(fn: () => void): Rejection {
   try {
@@ -59,10 +69,25 @@ describe("config keys", () => {
 
   it("are read from CraneCtld and Craned, sizes with or without a unit", () => {
     const c = config(
-      { MaxJobsPerUser: 3, MaxSubmitJobsPerUser: "0", MaxJobsPerSubmit: 50, MaxQueryItems: 7, MaxSpecBytes: "2M", AllowTaskOversubscription: true, PrivateData: false },
+      {
+        MaxJobsPerUser: 3,
+        MaxSubmitJobsPerUser: "0",
+        MaxJobsPerSubmit: 50,
+        MaxQueryItems: 7,
+        MaxSpecBytes: "2M",
+        AllowTaskOversubscription: true,
+        PrivateData: false,
+      },
       { JobPidsMax: 0 },
     );
-    expect(c.limits).toEqual({ maxJobsPerUser: 3, maxSubmitJobsPerUser: 0, maxJobsPerSubmit: 50, maxQueryItems: 7, maxSpecBytes: 2 * 1024 * 1024, allowTaskOversubscription: true });
+    expect(c.limits).toEqual({
+      maxJobsPerUser: 3,
+      maxSubmitJobsPerUser: 0,
+      maxJobsPerSubmit: 50,
+      maxQueryItems: 7,
+      maxSpecBytes: 2 * 1024 * 1024,
+      allowTaskOversubscription: true,
+    });
     expect(c.privateData).toBe(false);
     expect(c.jobPidsMax).toBe(0);
     expect(config({ MaxSpecBytes: 4096 }).limits.maxSpecBytes).toBe(4096);
@@ -102,7 +127,28 @@ describe("submission limits", () => {
     // Environment, arguments and container settings count too.
     expect(() => checkJobSubmission(spec({ env: { A: "y".repeat(5000) } }), { uid: 1000 }, c, 0)).toThrow(/MaxSpecBytes/);
     expect(() => checkJobSubmission(spec({ argv: ["z".repeat(5000)] }), { uid: 1000 }, c, 0)).toThrow(/MaxSpecBytes/);
-    expect(() => checkJobSubmission(spec({ containerMeta: { image: { image: "i", pullPolicy: "", serverAddress: "", username: "", password: "" }, name: "", command: [], args: [], workdir: "", env: { B: "w".repeat(5000) }, mounts: [], tty: false, stdin: false, stdinOnce: false, detached: false } }), { uid: 1000 }, c, 0)).toThrow(/MaxSpecBytes/);
+    expect(() =>
+      checkJobSubmission(
+        spec({
+          containerMeta: {
+            image: { image: "i", pullPolicy: "", serverAddress: "", username: "", password: "" },
+            name: "",
+            command: [],
+            args: [],
+            workdir: "",
+            env: { B: "w".repeat(5000) },
+            mounts: [],
+            tty: false,
+            stdin: false,
+            stdinOnce: false,
+            detached: false,
+          },
+        }),
+        { uid: 1000 },
+        c,
+        0,
+      ),
+    ).toThrow(/MaxSpecBytes/);
     expect(() => checkJobSubmission(spec(), { uid: 1000 }, c, 0)).not.toThrow();
     // Root too: a huge spec stalls ctld whoever sends it.
     expect(() => checkJobSubmission(big, { uid: 0 }, c, 0)).toThrow(/MaxSpecBytes/);
@@ -128,9 +174,13 @@ describe("submission limits", () => {
     expect(() => checkJobSubmission(spec({ ntasks: 32, nodeNum: 2 }), { uid: 1000 }, c, 0)).not.toThrow();
     // Partition "big" has a 64-CPU node.
     expect(() => checkJobSubmission(spec({ partition: "big", ntasksPerNode: 64 }), { uid: 1000 }, c, 0)).not.toThrow();
-    expect(() => checkJobSubmission(spec({ ntasksPerNode: 1000, cpusPerTask: 0.001 }), { uid: 1000 }, config({ AllowTaskOversubscription: true }), 0)).not.toThrow();
+    expect(() =>
+      checkJobSubmission(spec({ ntasksPerNode: 1000, cpusPerTask: 0.001 }), { uid: 1000 }, config({ AllowTaskOversubscription: true }), 0),
+    ).not.toThrow();
     // A step: the largest of its job's nodes.
-    expect(() => checkStepSubmission(StepSpec.fromPartial({ jobId: 1, ntasksPerNode: 5 }), c, ["n1"])).toThrow(/5 tasks per node but the largest node has 4 CPUs/);
+    expect(() => checkStepSubmission(StepSpec.fromPartial({ jobId: 1, ntasksPerNode: 5 }), c, ["n1"])).toThrow(
+      /5 tasks per node but the largest node has 4 CPUs/,
+    );
     expect(() => checkStepSubmission(StepSpec.fromPartial({ jobId: 1, ntasks: 8 }), c, ["n1", "n2"])).not.toThrow();
     expect(() => checkStepSubmission(StepSpec.fromPartial({ jobId: 1, ntasks: 40 }), c, ["n1", "n2"])).toThrow(/20 tasks per node/);
   });
@@ -178,8 +228,13 @@ describe("query limits", () => {
     const limits = { ...DEFAULT_LIMITS, maxQueryItems: 3 };
     expect(() => checkQueryItems(QueryJobsRequest.fromPartial({ users: ["a", "b", "c"] }), limits, "QueryJobsInfo")).not.toThrow();
     for (const over of [
-      { users: ["a", "b", "c", "d"] }, { names: ["1", "2", "3", "4"] }, { nodes: ["1", "2", "3", "4"] }, { partitions: ["1", "2", "3", "4"] },
-      { states: [0, 1, 2, 3] }, { types: [0, 1, 2, 0] }, { jobIds: [1, 2, 3, 4].map((jobId) => ({ jobId, stepIds: [] })) },
+      { users: ["a", "b", "c", "d"] },
+      { names: ["1", "2", "3", "4"] },
+      { nodes: ["1", "2", "3", "4"] },
+      { partitions: ["1", "2", "3", "4"] },
+      { states: [0, 1, 2, 3] },
+      { types: [0, 1, 2, 0] },
+      { jobIds: [1, 2, 3, 4].map((jobId) => ({ jobId, stepIds: [] })) },
       { jobIds: [{ jobId: 1, stepIds: [1, 2, 3] }] },
     ]) {
       let err: unknown;
@@ -225,8 +280,23 @@ describe("active jobs per uid", () => {
 });
 
 describe("MaxJobsPerUser", () => {
-  const node = (name: string) => ({ name, partitions: ["CPU"], total: { cpu: 64, memoryBytes: 64 * 2 ** 30, gres: {} }, free: { cpu: 64, memoryBytes: 64 * 2 ** 30, gres: {} }, up: true });
-  const pending = (jobId: number, over = {}) => ({ jobId, partition: "CPU", priority: 100 - jobId, submitTime: jobId, nodeNum: 1, perNode: { cpu: 1, memoryBytes: 1 << 20, gres: {} }, timeLimitMs: 60_000, ...over });
+  const node = (name: string) => ({
+    name,
+    partitions: ["CPU"],
+    total: { cpu: 64, memoryBytes: 64 * 2 ** 30, gres: {} },
+    free: { cpu: 64, memoryBytes: 64 * 2 ** 30, gres: {} },
+    up: true,
+  });
+  const pending = (jobId: number, over = {}) => ({
+    jobId,
+    partition: "CPU",
+    priority: 100 - jobId,
+    submitTime: jobId,
+    nodeNum: 1,
+    perNode: { cpu: 1, memoryBytes: 1 << 20, gres: {} },
+    timeLimitMs: 60_000,
+    ...over,
+  });
   const rec = (jobId: number, uid: number, status = JobStatus.Pending) => ({ jobId, status, spec: JobSpec.fromPartial({ uid }) }) as unknown as JobRecord;
 
   function setup() {
@@ -234,7 +304,10 @@ describe("MaxJobsPerUser", () => {
     const jobs = new Map<number, JobRecord>([
       [1, rec(1, 1000, JobStatus.Running)],
       ...[2, 3, 4, 5].map((id) => [id, rec(id, 1000)] as const),
-      [6, rec(6, 2000)], [7, rec(7, 2000)], [8, rec(8, 0)], [9, rec(9, 0)],
+      [6, rec(6, 2000)],
+      [7, rec(7, 2000)],
+      [8, rec(8, 0)],
+      [9, rec(9, 0)],
     ]);
     const snapshot: Snapshot = { now: 0, nodes: [node("n1")], running: [], pending: [2, 3, 4, 5, 6, 7, 8, 9].map((id) => pending(id)) };
     return { jobs, snapshot };

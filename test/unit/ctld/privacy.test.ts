@@ -1,16 +1,7 @@
 // What a caller sees of a job (privacy.ts): another user's private fields never leak, the owner/root/admins see
 // everything, nobody sees registry credentials, and every field of the proto is classified as public or private.
 import { describe, expect, it } from "vitest";
-import {
-  ContainerMeta,
-  ImageSpec,
-  JobInfo,
-  JobStatus,
-  JobType,
-  PodMeta,
-  PodMeta_NetworkMode,
-  StepInfo,
-} from "../../../src/core/generated/crane/crane";
+import { ContainerMeta, ImageSpec, JobInfo, JobStatus, JobType, PodMeta, PodMeta_NetworkMode, StepInfo } from "../../../src/core/generated/crane/crane";
 import {
   PRIVATE_CONTAINER_FIELDS,
   PRIVATE_JOB_FIELDS,
@@ -34,7 +25,13 @@ const config = { adminUids: [ADMIN] };
 /** Every private value contains "SECRET", every credential "CREDENTIAL": a leak is a substring search away. */
 function containerMeta(tag: string): ContainerMeta {
   return ContainerMeta.fromPartial({
-    image: { image: "busybox:1.36", pullPolicy: "IfNotPresent", serverAddress: "registry.example", username: `CREDENTIAL-user-${tag}`, password: `CREDENTIAL-pass-${tag}` },
+    image: {
+      image: "busybox:1.36",
+      pullPolicy: "IfNotPresent",
+      serverAddress: "registry.example",
+      username: `CREDENTIAL-user-${tag}`,
+      password: `CREDENTIAL-pass-${tag}`,
+    },
     name: `c-${tag}`,
     command: [`/SECRET-command-${tag}`],
     args: [`--SECRET-arg-${tag}`],
@@ -50,10 +47,23 @@ function containerMeta(tag: string): ContainerMeta {
 
 function step(stepId: number, withContainer: boolean): StepInfo {
   return StepInfo.fromPartial({
-    jobId: 7, stepId, name: `step${stepId}`, status: JobStatus.Running, type: withContainer ? JobType.Container : JobType.Batch,
-    nodes: ["n1"], resPerNode: { cpu: 1, memoryBytes: 1024, gres: {} }, submitTime: 1, startTime: 2, endTime: 0,
-    timeLimitSeconds: 60, exitCode: 0, reason: "", uid: OWNER,
-    cmdLine: `SECRET-cmdline-step${stepId}`, cwd: `/SECRET-cwd-step${stepId}`, argv: [`SECRET-argv-step${stepId}`],
+    jobId: 7,
+    stepId,
+    name: `step${stepId}`,
+    status: JobStatus.Running,
+    type: withContainer ? JobType.Container : JobType.Batch,
+    nodes: ["n1"],
+    resPerNode: { cpu: 1, memoryBytes: 1024, gres: {} },
+    submitTime: 1,
+    startTime: 2,
+    endTime: 0,
+    timeLimitSeconds: 60,
+    exitCode: 0,
+    reason: "",
+    uid: OWNER,
+    cmdLine: `SECRET-cmdline-step${stepId}`,
+    cwd: `/SECRET-cwd-step${stepId}`,
+    argv: [`SECRET-argv-step${stepId}`],
     containerMeta: withContainer ? containerMeta(`step${stepId}`) : undefined,
     containerIds: withContainer ? { n1: "abc123" } : {},
   });
@@ -61,13 +71,46 @@ function step(stepId: number, withContainer: boolean): StepInfo {
 
 function job(): JobInfo {
   return JobInfo.fromPartial({
-    jobId: 7, name: "train", type: JobType.Container, uid: OWNER, gid: OWNER, username: "alice", partition: "CPU",
-    account: "acct", qos: "normal", status: JobStatus.Running, pendingReason: "", reason: "", exitCode: 0,
-    nodes: ["n1"], nodeNum: 1, reqPerNode: { cpu: 1, memoryBytes: 1024, gres: {} }, allocPerNode: { cpu: 1, memoryBytes: 1024, gres: {} },
-    ntasks: 1, ntasksPerNode: 1, cpusPerTask: 1, timeLimitSeconds: 60, submitTime: 1, startTime: 2, endTime: 0,
-    held: false, priority: 5, exclusive: false, reqNodes: ["n1"], excludeNodes: ["n2"],
-    cwd: "/home/alice/SECRET-cwd", cmdLine: "ccon run SECRET-job-cmdline",
-    podMeta: { name: "pod", network: PodMeta_NetworkMode.POD, userns: true, runAsUser: 0, runAsGroup: 0, ports: [{ hostPort: 8080, containerPort: 80, protocol: "TCP", hostIp: "" }], dnsServers: ["10.9.9.9-SECRET-dns"] },
+    jobId: 7,
+    name: "train",
+    type: JobType.Container,
+    uid: OWNER,
+    gid: OWNER,
+    username: "alice",
+    partition: "CPU",
+    account: "acct",
+    qos: "normal",
+    status: JobStatus.Running,
+    pendingReason: "",
+    reason: "",
+    exitCode: 0,
+    nodes: ["n1"],
+    nodeNum: 1,
+    reqPerNode: { cpu: 1, memoryBytes: 1024, gres: {} },
+    allocPerNode: { cpu: 1, memoryBytes: 1024, gres: {} },
+    ntasks: 1,
+    ntasksPerNode: 1,
+    cpusPerTask: 1,
+    timeLimitSeconds: 60,
+    submitTime: 1,
+    startTime: 2,
+    endTime: 0,
+    held: false,
+    priority: 5,
+    exclusive: false,
+    reqNodes: ["n1"],
+    excludeNodes: ["n2"],
+    cwd: "/home/alice/SECRET-cwd",
+    cmdLine: "ccon run SECRET-job-cmdline",
+    podMeta: {
+      name: "pod",
+      network: PodMeta_NetworkMode.POD,
+      userns: true,
+      runAsUser: 0,
+      runAsGroup: 0,
+      ports: [{ hostPort: 8080, containerPort: 80, protocol: "TCP", hostIp: "" }],
+      dnsServers: ["10.9.9.9-SECRET-dns"],
+    },
     steps: [step(0, true), step(1, false), step(2, true)],
   });
 }

@@ -34,7 +34,10 @@ function watch(req: WatchRequest) {
     close: () => call.cancel(),
     async until(what: string, pred: () => boolean) {
       for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
-      if (!pred()) throw new Error(`watch never saw ${what}; events: ${JSON.stringify(events.map((e) => ({ ...e, jobs: e.jobs.map((j) => [j.jobId, JobStatus[j.status]]) })))}`);
+      if (!pred())
+        throw new Error(
+          `watch never saw ${what}; events: ${JSON.stringify(events.map((e) => ({ ...e, jobs: e.jobs.map((j) => [j.jobId, JobStatus[j.status]]) })))}`,
+        );
     },
   };
 }

@@ -111,9 +111,7 @@ describe("parseUserSpec", () => {
   });
 
   it.each(["alice", "", "-1", "1:2:3", "4294967296"])("rejects the UID in %j", (spec) => {
-    expect(() => parseUserSpec(spec)).toThrow(
-      `invalid user specification '${spec}': user name resolution not supported, please provide a numeric UID`,
-    );
+    expect(() => parseUserSpec(spec)).toThrow(`invalid user specification '${spec}': user name resolution not supported, please provide a numeric UID`);
   });
 
   it.each(["1000:staff", "1000:"])("rejects the GID in %j", (spec) => {

@@ -1,10 +1,5 @@
 import { describe, it, expect } from "vitest";
-import {
-  defaultOutputPath,
-  expandOutputPattern,
-  resolveOutputPath,
-  type OutputPatternContext,
-} from "../../../src/core/parse/output-pattern.js";
+import { defaultOutputPath, expandOutputPattern, resolveOutputPath, type OutputPatternContext } from "../../../src/core/parse/output-pattern.js";
 
 const ctx: OutputPatternContext = {
   jobId: 42,

@@ -51,16 +51,7 @@ describe("parseBatchScript", () => {
   });
 
   it("parses the value forms and removes directive lines from the body", () => {
-    const script = [
-      "#!/bin/bash",
-      "#CBATCH -N 2",
-      "#CBATCH --time=1:00:00",
-      "#CBATCH -c4",
-      "#CBATCH --mem 4G",
-      "echo start",
-      "#CBATCH -J late",
-      "",
-    ].join("\n");
+    const script = ["#!/bin/bash", "#CBATCH -N 2", "#CBATCH --time=1:00:00", "#CBATCH -c4", "#CBATCH --mem 4G", "echo start", "#CBATCH -J late", ""].join("\n");
     const parsed = parseBatchScript(script);
     expect(parsed.directives).toEqual([
       { name: "nodes", value: "2", line: 2, source: "CBATCH" },
@@ -74,9 +65,7 @@ describe("parseBatchScript", () => {
 
   it("strips quotes, keeps quoted spaces and ignores trailing comments", () => {
     const parsed = parseBatchScript(
-      ['#CBATCH -J "my job"', "#CBATCH --comment='a # b'", "#CBATCH -p gpu # the GPU partition", "#CBATCH --output=out#1.txt"].join(
-        "\n",
-      ),
+      ['#CBATCH -J "my job"', "#CBATCH --comment='a # b'", "#CBATCH -p gpu # the GPU partition", "#CBATCH --output=out#1.txt"].join("\n"),
     );
     expect(parsed.directives.map((d) => [d.name, d.value])).toEqual([
       ["job-name", "my job"],

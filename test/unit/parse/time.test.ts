@@ -1,11 +1,5 @@
 import { describe, it, expect } from "vitest";
-import {
-  UNLIMITED_TIME_LIMIT,
-  formatAgo,
-  formatDuration,
-  parseRelativeOrAbsoluteTime,
-  parseTimeLimit,
-} from "../../../src/core/parse/time.js";
+import { UNLIMITED_TIME_LIMIT, formatAgo, formatDuration, parseRelativeOrAbsoluteTime, parseTimeLimit } from "../../../src/core/parse/time.js";
 import { ParseError } from "../../../src/core/parse/errors.js";
 
 describe("parseTimeLimit", () => {

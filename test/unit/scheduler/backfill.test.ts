@@ -3,8 +3,7 @@ import { cluster, job, MINUTE, node, NOW, run } from "./harness";
 
 // Two 4-CPU nodes; n1 is busy until now + 60 min. A wide job (both nodes, whole) waits for n1 and reserves both
 // nodes from the shadow time, now + 60 min.
-const blocked = () =>
-  cluster([node("n1"), node("n2")], [], [{ nodes: ["n1"], cpu: 4, endsIn: 60 }]);
+const blocked = () => cluster([node("n1"), node("n2")], [], [{ nodes: ["n1"], cpu: 4, endsIn: 60 }]);
 
 describe("backfill", () => {
   it("backfills a short job ahead of a blocked wide job", () => {
@@ -40,7 +39,14 @@ describe("backfill", () => {
 
   it("backfills a long job on resources the blocked job does not need", () => {
     const nodes = [node("n1", { cpu: 8 }), node("n2", { cpu: 4 })];
-    const snap = cluster(nodes, [], [{ nodes: ["n1"], cpu: 6, endsIn: 60 }, { nodes: ["n2"], cpu: 4, endsIn: 60 }]);
+    const snap = cluster(
+      nodes,
+      [],
+      [
+        { nodes: ["n1"], cpu: 6, endsIn: 60 },
+        { nodes: ["n2"], cpu: 4, endsIn: 60 },
+      ],
+    );
     snap.pending = [
       job(1, { cpu: 4, nodeNum: 2, priority: 300 }),
       job(2, { cpu: 2, timeLimitMs: Infinity, priority: 200 }),
@@ -54,7 +60,15 @@ describe("backfill", () => {
 
   it("takes the shadow time from the last of the running jobs the blocked job waits for", () => {
     const nodes = [node("n1"), node("n2"), node("n3")];
-    const snap = cluster(nodes, [], [{ nodes: ["n1"], cpu: 4, endsIn: 30 }, { nodes: ["n2"], cpu: 4, endsIn: 90 }, { nodes: ["n3"], cpu: 4, endsIn: 45 }]);
+    const snap = cluster(
+      nodes,
+      [],
+      [
+        { nodes: ["n1"], cpu: 4, endsIn: 30 },
+        { nodes: ["n2"], cpu: 4, endsIn: 90 },
+        { nodes: ["n3"], cpu: 4, endsIn: 45 },
+      ],
+    );
     snap.pending = [job(1, { cpu: 4, nodeNum: 2 })];
     expect(run(snap).reservationOf(1)).toMatchObject({ startTime: NOW + 45 * MINUTE, nodes: ["n1", "n3"] });
   });
@@ -111,7 +125,14 @@ describe("backfill", () => {
   });
 
   it("reserves a whole node for a blocked exclusive job once everything on it has ended", () => {
-    const snap = cluster([node("n1")], [], [{ nodes: ["n1"], cpu: 1, endsIn: 20 }, { nodes: ["n1"], cpu: 1, endsIn: 40 }]);
+    const snap = cluster(
+      [node("n1")],
+      [],
+      [
+        { nodes: ["n1"], cpu: 1, endsIn: 20 },
+        { nodes: ["n1"], cpu: 1, endsIn: 40 },
+      ],
+    );
     snap.pending = [job(1, { exclusive: true, priority: 300 }), job(2, { cpu: 1, minutes: 30, priority: 200 }), job(3, { cpu: 1, minutes: 50, priority: 100 })];
     const r = run(snap);
     expect(r.reservationOf(1)?.startTime).toBe(NOW + 40 * MINUTE);

@@ -22,9 +22,7 @@ describe("feasibleEver (submit-time check)", () => {
   });
 
   it("names the memory limit", () => {
-    expect(feasibleEver(job(1, { memGiB: 100 }), nodes)).toBe(
-      'requested 100 GiB of memory per node but the largest node in partition "CPU" has 64 GiB',
-    );
+    expect(feasibleEver(job(1, { memGiB: 100 }), nodes)).toBe('requested 100 GiB of memory per node but the largest node in partition "CPU" has 64 GiB');
   });
 
   it("names a missing GRES type and the ones that exist", () => {

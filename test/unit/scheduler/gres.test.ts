@@ -25,14 +25,23 @@ describe("GRES", () => {
 
   it("sums the GPU types of one node for an untyped request", () => {
     const nodes = [node("mix", { cpu: 8, partitions: ["GPU"], gres: { gpu: 1, "gpu:a100": 1, "gpu:h100": 2 } })];
-    const r = run(cluster(nodes, [job(1, { partition: "GPU", gres: { gpu: 3 } }), job(2, { partition: "GPU", gres: { gpu: 1 } }), job(3, { partition: "GPU", gres: { gpu: 1 } })]));
+    const r = run(
+      cluster(nodes, [
+        job(1, { partition: "GPU", gres: { gpu: 3 } }),
+        job(2, { partition: "GPU", gres: { gpu: 1 } }),
+        job(3, { partition: "GPU", gres: { gpu: 1 } }),
+      ]),
+    );
     expect(r.placed.get(1)!.allocated[0]!.gres).toEqual({ gpu: 1, "gpu:a100": 1, "gpu:h100": 1 });
     expect(r.placed.get(2)!.allocated[0]!.gres).toEqual({ "gpu:h100": 1 });
     expect(r.reasonOf(3)).toBe("Resource");
   });
 
   it("meets typed and untyped requests of the same job from what is left after the typed part", () => {
-    const nodes = [node("n1", { cpu: 8, partitions: ["GPU"], gres: { "gpu:a100": 3 } }), node("n2", { cpu: 8, partitions: ["GPU"], gres: { "gpu:a100": 2, "gpu:h100": 2 } })];
+    const nodes = [
+      node("n1", { cpu: 8, partitions: ["GPU"], gres: { "gpu:a100": 3 } }),
+      node("n2", { cpu: 8, partitions: ["GPU"], gres: { "gpu:a100": 2, "gpu:h100": 2 } }),
+    ];
     const r = run(cluster(nodes, [job(1, { partition: "GPU", gres: { "gpu:a100": 2, gpu: 2 } })]));
     expect(r.nodesOf(1)).toEqual(["n2"]);
     expect(r.placed.get(1)!.allocated[0]!.gres).toEqual({ "gpu:a100": 2, "gpu:h100": 2 });

@@ -1,5 +1,13 @@
 // A test harness in the style of Nomad's scheduler Harness: build a snapshot in memory, run schedule(), read results.
-import { schedule, type NodeSnapshot, type PendingJob, type Resources, type RunningAllocation, type ScheduleOptions, type Snapshot } from "../../../src/modes/ctld/scheduler";
+import {
+  schedule,
+  type NodeSnapshot,
+  type PendingJob,
+  type Resources,
+  type RunningAllocation,
+  type ScheduleOptions,
+  type Snapshot,
+} from "../../../src/modes/ctld/scheduler";
 
 export const GiB = 1024 ** 3;
 export const MINUTE = 60_000;

@@ -3,12 +3,17 @@ import type { PendingJob, Snapshot } from "../../../src/modes/ctld/scheduler";
 import { cluster, job, MINUTE, node, NOW, run, type RunningSpec } from "./harness";
 import { prng } from "../../harness/prng";
 
-
 function randomCluster(seed: number): Snapshot {
   const rnd = prng(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const nodes = Array.from({ length: 3 + Math.floor(rnd() * 8) }, (_, i) =>
-    node(`n${i}`, { cpu: pick([2, 4, 8]), memGiB: pick([8, 16, 32]), partitions: rnd() < 0.8 ? ["CPU"] : ["CPU", "GPU"], gres: rnd() < 0.3 ? { "gpu:a100": 2 } : {} , up: rnd() < 0.9 }),
+    node(`n${i}`, {
+      cpu: pick([2, 4, 8]),
+      memGiB: pick([8, 16, 32]),
+      partitions: rnd() < 0.8 ? ["CPU"] : ["CPU", "GPU"],
+      gres: rnd() < 0.3 ? { "gpu:a100": 2 } : {},
+      up: rnd() < 0.9,
+    }),
   );
   const running: RunningSpec[] = [];
   for (const n of nodes)
@@ -34,7 +39,9 @@ function randomCluster(seed: number): Snapshot {
 
 describe("invariants on random clusters", () => {
   it("never overcommits a node, now or at any reservation's start", () => {
-    let reservations = 0, backfilled = 0, heldBack = 0;
+    let reservations = 0,
+      backfilled = 0,
+      heldBack = 0;
     for (let seed = 1; seed <= 300; seed++) {
       const snap = randomCluster(seed);
       const { result } = run(snap);
@@ -50,7 +57,10 @@ describe("invariants on random clusters", () => {
       // as the whole node, and the node's count of jobs tells whether an exclusive job shares it.
       const usage = (name: string, t: number) => {
         const total = snap.nodes.find((x) => x.name === name)!.total;
-        let cpu = 0, mem = 0, jobsOn = 0, exclusive = 0;
+        let cpu = 0,
+          mem = 0,
+          jobsOn = 0,
+          exclusive = 0;
         const use = (perNode: { cpu: number; memoryBytes: number }, excl: boolean) => {
           jobsOn++;
           if (excl) exclusive++;

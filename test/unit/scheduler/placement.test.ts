@@ -62,7 +62,12 @@ describe("placement", () => {
   });
 
   it("skips nodes with enough CPU but too little memory, then finds one with both", () => {
-    const nodes = [node("m1", { cpu: 8, memGiB: 4 }), node("m2", { cpu: 8, memGiB: 8 }), node("m3", { cpu: 8, memGiB: 64 }), node("m4", { cpu: 16, memGiB: 2 })];
+    const nodes = [
+      node("m1", { cpu: 8, memGiB: 4 }),
+      node("m2", { cpu: 8, memGiB: 8 }),
+      node("m3", { cpu: 8, memGiB: 64 }),
+      node("m4", { cpu: 16, memGiB: 2 }),
+    ];
     const r = run(cluster(nodes, [job(1, { cpu: 2, memGiB: 32 })]));
     expect(r.nodesOf(1)).toEqual(["m3"]);
   });

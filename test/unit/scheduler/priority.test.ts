@@ -46,7 +46,9 @@ describe("priority order", () => {
 
   it("uses nodes shared by two partitions for both", () => {
     const nodes = [node("s1", { partitions: ["CPU", "GPU"], cpu: 4 })];
-    const r = run(cluster(nodes, [job(1, { cpu: 3, priority: 2 }), job(2, { partition: "GPU", cpu: 1, priority: 1 }), job(3, { partition: "GPU", cpu: 1, priority: 0 })]));
+    const r = run(
+      cluster(nodes, [job(1, { cpu: 3, priority: 2 }), job(2, { partition: "GPU", cpu: 1, priority: 1 }), job(3, { partition: "GPU", cpu: 1, priority: 0 })]),
+    );
     expect(r.nodesOf(1)).toEqual(["s1"]);
     expect(r.nodesOf(2)).toEqual(["s1"]);
     expect(r.reasonOf(3)).toBe("Resource");

@@ -34,10 +34,14 @@ describe("the tick queue", () => {
   it("fires items in the tick they fall due, never early, and what a firing adds in a later tick", () => {
     let now = 1000;
     const fired: string[][] = [];
-    const q = new TickQueue<string>(10, (items) => {
-      fired.push(items);
-      if (items.includes("a")) q.add(now, "again"); // due "now": the next tick
-    }, () => now);
+    const q = new TickQueue<string>(
+      10,
+      (items) => {
+        fired.push(items);
+        if (items.includes("a")) q.add(now, "again"); // due "now": the next tick
+      },
+      () => now,
+    );
     q.add(1005, "a");
     q.add(1010, "b");
     q.add(1011, "c");
@@ -88,13 +92,22 @@ describe("simulated nodes", () => {
       },
     };
     const keyOf = (n: string) => (["n1", "n2"].includes(n) ? deriveNodeKey(clusterKey, n) : undefined);
-    ctld.addService(CraneCtldForInternalService, safeHandlers(service, () => {}, { authenticate: requireNodeKey(keyOf, "refused") }));
+    ctld.addService(
+      CraneCtldForInternalService,
+      safeHandlers(service, () => {}, { authenticate: requireNodeKey(keyOf, "refused") }),
+    );
     await bindServer(ctld, `127.0.0.1:${base}`);
-    const config = parseConfig({
-      ControlMachine: "127.0.0.1", CraneCtldForInternalListenPort: base, CranedListenAddr: "127.0.0.1",
-      Craned: { PingInterval: 0.2 }, Container: { Enabled: false },
-      Nodes: ["n1", "n2"].map((name) => ({ name, address: "127.0.0.1", port: simPort, cpu: 4, memory: "4G" })),
-    }, "");
+    const config = parseConfig(
+      {
+        ControlMachine: "127.0.0.1",
+        CraneCtldForInternalListenPort: base,
+        CranedListenAddr: "127.0.0.1",
+        Craned: { PingInterval: 0.2 },
+        Container: { Enabled: false },
+        Nodes: ["n1", "n2"].map((name) => ({ name, address: "127.0.0.1", port: simPort, cpu: 4, memory: "4G" })),
+      },
+      "",
+    );
     sim = await startSimulatedNodes({ config, port: simPort, clusterKey, log: quiet });
     await sim.waitRegistered(10_000);
   });
@@ -122,7 +135,10 @@ describe("simulated nodes", () => {
     expect(r.ok).toBe(true);
     await until(() => reports.some((x) => x.jobId === 7 && x.status === JobStatus.Completed));
     const mine = reports.filter((x) => x.jobId === 7);
-    expect(mine.map((x) => [x.node, x.status, x.exitCode])).toEqual([["n2", JobStatus.Running, 0], ["n2", JobStatus.Completed, 0]]);
+    expect(mine.map((x) => [x.node, x.status, x.exitCode])).toEqual([
+      ["n2", JobStatus.Running, 0],
+      ["n2", JobStatus.Completed, 0],
+    ]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(50);
     expect((await unary(c, c.freeJob, { jobId: 7 })).ok).toBe(true);
     expect(sim.stats()).toMatchObject({ executed: { count: 1 }, started: { count: 1 }, completed: { count: 1 }, freed: { count: 1 }, running: 0 });
@@ -134,7 +150,10 @@ describe("simulated nodes", () => {
     await unary(c, c.executeStep, { step: step({ jobId: 8, argv: ["sleep", "infinity"] }) });
     await unary(c, c.terminateStep, { jobId: 8, stepId: 1, reasonStatus: JobStatus.Cancelled, reason: "cancelled by user" });
     await until(() => reports.some((x) => x.jobId === 8 && x.status === JobStatus.Cancelled));
-    expect(reports.filter((x) => x.jobId === 8).map((x) => [x.node, x.status])).toEqual([["n1", JobStatus.Running], ["n1", JobStatus.Cancelled]]);
+    expect(reports.filter((x) => x.jobId === 8).map((x) => [x.node, x.status])).toEqual([
+      ["n1", JobStatus.Running],
+      ["n1", JobStatus.Cancelled],
+    ]);
     c.close();
   });
 

@@ -16,8 +16,15 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function launch(argv: string[], over: Partial<TaskLaunch> = {}): TaskLaunch {
   return {
-    uid: 0, gid: 0, cgroupProcs: [path.join(dir, "cgroup.procs")], cwd: dir, env: { GREETING: "it's me", PATH: "/usr/bin:/bin" },
-    taskPidFile: path.join(dir, "task.pid"), exitFile: path.join(dir, "task.exit"), mode: { argv }, ...over,
+    uid: 0,
+    gid: 0,
+    cgroupProcs: [path.join(dir, "cgroup.procs")],
+    cwd: dir,
+    env: { GREETING: "it's me", PATH: "/usr/bin:/bin" },
+    taskPidFile: path.join(dir, "task.pid"),
+    exitFile: path.join(dir, "task.exit"),
+    mode: { argv },
+    ...over,
   };
 }
 

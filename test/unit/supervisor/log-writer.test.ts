@@ -12,7 +12,11 @@ describe("CriLogWriter", () => {
     w.write("stderr", Buffer.from("err\n"));
     w.write("stdout", Buffer.from("o\nthree"));
     w.close();
-    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => l.split(" ").slice(1).join(" "));
+    const lines = fs
+      .readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" ").slice(1).join(" "));
     expect(lines).toEqual(["stdout F one", "stderr F err", "stdout F two", "stdout P three"]);
     fs.rmSync(path.dirname(file), { recursive: true });
   });

@@ -46,14 +46,24 @@ export class FakeBackend implements TopBackend {
 
 export function job(id: number, over: Partial<JobInfo> = {}): JobInfo {
   return JobInfo.fromPartial({
-    jobId: id, name: `job${id}`, username: "alice", partition: "CPU", status: JobStatus.Pending, pendingReason: "Priority",
-    type: JobType.Batch, ...over,
+    jobId: id,
+    name: `job${id}`,
+    username: "alice",
+    partition: "CPU",
+    status: JobStatus.Pending,
+    pendingReason: "Priority",
+    type: JobType.Batch,
+    ...over,
   });
 }
 
 export function running(id: number, over: Partial<JobInfo> = {}): JobInfo {
   return job(id, {
-    status: JobStatus.Running, pendingReason: "", nodes: ["n1"], startTime: Date.now() - 65_000, timeLimitSeconds: 3600,
+    status: JobStatus.Running,
+    pendingReason: "",
+    nodes: ["n1"],
+    startTime: Date.now() - 65_000,
+    timeLimitSeconds: 3600,
     steps: [StepInfo.fromPartial({ jobId: id, stepId: 1, name: "batch", status: JobStatus.Running, nodes: ["n1"], type: JobType.Batch })],
     ...over,
   });
@@ -61,7 +71,11 @@ export function running(id: number, over: Partial<JobInfo> = {}): JobInfo {
 
 export function node(name: string, over: Partial<NodeInfo> = {}): NodeInfo {
   return NodeInfo.fromPartial({
-    name, state: "mix", partitions: ["CPU"], total: { cpu: 4, memoryBytes: 8 * 2 ** 30, gres: { "gpu:a100": 2 } },
-    allocated: { cpu: 1, memoryBytes: 2 * 2 ** 30, gres: { "gpu:a100": 1 } }, ...over,
+    name,
+    state: "mix",
+    partitions: ["CPU"],
+    total: { cpu: 4, memoryBytes: 8 * 2 ** 30, gres: { "gpu:a100": 2 } },
+    allocated: { cpu: 1, memoryBytes: 2 * 2 ** 30, gres: { "gpu:a100": 1 } },
+    ...over,
   });
 }

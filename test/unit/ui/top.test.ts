@@ -112,7 +112,15 @@ describe("crane top", () => {
     const { backend } = start();
     const steps = [
       StepInfo.fromPartial({ jobId: 4, stepId: 0, name: "pod", status: JobStatus.Running, nodes: ["n1"], type: JobType.Container }),
-      StepInfo.fromPartial({ jobId: 4, stepId: 1, name: "web", status: JobStatus.Running, nodes: ["n1"], type: JobType.Container, containerMeta: { image: { image: "busybox:latest" } } }),
+      StepInfo.fromPartial({
+        jobId: 4,
+        stepId: 1,
+        name: "web",
+        status: JobStatus.Running,
+        nodes: ["n1"],
+        type: JobType.Container,
+        containerMeta: { image: { image: "busybox:latest" } },
+      }),
     ];
     backend.emit({ reset: true, synced: true, jobs: [running(4, { type: JobType.Container, steps })] });
     await shows("job4");
@@ -170,7 +178,15 @@ describe("crane top", () => {
   it("cancels a step and stops a container from the steps view", async () => {
     const { backend } = start();
     const steps = [
-      StepInfo.fromPartial({ jobId: 4, stepId: 1, name: "main", status: JobStatus.Running, nodes: ["n1"], type: JobType.Container, containerMeta: { image: { image: "img" } } }),
+      StepInfo.fromPartial({
+        jobId: 4,
+        stepId: 1,
+        name: "main",
+        status: JobStatus.Running,
+        nodes: ["n1"],
+        type: JobType.Container,
+        containerMeta: { image: { image: "img" } },
+      }),
       StepInfo.fromPartial({ jobId: 4, stepId: 2, name: "proc", status: JobStatus.Running, nodes: ["n1"], type: JobType.Interactive }),
     ];
     backend.emit({ reset: true, synced: true, jobs: [running(4, { type: JobType.Container, steps })] });
@@ -187,13 +203,18 @@ describe("crane top", () => {
     await shows("Cancel step 4.2 (proc)? [y/N]");
     await press("y");
     await shows("step 4.2: cancel requested");
-    expect(backend.cancels).toEqual([{ jobId: 4, stepId: 1 }, { jobId: 4, stepId: 2 }]);
+    expect(backend.cancels).toEqual([
+      { jobId: 4, stepId: 1 },
+      { jobId: 4, stepId: 2 },
+    ]);
   });
 
   it("shows nodes with CPU, memory and GPU allocation bars, and goes back", async () => {
     const { backend } = start();
     backend.emit({
-      reset: true, synced: true, jobs: [job(1)],
+      reset: true,
+      synced: true,
+      jobs: [job(1)],
       nodes: [node("n1"), node("n2", { state: "down", reason: "no heartbeat for 31 s", allocated: { cpu: 0, memoryBytes: 0, gres: {} } })],
       partitions: [{ name: "CPU", nodes: ["n1", "n2"], up: true, priority: 0, maxTimeSeconds: 0, isDefault: true }],
     });

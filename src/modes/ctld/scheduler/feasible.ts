@@ -66,8 +66,7 @@ export function feasibleEver(job: PendingJob, nodes: NodeSnapshot[]): string | n
   if (!Number.isInteger(job.nodeNum) || job.nodeNum < 1) return `requested ${job.nodeNum} nodes; a job needs at least 1 node`;
   if (!(req.cpu > 0)) return `requested ${formatCpus(req.cpu)} per node; a job needs more than 0 CPUs`;
   if (!(req.memoryBytes >= 0)) return `requested ${req.memoryBytes} bytes of memory per node; memory cannot be negative`;
-  for (const [key, count] of Object.entries(req.gres))
-    if (!(count >= 0)) return `requested ${key}:${count} per node; a GRES count cannot be negative`;
+  for (const [key, count] of Object.entries(req.gres)) if (!(count >= 0)) return `requested ${key}:${count} per node; a GRES count cannot be negative`;
 
   const inPartition = nodes.filter((n) => n.partitions.includes(job.partition));
   if (inPartition.length === 0) {
@@ -77,8 +76,7 @@ export function feasibleEver(job: PendingJob, nodes: NodeSnapshot[]): string | n
 
   const excludes = new Set(job.excludes ?? []);
   const required = [...new Set(job.nodelist ?? [])];
-  if (required.length > job.nodeNum)
-    return `the node list names ${required.length} nodes but the job requests only ${job.nodeNum}`;
+  if (required.length > job.nodeNum) return `the node list names ${required.length} nodes but the job requests only ${job.nodeNum}`;
   for (const name of required) {
     const node = nodes.find((n) => n.name === name);
     if (!node) return `node "${name}" in the node list does not exist`;
@@ -98,8 +96,7 @@ export function feasibleEver(job: PendingJob, nodes: NodeSnapshot[]): string | n
 
   // One resource at a time, so that the message names the one that is short.
   const maxCpu = Math.max(...candidates.map((n) => n.total.cpu));
-  if (req.cpu > maxCpu + 1e-9)
-    return `requested ${formatCpus(req.cpu)} per node but the largest node in ${part} has ${Number(maxCpu.toFixed(3))}`;
+  if (req.cpu > maxCpu + 1e-9) return `requested ${formatCpus(req.cpu)} per node but the largest node in ${part} has ${Number(maxCpu.toFixed(3))}`;
   const maxMem = Math.max(...candidates.map((n) => n.total.memoryBytes));
   if (req.memoryBytes > maxMem)
     return `requested ${formatBytes(req.memoryBytes)} of memory per node but the largest node in ${part} has ${formatBytes(maxMem)}`;

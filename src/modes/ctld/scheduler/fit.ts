@@ -41,8 +41,7 @@ export function fitsFrom(state: ClusterState, node: number, shape: Shape, t: num
   if (holds === undefined) return true;
   const end = t + duration;
   for (const h of holds) {
-    if (h.start > t && h.start < end && !fitsVector(state, node, shape, state.availableAt(node, h.start, scratch)))
-      return false;
+    if (h.start > t && h.start < end && !fitsVector(state, node, shape, state.availableAt(node, h.start, scratch))) return false;
   }
   return true;
 }

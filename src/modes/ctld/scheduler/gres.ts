@@ -35,7 +35,8 @@ export class GresKeys {
     const group = this.byName.get(name) ?? [];
     group.push(k);
     group.sort((a, b) => {
-      const ka = this.keys[a]!, kb = this.keys[b]!;
+      const ka = this.keys[a]!,
+        kb = this.keys[b]!;
       if (ka === name) return -1;
       if (kb === name) return 1;
       return ka < kb ? -1 : ka > kb ? 1 : 0;

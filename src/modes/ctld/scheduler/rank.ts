@@ -34,7 +34,9 @@ export class NodePool {
   /** First position whose node sorts at or after (cpu, mem, rank), searching from `lo`. */
   lowerBound(cpu: number, mem: number, rank: number, lo = 0): number {
     const { arr } = this;
-    const c = this.state.cpu, m = this.state.mem, r = this.state.rank;
+    const c = this.state.cpu,
+      m = this.state.mem,
+      r = this.state.rank;
     let hi = this.len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;

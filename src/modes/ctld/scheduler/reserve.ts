@@ -63,7 +63,10 @@ export function reserve(state: ClusterState, shape: Shape, jobId: number, durati
     const okWithHolds = withHolds.filter((n) => fitsFrom(state, n, shape, t, duration, scratch));
     if (ready + okWithHolds.length < need) continue;
 
-    const candidates = order.slice(0, ready).map((i) => readyNodes[i]!).concat(okWithHolds);
+    const candidates = order
+      .slice(0, ready)
+      .map((i) => readyNodes[i]!)
+      .concat(okWithHolds);
     const nodes = shape.required.concat(bestFitAt(state, candidates, need, t, scratch));
     hold(state, shape, jobId, nodes, t, duration);
     return { start: t, end: t + duration, nodes };

@@ -65,7 +65,9 @@ export class ShapeCache {
   find(job: PendingJob): Shape | undefined {
     let partition = this.partitionIds.get(job.partition);
     if (partition === undefined) this.partitionIds.set(job.partition, (partition = this.partitionIds.size));
-    const cpu = job.perNode.cpu, mem = job.perNode.memoryBytes, nodeNum = job.nodeNum;
+    const cpu = job.perNode.cpu,
+      mem = job.perNode.memoryBytes,
+      nodeNum = job.nodeNum;
     const rest = restKey(job);
     let h = mix(mix(mix(partition, cpu), mem), nodeNum);
     for (let i = 0; i < rest.length; i++) h = Math.imul(h ^ rest.charCodeAt(i), 0x01000193);
@@ -74,8 +76,7 @@ export class ShapeCache {
     this.lastRest = rest;
     for (let e = this.heads[h & (this.heads.length - 1)]!; e >= 0; e = this.next[e]!) {
       const entry = this.entries[e]!;
-      if (entry.partition === partition && entry.cpu === cpu && entry.mem === mem && entry.nodeNum === nodeNum && entry.rest === rest)
-        return entry.shape;
+      if (entry.partition === partition && entry.cpu === cpu && entry.mem === mem && entry.nodeNum === nodeNum && entry.rest === rest) return entry.shape;
     }
     return undefined;
   }
