@@ -3,7 +3,7 @@
 // Every transition is saved before the RPC that caused it is answered.
 import type { CraneConfig } from "../../core/config";
 import { ErrCode, JobStatus, JobType, type JobSpec, type StepSpec, type StepStatusChangeRequest, type StepToD } from "../../core/generated/crane/crane";
-import { combineTerminal, isTerminal } from "../../core/job-state";
+import { canTransition, combineTerminal, isTerminal } from "../../core/job-state";
 import type { Logger } from "../../core/log";
 import { isAdminUid } from "../../core/identity";
 import { monotonicMs, monotonicOf } from "../../core/clock";
@@ -253,7 +253,7 @@ export class JobManager {
   }
 
   private startJob(job: JobRecord, nodes: string[], perNode: Resources, now: number): void {
-    job.status = JobStatus.Configuring;
+    this.move(job, JobStatus.Configuring, `job ${job.jobId}`);
     job.pendingReason = "";
     job.nodes = nodes;
     job.allocPerNode = perNode;
@@ -348,7 +348,7 @@ export class JobManager {
   }
 
   private dispatchStep(job: JobRecord, step: StepRecord): void {
-    step.status = JobStatus.Configuring;
+    this.move(step, JobStatus.Configuring, `step ${job.jobId}.${step.stepId}`);
     for (const node of step.nodes) {
       step.perNode[node] = { status: JobStatus.Configuring, exitCode: 0, reason: "", containerId: "" };
       const entry = this.nodes.get(node);
@@ -382,6 +382,19 @@ export class JobManager {
     this.credentials.delete(`${job.jobId}.${step.stepId}`);
   }
 
+  /**
+   * Every status change goes through the lifecycle's table (core/job-state.ts): an illegal one (a late report
+   * reviving a finished step, a finished job ended again) is logged and not made.
+   */
+  private move(rec: { status: JobStatus }, to: JobStatus, what: string): boolean {
+    if (canTransition(rec.status, to)) {
+      rec.status = to;
+      return true;
+    }
+    this.log.error(`${what}: refused the illegal transition ${JobStatus[rec.status]} -> ${JobStatus[to]}`);
+    return false;
+  }
+
   // ------------------------------------------------------------------ facts from craneds
 
   /** A node reports a step's progress on it. Idempotent: duplicates and late reports are harmless. */
@@ -411,7 +424,7 @@ export class JobManager {
       let status = combineTerminal(states);
       if (step.endRequested !== undefined && status !== JobStatus.Completed) status = step.endRequested;
       if (step.endRequested === JobStatus.ExceedTimeLimit || step.endRequested === JobStatus.Cancelled) status = step.endRequested;
-      step.status = status;
+      this.move(step, status, `step ${job.jobId}.${step.stepId}`);
       step.exitCode = reports.find((r) => r.exitCode !== 0)?.exitCode ?? 0;
       step.reason = [...new Set(reports.map((r) => r.reason).filter(Boolean))].join("; ");
       step.endTime = at;
@@ -420,22 +433,22 @@ export class JobManager {
     }
     if (states.every((s) => s === JobStatus.Running || isTerminal(s))) {
       if (before !== JobStatus.Running) {
-        step.status = JobStatus.Running;
+        this.move(step, JobStatus.Running, `step ${job.jobId}.${step.stepId}`);
         step.startTime = at;
         this.onStepRunning(job, step);
       }
     } else if (states.some((s) => s === JobStatus.Starting || s === JobStatus.Running) && before !== JobStatus.Running) {
-      step.status = JobStatus.Starting;
+      this.move(step, JobStatus.Starting, `step ${job.jobId}.${step.stepId}`);
     }
   }
 
   private onStepRunning(job: JobRecord, step: StepRecord): void {
     if (step.stepId === DAEMON_STEP && job.status === JobStatus.Configuring) {
-      job.status = JobStatus.Starting;
+      this.move(job, JobStatus.Starting, `job ${job.jobId}`);
       const primary = findStep(job, PRIMARY_STEP);
       if (primary?.status === JobStatus.Pending) this.dispatchStep(job, primary);
     } else if (step.stepId === PRIMARY_STEP && (job.status === JobStatus.Configuring || job.status === JobStatus.Starting)) {
-      job.status = JobStatus.Running;
+      this.move(job, JobStatus.Running, `job ${job.jobId}`);
       for (const s of job.steps) if (s.stepId >= 2 && s.status === JobStatus.Pending) this.dispatchStep(job, s);
     }
   }
@@ -459,7 +472,7 @@ export class JobManager {
       this.finishJob(job);
       return;
     }
-    job.status = JobStatus.Completing;
+    this.move(job, JobStatus.Completing, `job ${job.jobId}`);
     job.pendingFree = job.nodes.filter((n) => this.mayStillFree(n, monotonicMs()));
     for (const s of job.steps) if (!isTerminal(s.status)) s.endRequested = s.endRequested ?? job.endRequested;
     this.freeOnNodes(job);
@@ -500,12 +513,12 @@ export class JobManager {
 
   private finishJob(job: JobRecord): void {
     const now = Date.now();
-    job.status = job.endRequested ?? JobStatus.Completed;
+    this.move(job, job.endRequested ?? JobStatus.Completed, `job ${job.jobId}`);
     job.endTime = now;
     job.pendingReason = "";
     for (const s of job.steps) {
       if (!isTerminal(s.status)) {
-        s.status = s.endRequested ?? JobStatus.Cancelled;
+        this.move(s, s.endRequested ?? JobStatus.Cancelled, `step ${job.jobId}.${s.stepId}`);
         s.endTime = now;
       }
     }
@@ -668,7 +681,8 @@ export class JobManager {
         this.nodeClient.free(n, job.jobId).catch(() => undefined);
       }
     }
-    Object.assign(job, { status: JobStatus.Pending, nodes: [], steps: [], startTime: 0, pendingReason: "Requeued", requeueCount: job.requeueCount + 1 });
+    if (!this.move(job, JobStatus.Pending, `job ${job.jobId}`)) return;
+    Object.assign(job, { nodes: [], steps: [], startTime: 0, pendingReason: "Requeued", requeueCount: job.requeueCount + 1 });
     this.log.info(`job ${job.jobId} requeued: ${why}`);
     this.persist(job);
   }
