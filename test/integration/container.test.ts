@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobCgroupPath } from "../../src/core/cgroup";
 import { connectCri, type CriClient, listContainers, listPodSandboxes, podSandboxStatus } from "../../src/core/cri";
-import { binaryMissingReason, freePortBase, type RunResult, startCluster, type TestCluster } from "../harness/cluster";
+import { binaryMissingReason, finished, freePortBase, type RunResult, startCluster, type TestCluster } from "../harness/cluster";
 import { type ContainerdHarness, containerdUnavailableReason, startContainerd } from "../harness/containerd";
 
 const unavailable = binaryMissingReason() ?? containerdUnavailableReason();
@@ -298,6 +298,17 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       const supervisorLog = path.join(c.dir, "craned", node, "supervisor.log");
       expect(fs.readFileSync(supervisorLog, "utf8")).toContain(`step ${jobId}.${stepId}: stopping: Cancelled (SIGKILL after 1 s)`);
       expect(lines(await ok(c, "ccon", ["logs", id]))).toContain("ignored-sigterm");
+    });
+
+    it("exec into a container whose job is still pending says so, and why", async () => {
+      const busy = await runDetached(c, ["-c", "4", "run", "-d", "busybox", ...STOPPABLE_SLEEP]);
+      const waiting = await runDetached(c, ["-c", "4", "run", "-d", "busybox", "true"]);
+      await c.waitJob(waiting.jobId, (j) => j.status === "Pending" && j.pending_reason === "Resource");
+      const r = await c.run("ccon", ["exec", waiting.id, "true"]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`Cannot exec into container ${waiting.id}: its job is still pending (Resource)`);
+      await ok(c, "ccancel", [String(waiting.jobId), String(busy.jobId)]);
+      await c.waitJob(busy.jobId, finished, 30_000);
     });
 
     it("logs -f follows a container until it ends by itself", async () => {

@@ -2,7 +2,7 @@
 // routes to the container's node), open it, and turn its end into ccon's exit code.
 import { Flags } from "@oclif/core";
 import { ErrCode, JobStatus, StreamReply, type ContainerMeta, type StepInfo, type StreamRequest } from "../generated/crane/crane";
-import { findContainerStep } from "./containers";
+import { queryContainerJobs } from "./containers";
 import { isTerminal } from "../job-state";
 import type { CtldConnection } from "./ctld";
 import { shouldEnableDetach } from "./detach";
@@ -30,7 +30,14 @@ export async function findRunningContainer(
   stepId: number,
   verb: "attach to" | "exec into",
 ): Promise<{ step: StepInfo; meta: ContainerMeta }> {
-  const found = await findContainerStep(ctld, jobId, stepId, false, false);
+  const [job] = await queryContainerJobs(ctld, { all: false, jobIds: [jobId], mineOnly: false });
+  const step = job?.steps.find((s) => s.stepId === stepId);
+  // A job still waiting to be scheduled has no steps yet: say so, and why, rather than "not found".
+  if (job && !step && job.status === JobStatus.Pending) {
+    const why = job.pendingReason ? ` (${job.pendingReason})` : "";
+    throw new CliError(`Cannot ${verb} container ${jobId}.${stepId}: its job is still pending${why}; try again once it runs`, ExitCode.CmdArg);
+  }
+  const found = job && step ? { job, step } : undefined;
   const meta = found?.step.containerMeta;
   if (!found || !meta) throw new CliError(`container ${jobId}.${stepId} not found`, ExitCode.Backend);
   if (found.step.status !== JobStatus.Running) {
