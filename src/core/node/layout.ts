@@ -23,6 +23,8 @@ import { JobType, StepToD } from "../generated/crane/crane";
 
 /** The daemon step of a container job: it creates and holds the job's pod on each node. */
 export const DAEMON_STEP_ID = 0;
+/** A job's own step: its batch script, or its first container or crun command. Appended steps come after. */
+export const PRIMARY_STEP_ID = 1;
 
 export function isPodStep(step: Pick<StepToD, "stepId" | "jobType">): boolean {
   return step.stepId === DAEMON_STEP_ID && step.jobType === JobType.Container;

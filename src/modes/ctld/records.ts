@@ -79,8 +79,7 @@ export interface JobRecord {
   pendingFree: string[];
 }
 
-export const DAEMON_STEP = 0;
-export const PRIMARY_STEP = 1;
+export { DAEMON_STEP_ID as DAEMON_STEP, PRIMARY_STEP_ID as PRIMARY_STEP } from "../../core/node/layout";
 
 export function findStep(job: JobRecord, stepId: number): StepRecord | undefined {
   return job.steps.find((s) => s.stepId === stepId);

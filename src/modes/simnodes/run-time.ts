@@ -3,8 +3,8 @@
 // several arguments adding up); anything else ends at once. `sleep infinity` and a pod (step 0) run until ctld
 // frees the job or terminates the step.
 import type { StepToD } from "../../core/generated/crane/crane";
+import { DAEMON_STEP_ID } from "../../core/node/layout";
 
-const DAEMON_STEP_ID = 0;
 const UNIT_SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Milliseconds the step runs on a simulated node; undefined: until it is stopped. */
