@@ -10,7 +10,7 @@ import { loadOrCreateClusterKey } from "./auth/cluster-key";
 import { type CraneConfig, loadConfig } from "./config";
 import { ctldClient, unary } from "./rpc";
 import { NodeLayout } from "./node/layout";
-import { isAlive, parentPid, readIdentityFile, signalIdentified } from "./node/process-identity";
+import { isAlive, readIdentityFile, signalChildGroup, signalIdentified } from "./node/process-identity";
 import { selfCommand } from "./self";
 import { PRIVATE_FILE, TRAVERSE_ONLY_DIR, chmodIfExists, ensureDirMode } from "./file-modes";
 
@@ -233,8 +233,7 @@ export async function purge(dir: string): Promise<void> {
       heldJobs.push({ node, jobId });
       for (let task = 0; fs.existsSync(layout.shimPidFile(jobId, stepId, task)); task++) {
         const shim = readIdentityFile(layout.shimPidFile(jobId, stepId, task));
-        const taskPid = Number(fs.existsSync(layout.taskPidFile(jobId, stepId, task)) ? fs.readFileSync(layout.taskPidFile(jobId, stepId, task), "utf8") : 0);
-        if (taskPid > 0 && isAlive(shim) && parentPid(taskPid) === shim!.pid) process.kill(-taskPid, "SIGKILL");
+        signalChildGroup(shim, layout.taskPidFile(jobId, stepId, task), "SIGKILL");
         signalIdentified(shim, "SIGKILL");
       }
     }

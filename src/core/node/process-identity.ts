@@ -70,3 +70,26 @@ export function signalIdentified(who: ProcessIdentity | undefined, signal: NodeJ
     return false;
   }
 }
+
+/**
+ * Signals the process group of the child whose pid `parent` wrote to `pidFile` (a task, written by its shim), only
+ * while `parent` is alive and that pid is still its child: a recycled pid is never hit. "unwritten": the parent is
+ * alive but has not written the pid yet.
+ */
+export function signalChildGroup(parent: ProcessIdentity | undefined, pidFile: string, signal: NodeJS.Signals): "signalled" | "unwritten" | "gone" {
+  if (!isAlive(parent)) return "gone";
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return "unwritten";
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return "unwritten";
+  if (parentPid(pid) !== parent!.pid) return "gone";
+  try {
+    process.kill(-pid, signal);
+    return "signalled";
+  } catch {
+    return "gone";
+  }
+}

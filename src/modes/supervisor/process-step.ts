@@ -9,7 +9,7 @@ import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import { statusFromExit } from "../../core/job-state";
 import { resolveOutputPath } from "../../core/parse/output-pattern";
 import { cgroupDirs, createStepCgroup, oomKillCount } from "../../core/cgroup";
-import { identify, isAlive, parentPid, readIdentityFile, writeIdentityFile, type ProcessIdentity } from "../../core/node/process-identity";
+import { identify, isAlive, readIdentityFile, signalChildGroup, writeIdentityFile, type ProcessIdentity } from "../../core/node/process-identity";
 import { CriLogWriter } from "./log-writer";
 import { stepCredentials } from "./credentials";
 import { launchArgv, LAUNCH_ENV, SHIM_SETUP_FAILED, userEnvScript, type TaskLaunch } from "./launch";
@@ -187,33 +187,11 @@ async function awaitResumedTask(shim: ProcessIdentity | undefined, exitFile: str
   }
 }
 
-/**
- * Signals the task's process group. The task's pid is the shim's to tell: it is taken only while the shim that
- * wrote it is alive and is its parent, so a recycled pid is never signalled. A stop right at the start waits
- * (briefly) for the shim to write it.
- */
+/** Signals the task's process group (process-identity.ts); a stop right at the start waits briefly for its pid. */
 async function signalTask(shim: ProcessIdentity | undefined, taskPidFile: string, signal: NodeJS.Signals): Promise<void> {
-  for (let attempt = 0; attempt < 50 && isAlive(shim); attempt++) {
-    const pid = readTaskPid(taskPidFile);
-    if (pid !== undefined) {
-      if (parentPid(pid) !== shim!.pid) return; // already ended
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        // ended meanwhile
-      }
-      return;
-    }
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (signalChildGroup(shim, taskPidFile, signal) !== "unwritten") return;
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function readTaskPid(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined; // not written yet
   }
 }
 

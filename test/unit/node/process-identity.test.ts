@@ -3,7 +3,16 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { identify, isAlive, parentPid, processStartTime, readIdentityFile, signalIdentified, writeIdentityFile } from "../../../src/core/node/process-identity";
+import {
+  identify,
+  isAlive,
+  parentPid,
+  processStartTime,
+  readIdentityFile,
+  signalChildGroup,
+  signalIdentified,
+  writeIdentityFile,
+} from "../../../src/core/node/process-identity";
 
 async function exitedChild(): Promise<number> {
   const child = spawn("/bin/true");
@@ -40,6 +49,23 @@ describe("process identity (pid and start time)", () => {
     fs.writeFileSync(file, "42\n"); // an old plain pid file: no start time, so no identity
     expect(readIdentityFile(file)).toBeUndefined();
     expect(readIdentityFile(path.join(dir, "missing"))).toBeUndefined();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("signals a shim's task group only while the shim lives and the pid is its child", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-ident-"));
+    const pidFile = path.join(dir, "task.pid");
+    const shim = spawn("/bin/sh", ["-c", `/usr/bin/setsid sleep 30 & echo $! > ${pidFile}; wait`]);
+    const ended = new Promise((r) => shim.on("exit", r));
+    const who = identify(shim.pid!)!;
+    expect(signalChildGroup(who, path.join(dir, "never-written"), "SIGTERM")).toBe("unwritten");
+    while (!fs.existsSync(pidFile) || !fs.readFileSync(pidFile, "utf8").trim()) await new Promise((r) => setTimeout(r, 10));
+    const stranger = path.join(dir, "stranger.pid");
+    fs.writeFileSync(stranger, String(process.pid)); // alive, but not the shim's child
+    expect(signalChildGroup(who, stranger, "SIGTERM")).toBe("gone");
+    expect(signalChildGroup(who, pidFile, "SIGTERM")).toBe("signalled");
+    await ended; // the task died, so its shim's wait returned
+    expect(signalChildGroup(who, pidFile, "SIGTERM")).toBe("gone");
     fs.rmSync(dir, { recursive: true });
   });
 });
