@@ -26,6 +26,18 @@ describe("a full disk under ctld", () => {
     }
   });
 
+  const queryAll = () =>
+    unary(ctld.client, ctld.client.queryJobsInfo, {
+      jobIds: [],
+      states: [],
+      users: [],
+      partitions: [],
+      names: [],
+      types: [],
+      includeCompleted: true,
+      limit: 0,
+      nodes: [],
+    });
   const submitOne = () =>
     unary(ctld.client, ctld.client.submitBatchJob, {
       job: JobSpec.fromPartial({
@@ -56,34 +68,14 @@ describe("a full disk under ctld", () => {
     expect(refused[0]!.reason).toContain("was not accepted");
     expect(refused[0]!.reason).toContain("disk is full");
     // Still serving, and the refused job is nowhere.
-    const q = await unary(ctld.client, ctld.client.queryJobsInfo, {
-      jobIds: [],
-      states: [],
-      users: [],
-      partitions: [],
-      names: [],
-      types: [],
-      includeCompleted: true,
-      limit: 0,
-      nodes: [],
-    });
+    const q = await queryAll();
     expect(q.ok).toBe(true);
     const known = q.jobs.length;
 
     fs.rmSync(filler);
     const again = await submitOne();
     expect(again.ok, again.reason).toBe(true);
-    const after = await unary(ctld.client, ctld.client.queryJobsInfo, {
-      jobIds: [],
-      states: [],
-      users: [],
-      partitions: [],
-      names: [],
-      types: [],
-      includeCompleted: true,
-      limit: 0,
-      nodes: [],
-    });
+    const after = await queryAll();
     expect(after.jobs.length).toBe(known + 1);
   });
 });

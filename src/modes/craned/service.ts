@@ -33,12 +33,11 @@ export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boo
   }
   if (d.steps.has(step.jobId, step.stepId)) return { ok: true, reason: "already running" };
   try {
-    createJobCgroup(config.clusterName, node, step.jobId, {
+    const jobCgroup = createJobCgroup(config.clusterName, node, step.jobId, {
       cpu: step.jobRes?.cpu ?? 0,
       memoryBytes: step.jobRes?.memoryBytes ?? 0,
       pidsMax: config.jobPidsMax,
     });
-    const jobCgroup = jobCgroupPath(config.clusterName, node, step.jobId);
     layout.writeSpec({
       step,
       node,

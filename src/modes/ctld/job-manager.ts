@@ -349,34 +349,28 @@ export class JobManager {
 
   private dispatchStep(job: JobRecord, step: StepRecord): void {
     this.move(step, JobStatus.Configuring, `step ${job.jobId}.${step.stepId}`);
+    // A launch that cannot happen is the node's failure report, as if the node had sent it.
+    const launchFailed = (node: string, reason: string) =>
+      void this.onStepReport({
+        node,
+        jobId: job.jobId,
+        stepId: step.stepId,
+        status: JobStatus.Failed,
+        exitCode: 0,
+        reason,
+        timestamp: Date.now(),
+        containerId: "",
+      });
     for (const node of step.nodes) {
       step.perNode[node] = { status: JobStatus.Configuring, exitCode: 0, reason: "", containerId: "" };
       const entry = this.nodes.get(node);
       if (!entry?.client || !entry.up) {
-        void this.onStepReport({
-          node,
-          jobId: job.jobId,
-          stepId: step.stepId,
-          status: JobStatus.Failed,
-          exitCode: 0,
-          reason: `node ${node} is not available`,
-          timestamp: Date.now(),
-          containerId: "",
-        });
+        launchFailed(node, `node ${node} is not available`);
         continue;
       }
       this.nodeClient.execute(node, this.stepToD(job, step, node)).catch((e: Error) => {
         this.log.warn(`launching step ${job.jobId}.${step.stepId} on ${node} failed: ${e.message}`);
-        void this.onStepReport({
-          node,
-          jobId: job.jobId,
-          stepId: step.stepId,
-          status: JobStatus.Failed,
-          exitCode: 0,
-          reason: `launch on node ${node} failed: ${e.message}`,
-          timestamp: Date.now(),
-          containerId: "",
-        });
+        launchFailed(node, `launch on node ${node} failed: ${e.message}`);
       });
     }
     this.credentials.delete(`${job.jobId}.${step.stepId}`);

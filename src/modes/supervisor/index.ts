@@ -57,11 +57,15 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
       .version()
       .catch(() => undefined); // connected ahead of the first step
 
-  /** Takes a step on: starts it, or (resume) picks up what an earlier supervisor started. */
-  const host = (jobId: number, stepId: number, resume: boolean): void => {
-    const key = stepKey(jobId, stepId);
+  /** The step's spec and a reporter for it. */
+  const load = (jobId: number, stepId: number) => {
     const spec = layout.readSpec(jobId, stepId);
-    const reporter = new Reporter(craned, layout.resultFile(jobId, stepId), { node: spec.node, jobId, stepId });
+    return { spec, reporter: new Reporter(craned, layout.resultFile(jobId, stepId), { node: spec.node, jobId, stepId }) };
+  };
+
+  /** Takes a step on: starts it, or (resume) picks up what an earlier supervisor started. */
+  const host = (jobId: number, stepId: number, resume: boolean, { spec, reporter } = load(jobId, stepId)): void => {
+    const key = stepKey(jobId, stepId);
     const entry: HostedStep = { reporter, ended: false, isPod: isPodStep(spec.step) };
     hosted.set(key, entry);
     if (!resume) fs.writeFileSync(layout.hostedMarker(jobId, stepId), "");
@@ -101,14 +105,13 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
     const key = stepKey(jobId, stepId);
     if (!fs.existsSync(layout.hostedMarker(jobId, stepId))) continue; // craned will ask for it
     try {
-      const spec = layout.readSpec(jobId, stepId);
-      const reporter = new Reporter(craned, layout.resultFile(jobId, stepId), { node: spec.node, jobId, stepId });
-      const replay = reporter.replaySaved();
+      const loaded = load(jobId, stepId);
+      const replay = loaded.reporter.replaySaved();
       if (replay) {
-        hosted.set(key, { reporter, ended: true, isPod: isPodStep(spec.step) });
+        hosted.set(key, { reporter: loaded.reporter, ended: true, isPod: isPodStep(loaded.spec.step) });
         void replay.then(() => hosted.delete(key));
       } else {
-        host(jobId, stepId, true);
+        host(jobId, stepId, true, loaded);
       }
     } catch (e) {
       log(`cannot pick up step ${key}: ${(e as Error).message}`);
@@ -131,7 +134,7 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
       const r = call.request;
       const entry = hosted.get(stepKey(r.jobId, r.stepId));
       if (entry?.running && !entry.ended) {
-        const grace = r.graceSeconds ?? undefined;
+        const grace = r.graceSeconds;
         log(`step ${stepKey(r.jobId, r.stepId)}: stopping: ${JobStatus[r.reasonStatus]}${grace !== undefined ? ` (SIGKILL after ${grace} s)` : ""}`);
         entry.running.stop(r.reasonStatus, grace);
       }
