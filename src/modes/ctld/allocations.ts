@@ -7,7 +7,7 @@ import { toPendingJob } from "./admission";
 import { assignDevices, gresCount, legacyDevices, pickStepDevices, type DeviceMap } from "./devices";
 import type { NodeRegistry } from "./nodes";
 import type { JobRecord, StepRecord } from "./records";
-import type { PendingJob, Resources, Snapshot } from "./scheduler";
+import type { PendingJob, Placement, Resources, Snapshot } from "./scheduler";
 
 const UNLIMITED = Infinity;
 
@@ -84,6 +84,16 @@ export function stepDeviceMap(job: JobRecord, step: StepRecord, node: string, no
 }
 
 /** Picks free devices on each of a starting job's nodes. `held` is updated, so later jobs of the cycle see them. */
+/**
+ * Gives the jobs a scheduling pass starts their devices, out of those held before the pass: made before the jobs
+ * start, then called for each once it has its nodes. (Held devices are looked up only when a placement uses GRES.)
+ */
+export function deviceAssigner(placements: readonly Placement[], jobs: ActiveJobSet, nodes: NodeRegistry, log: Logger): (job: JobRecord) => void {
+  if (!placements.some((p) => p.allocated.some((a) => Object.keys(a.gres).length > 0))) return () => undefined;
+  const held = heldDevices(jobs, nodes);
+  return (job) => assignJobDevices(job, held, nodes, log);
+}
+
 export function assignJobDevices(job: JobRecord, held: Map<string, Set<string>>, nodes: NodeRegistry, log: Logger): void {
   const byNode: Record<string, DeviceMap> = {};
   for (const n of job.nodes) {

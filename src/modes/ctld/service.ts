@@ -7,16 +7,15 @@ import {
   type CancelJobReply,
   type CraneCtldServer,
   type CraneCtldForInternalServer,
-  type JobInfo,
   type QueryJobsRequest,
-  type StepInfo,
 } from "../../core/generated/crane/crane";
 import { authenticateCaller, type Caller } from "../../core/auth/caller";
 import { NODE_NAME_HEADER } from "../../core/auth/node-credential";
 import { waitWhileCallOpen } from "../../core/rpc";
 import type { Logger } from "../../core/log";
 import { JobManager, Rejection } from "./job-manager";
-import { findStep, type JobRecord, type StepRecord } from "./records";
+import { findStep, type JobRecord } from "./records";
+import { jobInfo } from "./job-info";
 import { nodeInfos, partitionInfos } from "./cluster-info";
 import type { WatchHub } from "./watch";
 import { checkBatchSubmission, checkQueryItems, querySets } from "./limits";
@@ -25,73 +24,6 @@ import { markSeen } from "./nodes";
 import { failStream, grpcError, proxyLogs } from "./log-relay";
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
-
-function stepInfo(job: JobRecord, s: StepRecord): StepInfo {
-  return {
-    jobId: job.jobId,
-    stepId: s.stepId,
-    name: s.name,
-    status: s.status,
-    type: s.type,
-    nodes: s.nodes,
-    resPerNode: s.resPerNode,
-    submitTime: s.submitTime,
-    startTime: s.startTime,
-    endTime: s.endTime,
-    timeLimitSeconds: s.timeLimitSeconds,
-    exitCode: s.exitCode,
-    reason: s.reason,
-    cmdLine: s.cmdLine,
-    containerMeta: s.containerMeta,
-    cwd: s.cwd,
-    uid: s.uid,
-    containerIds: Object.fromEntries(
-      Object.entries(s.perNode)
-        .filter(([, v]) => v.containerId)
-        .map(([k, v]) => [k, v.containerId]),
-    ),
-    argv: s.argv,
-  };
-}
-
-export function jobInfo(job: JobRecord, withSteps = true): JobInfo {
-  const spec = job.spec;
-  return {
-    jobId: job.jobId,
-    name: spec.name,
-    type: spec.type,
-    uid: spec.uid,
-    gid: spec.gid,
-    username: job.username,
-    partition: spec.partition,
-    account: spec.account,
-    qos: spec.qos,
-    status: job.status,
-    pendingReason: job.pendingReason,
-    reason: job.reason,
-    exitCode: job.exitCode,
-    nodes: job.nodes,
-    nodeNum: spec.nodeNum,
-    reqPerNode: job.reqPerNode,
-    allocPerNode: job.allocPerNode,
-    ntasks: spec.ntasks,
-    ntasksPerNode: spec.ntasksPerNode,
-    cpusPerTask: spec.cpusPerTask,
-    timeLimitSeconds: spec.timeLimitSeconds,
-    submitTime: job.submitTime,
-    startTime: job.startTime,
-    endTime: job.endTime,
-    held: spec.hold,
-    priority: job.priority,
-    cwd: spec.cwd,
-    cmdLine: spec.cmdLine,
-    podMeta: spec.podMeta,
-    steps: withSteps ? job.steps.map((s) => stepInfo(job, s)) : [],
-    exclusive: spec.exclusive,
-    reqNodes: spec.nodelist,
-    excludeNodes: spec.excludes,
-  };
-}
 
 function matches(job: JobRecord, q: QueryJobsRequest): boolean {
   const s = querySets(q);

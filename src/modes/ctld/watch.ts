@@ -18,18 +18,10 @@ import type { ClusterEvent, JobInfo, NodeInfo, WatchClusterRequest } from "../..
 import type { Identity } from "../../core/identity";
 import type { Logger } from "../../core/log";
 import { nodeInfos, partitionInfos } from "./cluster-info";
-import type { JobManager } from "./job-manager";
+import type { ChangeListener, JobManager } from "./job-manager";
 import type { JobRecord } from "./records";
-import { jobInfo } from "./service";
+import { jobInfo } from "./job-info";
 import { viewerOf, visibleJobInfo } from "./privacy";
-
-/** What JobManager tells about changes. Cheap when nobody watches. */
-export interface ChangeListener {
-  /** These jobs changed (saved, or a pending reason moved). */
-  jobs(records: Iterable<JobRecord>): void;
-  /** A node went up or down, or its configuration changed. */
-  node(name: string): void;
-}
 
 export const DEFAULT_INTERVAL_MS = 200;
 const MIN_INTERVAL_MS = 20;

@@ -94,7 +94,7 @@ describe("JobManager", () => {
     const { jm, store } = ctld();
     const id = await jm.submitJob(gpuJob(0), { uid: 0, gid: 0 });
     const job = jm.jobs.get(id)!;
-    jm.beginJobEnd(job, JobStatus.Cancelled, 0, "cancelled by user"); // a pending job finishes at once
+    void jm.cancel(job.jobId, undefined, { uid: 0 }); // a pending job finishes at once
     expect(jm.jobs.has(id)).toBe(false);
     expect(store.loadFinished(10, [id])).toEqual([]); // not committed yet...
     expect(jm.findJob(id)?.status).toBe(JobStatus.Cancelled); // ...but still answered
@@ -122,7 +122,7 @@ describe("JobManager", () => {
     const c = await again.jm.submitJob(gpuJob(1), { uid: 0, gid: 0 });
     again.jm.scheduleCycle();
     expect(again.jm.jobs.get(c)!.status).toBe(JobStatus.Pending);
-    again.jm.beginJobEnd(again.jm.jobs.get(a)!, JobStatus.Cancelled, 0, "cancelled by user");
+    await again.jm.cancel(a, undefined, { uid: 0 });
     await tick();
     expect(again.jm.jobs.has(a)).toBe(false);
     again.jm.scheduleCycle();

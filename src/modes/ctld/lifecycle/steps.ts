@@ -1,0 +1,69 @@
+// Steps as the lifecycle sees them: the steps a job starts with, and a step's status from its nodes' reports.
+import { JobStatus, JobType } from "../../../core/generated/crane/crane";
+import { combineTerminal, isTerminal } from "../../../core/job-state";
+import { DAEMON_STEP, PRIMARY_STEP, newStep, type JobRecord, type StepRecord } from "../records";
+import type { Resources } from "../scheduler";
+
+/**
+ * The steps a job starts with on its nodes: a container job's pod (the daemon step) and the primary step, which
+ * is the batch script on the first node (batch jobs, `cbatch --pod`) or the job's command everywhere.
+ */
+export function initialSteps(job: JobRecord, nodes: string[], perNode: Resources): StepRecord[] {
+  const spec = job.spec;
+  const base = {
+    uid: spec.uid,
+    resPerNode: perNode,
+    submitTime: job.submitTime,
+    timeLimitSeconds: spec.timeLimitSeconds,
+    cmdLine: spec.cmdLine,
+    cwd: spec.cwd,
+    env: spec.env,
+    ntasksPerNode: spec.ntasksPerNode,
+  };
+  const isContainer = spec.type === JobType.Container;
+  const steps: StepRecord[] = [];
+  if (isContainer) {
+    steps.push(newStep({ ...base, stepId: DAEMON_STEP, name: "pod", type: JobType.Container, nodes, argv: [], isBatchPrimary: false }));
+  }
+  const batchPrimary = spec.type === JobType.Batch || (isContainer && !spec.containerMeta);
+  steps.push(
+    newStep({
+      ...base,
+      stepId: PRIMARY_STEP,
+      name: spec.name,
+      type: batchPrimary ? JobType.Batch : spec.type,
+      nodes: batchPrimary ? [nodes[0]!] : nodes,
+      argv: spec.argv,
+      containerMeta: batchPrimary ? undefined : spec.containerMeta,
+      io: spec.io,
+      isBatchPrimary: batchPrimary,
+    }),
+  );
+  return steps;
+}
+
+/** What a step's nodes' reports add up to; `undefined` when its status stays as it is. */
+export type StepOutcome = { status: JobStatus.Running | JobStatus.Starting } | { status: JobStatus; ended: true; exitCode: number; reason: string };
+
+export function stepOutcome(step: StepRecord): StepOutcome | undefined {
+  const states = step.nodes.map((n) => step.perNode[n]?.status ?? JobStatus.Configuring);
+  const before = step.status;
+  if (states.every(isTerminal)) {
+    if (isTerminal(before)) return undefined;
+    const reports = step.nodes.map((n) => step.perNode[n]!);
+    let status = combineTerminal(states);
+    // Why ctld ended the step wins over how it died; a time limit or a cancel wins even over a clean exit.
+    if (step.endRequested !== undefined && status !== JobStatus.Completed) status = step.endRequested;
+    if (step.endRequested === JobStatus.ExceedTimeLimit || step.endRequested === JobStatus.Cancelled) status = step.endRequested;
+    return {
+      status,
+      ended: true,
+      exitCode: reports.find((r) => r.exitCode !== 0)?.exitCode ?? 0,
+      reason: [...new Set(reports.map((r) => r.reason).filter(Boolean))].join("; "),
+    };
+  }
+  if (before === JobStatus.Running) return undefined;
+  if (states.every((s) => s === JobStatus.Running || isTerminal(s))) return { status: JobStatus.Running };
+  if (states.some((s) => s === JobStatus.Starting || s === JobStatus.Running)) return { status: JobStatus.Starting };
+  return undefined;
+}
