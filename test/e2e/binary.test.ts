@@ -42,15 +42,12 @@ describe.skipIf(!built)("dist/crane (single executable)", () => {
     for (const n of ["ccon", "cbatch", "crun", "cqueue", "ccancel", "cinfo"]) expect(existsSync(join(DIST, n))).toBe(true);
   });
 
-  it("prints the version without node on PATH, quickly", () => {
-    const t = performance.now();
+  it("prints the version without node on PATH", () => {
     const r = exe("crane", ["--version"]);
-    const ms = performance.now() - t;
     expect(r.error).toBeUndefined();
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^crane \d+\.\d+\.\d+\S*\nSource Time: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000\n$/);
     expect(r.err).toBe("");
-    expect(ms).toBeLessThan(2000);
     expect(exe("crane", ["-v"]).out).toBe(r.out);
     expect(exe("cbatch", ["--version"]).out).toBe(r.out);
   });

@@ -234,12 +234,10 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       expect(lines(await ok(c, "ccon", ["ps", "-q"]))).toContain(id);
 
       // Without -f, logs prints what is there and returns while the container keeps running.
-      const start = Date.now();
       const first = await waitFor("three lines of output", async () => {
         const out = lines(await ok(c, "ccon", ["logs", id], { timeoutMs: 10_000 }));
         return out.length >= 3 ? out : undefined;
       });
-      expect(Date.now() - start).toBeLessThan(10_000);
       expect(first.slice(0, 3)).toEqual(["line1", "line2", "line3"]);
       first.forEach((l, i) => expect(l).toBe(`line${i + 1}`));
 
@@ -252,7 +250,6 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       // A follower started now keeps streaming until the stop ends the container.
       const follower = c.run("ccon", ["logs", "-f", id], { timeoutMs: 30_000 });
       await new Promise((r) => setTimeout(r, 700));
-      const stopAt = Date.now();
       expect(await ok(c, "ccon", ["stop", id])).toContain(`Container ${id} stopped successfully`);
       const stopped = await waitFor(
         "the step to end",
@@ -263,8 +260,6 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
         15_000,
         100,
       );
-      // It handles SIGTERM, so it ends well within the 10 s grace period (no SIGKILL needed).
-      expect(Date.now() - stopAt).toBeLessThan(10_000);
       expect(stopped).toBe("Cancelled");
 
       const followed = await follower;

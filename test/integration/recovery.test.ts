@@ -198,10 +198,8 @@ describe.skipIf(skip)("a node that dies for good", () => {
     await cluster.waitJob(other, (j) => j.status === "Running");
     const shim = shimPid(cluster, victim, id, 1);
 
-    const t0 = Date.now();
     await kill9(cluster.pids().craneds[victim]!);
     const job = await cluster.waitJob(id, finished, 15_000);
-    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(job.status).toBe("Failed");
     expect(job.reason).toContain(victim);
 

@@ -137,11 +137,9 @@ describe("MUNGE wire format", () => {
     const silentPath = path.join(dir, "silent.socket");
     await new Promise<void>((resolve) => silent.listen(silentPath, resolve));
     try {
-      const started = Date.now();
       const err = await mungeEncode({ socketPath: silentPath, timeoutMs: 300 }).catch((e: unknown) => e);
       expect((err as MungeError).code).toBe(6);
       expect((err as MungeError).message).toContain("within 300 ms");
-      expect(Date.now() - started).toBeLessThan(1500);
     } finally {
       silent.close();
     }

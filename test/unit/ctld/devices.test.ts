@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../../src/core/config";
 import { JobSpec, JobStatus, JobType, StepSpec, type StepToD } from "../../../src/core/generated/crane/crane";
 import type { Logger } from "../../../src/core/log";
@@ -152,9 +152,8 @@ describe("JobManager", () => {
     jm.scheduleCycle(); // starts the job: its save fails once, and the dispatch waits for the retry
     await tick();
     expect(dispatched).toEqual([]);
-    await new Promise((r) => setTimeout(r, 1100));
+    await vi.waitFor(() => expect(dispatched.map((s) => s.jobId)).toEqual([id]), { timeout: 5000, interval: 50 });
     expect(refused).toBeGreaterThan(1);
-    expect(dispatched.map((s) => s.jobId)).toEqual([id]);
     expect(store.loadActive().find((j) => j.jobId === id)?.status).toBe(JobStatus.Configuring);
   });
   it("gives 1-GPU steps of a 2-GPU job different devices while both run, and a freed one to the next", async () => {
