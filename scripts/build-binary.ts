@@ -5,10 +5,12 @@
 //   3. a V8 code cache of dist/crane.cjs, made by the pinned Node running it once (see src/core/cli/sea-app.ts)
 //   4. Node SEA blob (main + those two as assets, experimental warning off) with the pinned Node 24
 //   5. copy that Node binary, strip it, inject the blob with postject -> dist/crane
-//   6. multi-call symlinks dist/{ccon,cbatch,crun,cqueue,ccancel,cinfo} -> crane
+//   6. multi-call symlinks dist/{ccon,cbatch,crun,cqueue,ccancel,cinfo,cacct} -> crane
 // Usage: npm run build            (tsx scripts/build-binary.ts)
 //        npm run build -- --bundle-only   (step 1 only; dist/crane.cjs runs with `node dist/crane.cjs`)
 // Honours SOURCE_DATE_EPOCH for the "Source Time" stamp (reproducible builds).
+// Node's own SEA, not @yao-pkg/pkg: it wraps the exact pinned Node release (node:sqlite included), offline, where pkg
+// runs its own patched Node builds. No execa: node:child_process already does what crane spawns (detached, raw fds).
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   chmodSync,

@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { CraneCommand } from "../core/cli/base";
 import { loadCliConfig } from "../core/cli/ctld";
-import { waitForShutdown } from "../core/cli/daemon";
+import { waitForShutdown, warnUnknownConfigKeys } from "../core/cli/daemon";
+import { createLogger } from "../core/log";
 import { runCraned } from "../modes/craned";
 
 export default class Craned extends CraneCommand {
@@ -17,6 +18,7 @@ export default class Craned extends CraneCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Craned);
     const config = loadCliConfig(flags.config);
+    warnUnknownConfigKeys(config, createLogger("craned"));
     const node = flags.node ?? (os.hostname().split(".")[0] || "localhost");
     const craned = await runCraned(config, {
       node,

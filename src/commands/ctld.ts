@@ -1,7 +1,8 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { loadCliConfig } from "../core/cli/ctld";
-import { waitForShutdown } from "../core/cli/daemon";
+import { waitForShutdown, warnUnknownConfigKeys } from "../core/cli/daemon";
+import { createLogger } from "../core/log";
 import { runCtld } from "../modes/ctld";
 
 export default class Ctld extends CraneCommand {
@@ -15,6 +16,7 @@ export default class Ctld extends CraneCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Ctld);
     const config = loadCliConfig(flags.config);
+    warnUnknownConfigKeys(config, createLogger("ctld"));
     if (flags["state-dir"]) config.ctldStateDir = flags["state-dir"];
     if (flags.port) config.ctldPort = flags.port;
     if (flags["internal-port"]) config.ctldInternalPort = flags["internal-port"];

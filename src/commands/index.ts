@@ -1,6 +1,7 @@
 // Registry of every command the one executable knows, keyed by oclif command id.
 // `ccon run` has id "ccon:run"; the daemons are plain ids ("ctld", "craned", "supervisor").
 import type { Command } from "@oclif/core";
+import type { TopicMap } from "../core/cli/resolve";
 import CconRun from "./ccon/run";
 import CconPs from "./ccon/ps";
 import CconPods from "./ccon/pods";
@@ -14,9 +15,13 @@ import CconExec from "./ccon/exec";
 import CconLogin from "./ccon/login";
 import CconLogout from "./ccon/logout";
 import CconTop from "./ccon/top";
+import Cacct from "./cacct";
 import Cbatch from "./cbatch";
 import Ccancel from "./ccancel";
 import Cinfo from "./cinfo";
+import Completion from "./completion";
+import ConfigCheck from "./config/check";
+import ConfigReference from "./config/reference";
 import Cqueue from "./cqueue";
 import Craned from "./craned";
 import Crun from "./crun";
@@ -26,6 +31,11 @@ import NodeKey from "./node-key";
 import Supervisor from "./supervisor";
 import Top from "./top";
 import Up from "./up";
+
+/** Descriptions of the topics whose first command's summary would not describe them. */
+export const topics: TopicMap = {
+  config: { description: "Check the configuration file, print the reference of its keys" },
+};
 
 export const commands: Record<string, typeof Command> = {
   ctld: Ctld,
@@ -39,7 +49,11 @@ export const commands: Record<string, typeof Command> = {
   cqueue: Cqueue,
   ccancel: Ccancel,
   cinfo: Cinfo,
+  cacct: Cacct,
   top: Top,
+  completion: Completion,
+  "config:check": ConfigCheck,
+  "config:reference": ConfigReference,
   "ccon:run": CconRun,
   "ccon:ps": CconPs,
   "ccon:pods": CconPods,

@@ -221,3 +221,91 @@ export async function destroyCgroup(rel: string): Promise<void> {
     }
   }
 }
+
+/** What the processes of a cgroup used: peak memory and CPU time (0 when not measured). */
+export interface CgroupUsage {
+  maxRssBytes: number;
+  cpuTimeUsec: number;
+}
+
+function readNumber(file: string): number | undefined {
+  try {
+    const n = Number(fs.readFileSync(file, "utf8").trim());
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function v1Dir(controller: string, rel: string): string | undefined {
+  const h = hierarchies().find((x) => x.controller === controller);
+  return h && path.join(h.dir, rel);
+}
+
+/**
+ * The cgroup's usage so far. Memory is the kernel's peak (v2 memory.peak, v1 memory.max_usage_in_bytes) or, on a
+ * v2 kernel without memory.peak, memory.current: then `memoryIsSample`, and only sampling finds the peak.
+ * CPU time is v2 cpu.stat usage_usec or v1 cpuacct.usage (ns). Undefined fields: the cgroup or the file is gone.
+ */
+export function readCgroupUsage(rel: string): { memoryBytes?: number; memoryIsSample: boolean; cpuTimeUsec?: number } {
+  if (cgroupVersion() === 2) {
+    const dir = path.join(ROOT, rel);
+    const peak = readNumber(path.join(dir, "memory.peak"));
+    let cpuTimeUsec: number | undefined;
+    try {
+      const m = /^usage_usec (\d+)$/m.exec(fs.readFileSync(path.join(dir, "cpu.stat"), "utf8"));
+      if (m) cpuTimeUsec = Number(m[1]);
+    } catch {
+      // gone
+    }
+    if (peak !== undefined) return { memoryBytes: peak, memoryIsSample: false, cpuTimeUsec };
+    return { memoryBytes: readNumber(path.join(dir, "memory.current")), memoryIsSample: true, cpuTimeUsec };
+  }
+  const memory = v1Dir("memory", rel);
+  const cpuacct = v1Dir("cpuacct", rel);
+  const ns = cpuacct === undefined ? undefined : readNumber(path.join(cpuacct, "cpuacct.usage"));
+  return {
+    memoryBytes: memory === undefined ? undefined : readNumber(path.join(memory, "memory.max_usage_in_bytes")),
+    memoryIsSample: false,
+    cpuTimeUsec: ns === undefined ? undefined : Math.floor(ns / 1000),
+  };
+}
+
+/**
+ * Keeps a cgroup's peak memory and CPU time while it lives: `sample()` reads it (a vanished cgroup keeps what was
+ * read before), and where the kernel keeps no peak a timer samples memory.current every `intervalMs`.
+ */
+export class CgroupUsageMeter {
+  private usage: CgroupUsage = { maxRssBytes: 0, cpuTimeUsec: 0 };
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly rel: string,
+    intervalMs = 1000,
+  ) {
+    if (this.read()) {
+      this.timer = setInterval(() => this.read(), intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** The usage up to now. */
+  sample(): CgroupUsage {
+    this.read();
+    return { ...this.usage };
+  }
+
+  /** The last reading; no more sampling. */
+  stop(): CgroupUsage {
+    clearInterval(this.timer);
+    return this.sample();
+  }
+
+  /** Reads the cgroup; true when memory is a sample (sampling needed). */
+  private read(): boolean {
+    const r = readCgroupUsage(this.rel);
+    if (r.memoryBytes !== undefined) this.usage.maxRssBytes = Math.max(this.usage.maxRssBytes, r.memoryBytes);
+    if (r.cpuTimeUsec !== undefined) this.usage.cpuTimeUsec = Math.max(this.usage.cpuTimeUsec, r.cpuTimeUsec);
+    return r.memoryIsSample;
+  }
+}

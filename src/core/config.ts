@@ -9,51 +9,10 @@ import { expandHostlist } from "./parse/hostlist";
 import { parseMemory } from "./parse/memory";
 import { parseTimeLimit } from "./parse/time";
 import { parseLimits, type LimitsConfig } from "./config-limits";
+import { findUnknownKeys, type UnknownKey } from "./config-schema";
+import type { ContainerConfig, GresConfig, NodeConfig, PartitionConfig } from "./config-types";
 
-export interface GresConfig {
-  name: string;
-  type: string; // "" when untyped
-  count: number;
-  deviceFiles: string[];
-}
-
-export interface NodeConfig {
-  name: string;
-  /** Where ctld dials this node's craned: from the config only, never from what a node says. */
-  address: string;
-  port: number;
-  cpu: number;
-  memoryBytes: number;
-  gres: GresConfig[];
-}
-
-export interface PartitionConfig {
-  name: string;
-  nodes: string[];
-  priority: number;
-  defaultMemPerCpuBytes: number; // 0 = derive from nodes
-  defaultMemPerNodeBytes: number; // 0 = unset
-  maxMemPerNodeBytes: number; // 0 = unlimited
-  maxTimeSeconds: number; // 0 = unlimited
-}
-
-export interface ContainerConfig {
-  enabled: boolean;
-  runtimeEndpoint: string;
-  imageEndpoint: string;
-  userNsEnabledByDefault: boolean;
-  imagePullTimeoutSeconds: number;
-  dnsServers: string[];
-  dnsSearches: string[];
-  clusterDomain: string;
-  /** First host id of the user-namespace range given to "fake root" pods. */
-  userNsHostIdStart: number;
-  /**
-   * Host directories a user's container may mount (each with everything below it); `{home}` is the user's home
-   * and `{submit_dir}` the directory the job was submitted from. Root's jobs are not limited.
-   */
-  allowedMountPaths: string[];
-}
+export type { ContainerConfig, GresConfig, NodeConfig, PartitionConfig } from "./config-types";
 
 /** PrivateData, the request and per-user limits and Craned.JobPidsMax: see config-limits.ts. */
 export interface CraneConfig extends LimitsConfig {
@@ -78,6 +37,11 @@ export interface CraneConfig extends LimitsConfig {
   /** What happens to the jobs of a node that went down: requeue them or end them as Failed. */
   jobRequeue: boolean;
   scheduleIntervalMs: number;
+  /** Port of ctld's Prometheus endpoint (plain HTTP); 0 = off. */
+  metricsPort: number;
+  metricsListenAddr: string;
+  /** Days ctld keeps a finished job in its database (the accounting history, cacct); 0 = forever. */
+  jobHistoryRetentionDays: number;
   nodes: NodeConfig[];
   partitions: PartitionConfig[];
   defaultPartition: string;
@@ -95,9 +59,20 @@ export interface CraneConfig extends LimitsConfig {
   housekeepingIntervalSeconds: number;
   /** Days a finished job's step logs stay on its nodes. */
   logRetentionDays: number;
+  /** Keys the schema (config-schema.ts) does not know: daemons log them, `crane config check` fails on them. */
+  unknownKeys: UnknownKey[];
 }
 
-export class ConfigError extends Error {}
+/** `key` is the path of the key at fault (`Nodes[0].memory`), "" when it is the file as a whole; `reason` what is wrong with it. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly key = "",
+    readonly reason = message,
+  ) {
+    super(message);
+  }
+}
 
 export const DEFAULT_CONFIG_PATH = "/etc/crane/config.yaml";
 /** Where `crane up` keeps a local cluster's state and its generated config. */
@@ -118,7 +93,11 @@ export function resolveConfigPath(explicit?: string): string {
 
 export function loadConfig(explicit?: string): CraneConfig {
   const file = resolveConfigPath(explicit);
-  if (!file) return parseConfig({}, "");
+  return parseConfig(file ? readConfigDocument(file) : {}, file);
+}
+
+/** The YAML mapping in a config file, not yet validated. */
+export function readConfigDocument(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -134,7 +113,7 @@ export function loadConfig(explicit?: string): CraneConfig {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`Config file ${file} must hold a YAML mapping of keys (e.g. "ControlMachine: host1")`);
   }
-  return parseConfig(raw as Record<string, unknown>, file);
+  return raw as Record<string, unknown>;
 }
 
 /** The machine this process runs on, as a node of the embedded one-node cluster. */
@@ -153,7 +132,7 @@ export function localNodeDefaults(): NodeConfig {
 export function parseConfig(raw: Record<string, unknown>, file: string): CraneConfig {
   const where = file || "the embedded default config";
   const fail = (key: string, what: string): never => {
-    throw new ConfigError(`${key} in ${where}: ${what}`);
+    throw new ConfigError(`${key} in ${where}: ${what}`, key, what);
   };
   const str = (obj: Record<string, unknown>, key: string, dflt: string, label = key): string => {
     const v = obj[key];
@@ -190,31 +169,6 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
       return fail(label, `${(e as Error).message} (examples: 512M, 16G)`);
     }
   };
-  const known = new Set([
-    "ClusterName",
-    "ControlMachine",
-    "CraneCtldListenAddr",
-    "CraneCtldListenPort",
-    "CraneCtldForInternalListenPort",
-    "CranedListenAddr",
-    "CranedListenPort",
-    "CraneBaseDir",
-    "CraneCtld",
-    "Craned",
-    "Nodes",
-    "Partitions",
-    "DefaultPartition",
-    "Container",
-    "AdminUids",
-    "CraneCtldStateDir",
-    "ClusterKeyFile",
-    "AuthType",
-    "MungeSocket",
-  ]);
-  for (const key of Object.keys(raw)) {
-    if (!known.has(key)) fail(key, `unknown key (known: ${[...known].join(", ")})`);
-  }
-
   const baseDir = str(raw, "CraneBaseDir", "/var/crane");
   const ctldSection = mapping(raw.CraneCtld, "CraneCtld");
   const cranedSection = mapping(raw.Craned, "Craned");
@@ -354,6 +308,14 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
   const cranedPort = num(raw, "CranedListenPort", 10010, "CranedListenPort", 1);
   for (const n of nodes) if (!n.port) n.port = cranedPort;
 
+  const ctldListenAddr = str(raw, "CraneCtldListenAddr", "0.0.0.0");
+  const ctldPort = num(raw, "CraneCtldListenPort", 10011, "CraneCtldListenPort", 1);
+  const ctldInternalPort = num(raw, "CraneCtldForInternalListenPort", 10013, "CraneCtldForInternalListenPort", 1);
+  const metricsPort = num(ctldSection, "MetricsPort", 0, "CraneCtld.MetricsPort", 0);
+  if (metricsPort && (metricsPort === ctldPort || metricsPort === ctldInternalPort)) {
+    fail("CraneCtld.MetricsPort", `${metricsPort} is one of ctld's gRPC ports: choose another port, or 0 to turn the endpoint off`);
+  }
+
   const adminUids = listOfStrings(raw.AdminUids, "AdminUids").map((u) => {
     const n = Number(u);
     if (!Number.isInteger(n) || n < 0) fail("AdminUids", `"${u}" is not a numeric uid`);
@@ -364,9 +326,9 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     file,
     clusterName: str(raw, "ClusterName", "crane"),
     controlMachine: str(raw, "ControlMachine", "127.0.0.1"),
-    ctldListenAddr: str(raw, "CraneCtldListenAddr", "0.0.0.0"),
-    ctldPort: num(raw, "CraneCtldListenPort", 10011, "CraneCtldListenPort", 1),
-    ctldInternalPort: num(raw, "CraneCtldForInternalListenPort", 10013, "CraneCtldForInternalListenPort", 1),
+    ctldListenAddr,
+    ctldPort,
+    ctldInternalPort,
     cranedListenAddr: str(raw, "CranedListenAddr", "0.0.0.0"),
     cranedPort,
     baseDir,
@@ -378,6 +340,9 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     cranedTimeoutSeconds: num(ctldSection, "CranedTimeout", 30, "CraneCtld.CranedTimeout", 1),
     jobRequeue: bool(ctldSection, "JobRequeue", false, "CraneCtld.JobRequeue"),
     scheduleIntervalMs: num(ctldSection, "ScheduleIntervalMs", 200, "CraneCtld.ScheduleIntervalMs", 10),
+    metricsPort,
+    metricsListenAddr: str(ctldSection, "MetricsListenAddr", ctldListenAddr, "CraneCtld.MetricsListenAddr"),
+    jobHistoryRetentionDays: num(ctldSection, "JobHistoryRetentionDays", 0, "CraneCtld.JobHistoryRetentionDays", 0),
     pingIntervalSeconds: num(cranedSection, "PingInterval", 5, "Craned.PingInterval", 0.1),
     cranedStreamPort: num(cranedSection, "StreamPort", 0, "Craned.StreamPort", 0),
     housekeepingIntervalSeconds: num(cranedSection, "HousekeepingInterval", 60, "Craned.HousekeepingInterval", 0),
@@ -388,6 +353,7 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     defaultPartition,
     container,
     adminUids,
+    unknownKeys: findUnknownKeys(raw),
   };
 }
 

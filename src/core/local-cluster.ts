@@ -5,10 +5,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { cgroupDirs, clusterCgroupPath, destroyCgroup, jobCgroupPath, nodeCgroupPath } from "./cgroup";
+import { clusterCgroupPath, destroyCgroup, jobCgroupPath, nodeCgroupPath } from "./cgroup";
 import { loadOrCreateClusterKey } from "./auth/cluster-key";
 import { type CraneConfig, loadConfig } from "./config";
 import { ctldClient, unary } from "./rpc";
+import { cgroupDirsEverywhere } from "./node/cgroup-mounts";
 import { NodeLayout } from "./node/layout";
 import { isAlive, readIdentityFile, signalChildGroup, signalIdentified } from "./node/process-identity";
 import { selfCommand } from "./self";
@@ -243,9 +244,9 @@ export async function purge(dir: string): Promise<void> {
   removeEmptyCgroup(clusterCgroupPath(cluster));
 }
 
-/** Removes a cgroup left without jobs (or nodes); one still in use stays. */
+/** Removes a cgroup left without jobs (or nodes), also where only the runtime made it; one still in use stays. */
 function removeEmptyCgroup(rel: string): void {
-  for (const d of cgroupDirs(rel)) {
+  for (const d of cgroupDirsEverywhere(rel)) {
     try {
       fs.rmdirSync(d);
     } catch {

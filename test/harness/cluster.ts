@@ -68,10 +68,20 @@ export interface JobJson {
 }
 
 export async function startCluster(
-  opts: { nodes?: number; runtimeEndpoint?: string; extraArgs?: string[]; /** for `crane up`, so for its daemons */ daemonEnv?: NodeJS.ProcessEnv } = {},
+  opts: {
+    nodes?: number;
+    runtimeEndpoint?: string;
+    extraArgs?: string[];
+    /** for `crane up`, so for its daemons */ daemonEnv?: NodeJS.ProcessEnv;
+    /** Called before `crane up` with the cluster's directory and node names (e.g. to mount a small disk where a state dir goes). */
+    beforeUp?: (dir: string, nodes: string[]) => void;
+  } = {},
 ): Promise<TestCluster> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crane-it-"));
   const nodeCount = opts.nodes ?? 1;
+  const host = os.hostname().split(".")[0]!;
+  const nodes = nodeCount === 1 ? [host] : Array.from({ length: nodeCount }, (_, i) => `${host}-${i + 1}`);
+  opts.beforeUp?.(dir, nodes);
   const port = await freePortBase(3 + nodeCount);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -112,7 +122,7 @@ export async function startCluster(
     dir,
     configFile: path.join(dir, "config.yaml"),
     port,
-    nodes: nodeCount === 1 ? [os.hostname().split(".")[0]!] : Array.from({ length: nodeCount }, (_, i) => `${os.hostname().split(".")[0]}-${i + 1}`),
+    nodes,
     env,
     run,
     async waitJob(jobId, pred, timeoutMs = 30_000) {
@@ -177,9 +187,15 @@ export async function waitFor(what: string, pred: () => boolean | Promise<boolea
 // ------------------------------------------------------------------------------------------------ daemons by hand
 
 /** Starts a daemon the way `crane up` does (detached, output appended to <dir>/<log>) and records it in pids.json. */
-function startDaemon(cluster: TestCluster, log: string, args: string[], record: (pids: ReturnType<TestCluster["pids"]>, pid: number) => void): number {
+function startDaemon(
+  cluster: TestCluster,
+  log: string,
+  args: string[],
+  record: (pids: ReturnType<TestCluster["pids"]>, pid: number) => void,
+  env: NodeJS.ProcessEnv = {},
+): number {
   const out = fs.openSync(path.join(cluster.dir, log), "a");
-  const child = spawn(CRANE, args, { detached: true, stdio: ["ignore", out, out], env: cluster.env });
+  const child = spawn(CRANE, args, { detached: true, stdio: ["ignore", out, out], env: { ...cluster.env, ...env } });
   fs.closeSync(out);
   child.unref();
   const pids = cluster.pids();
@@ -188,11 +204,12 @@ function startDaemon(cluster: TestCluster, log: string, args: string[], record: 
   return child.pid!;
 }
 
-export function restartCtld(cluster: TestCluster): number {
-  return startDaemon(cluster, "ctld.log", ["ctld", "-C", cluster.configFile], (p, pid) => (p.ctld = pid));
+/** Starts ctld again; `env` is added to the cluster's environment (e.g. to run it under libfaketime). */
+export function restartCtld(cluster: TestCluster, env?: NodeJS.ProcessEnv): number {
+  return startDaemon(cluster, "ctld.log", ["ctld", "-C", cluster.configFile], (p, pid) => (p.ctld = pid), env);
 }
 
-export function restartCraned(cluster: TestCluster, node: string): number {
+export function restartCraned(cluster: TestCluster, node: string, env?: NodeJS.ProcessEnv): number {
   const config = YAML.parse(fs.readFileSync(cluster.configFile, "utf8")) as { CranedListenPort: number };
   const port = config.CranedListenPort + cluster.nodes.indexOf(node);
   return startDaemon(
@@ -200,5 +217,6 @@ export function restartCraned(cluster: TestCluster, node: string): number {
     `craned-${node}.log`,
     ["craned", "-C", cluster.configFile, "--node", node, "--port", String(port), "--state-dir", path.join(cluster.dir, "craned", node)],
     (p, pid) => (p.craneds[node] = pid),
+    env,
   );
 }

@@ -115,8 +115,8 @@ export class LifecycleHarness {
     return step;
   }
 
-  report(job: JobRecord, stepId: number, node: string, status: JobStatus, exitCode = 0, reason = ""): Effect[] {
-    const r: StepStatusChangeRequest = { node, jobId: job.jobId, stepId, status, exitCode, reason, timestamp: this.clock.wall, containerId: "" };
+  report(job: JobRecord, stepId: number, node: string, status: JobStatus, exitCode = 0, reason = "", usage = { maxRssBytes: 0, cpuTimeUsec: 0 }): Effect[] {
+    const r: StepStatusChangeRequest = { node, jobId: job.jobId, stepId, status, exitCode, reason, timestamp: this.clock.wall, containerId: "", ...usage };
     return this.record(this.lifecycle.stepReport(r, this.clock.now()));
   }
 

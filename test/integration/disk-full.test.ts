@@ -1,12 +1,12 @@
 // ctld's state directory on a disk that fills up (a small tmpfs, filled by a file): a submission is refused with a
 // clear reason and nothing of it remains, ctld keeps serving, and once space returns submissions are accepted again.
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobSpec, JobType } from "../../src/core/generated/crane/crane";
 import { unary } from "../../src/core/rpc";
 import { startInProcessCtld, type InProcessCtld } from "../harness/ctld-in-process";
+import { emptyDisk, fillDisk, mountTmpfs, unmountTmpfs } from "../harness/tmpfs";
 
 describe("a full disk under ctld", () => {
   let mount: string;
@@ -14,16 +14,13 @@ describe("a full disk under ctld", () => {
 
   beforeAll(async () => {
     mount = fs.mkdtempSync("/tmp/crane-fulldisk-");
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mount]);
+    mountTmpfs(mount, "4m");
     ctld = await startInProcessCtld({ CraneCtldStateDir: path.join(mount, "ctld") });
   });
 
   afterAll(async () => {
     await ctld?.stop();
-    if (mount) {
-      execFileSync("umount", [mount]);
-      fs.rmSync(mount, { recursive: true, force: true });
-    }
+    if (mount) unmountTmpfs(mount);
   });
 
   const queryAll = () =>
@@ -53,12 +50,7 @@ describe("a full disk under ctld", () => {
 
   it("refuses submissions with a reason while it is full, and accepts them again once space returns", async () => {
     expect((await submitOne()).ok).toBe(true);
-    const filler = path.join(mount, "filler");
-    try {
-      execFileSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=64k"], { stdio: "ignore" });
-    } catch {
-      // dd stops with ENOSPC: the disk is full, as intended
-    }
+    fillDisk(mount);
     const refused: { ok: boolean; reason: string }[] = [];
     for (let i = 0; i < 200 && refused.length === 0; i++) {
       const r = await submitOne(); // the WAL may still have room for a few
@@ -72,7 +64,7 @@ describe("a full disk under ctld", () => {
     expect(q.ok).toBe(true);
     const known = q.jobs.length;
 
-    fs.rmSync(filler);
+    emptyDisk(mount);
     const again = await submitOne();
     expect(again.ok, again.reason).toBe(true);
     const after = await queryAll();

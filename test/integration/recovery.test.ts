@@ -4,18 +4,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { binaryMissingReason, finished, processGone, restartCraned, restartCtld, startCluster, submit, waitFor, type TestCluster } from "../harness/cluster";
+import { kill9, pidIn } from "../harness/processes";
 
 const skip = !!binaryMissingReason();
-
-async function kill9(pid: number): Promise<void> {
-  process.kill(pid, "SIGKILL");
-  await waitFor(`pid ${pid} to die`, () => processGone(pid), 5_000);
-}
-
-/** The pid in a "pid starttime" file. */
-function pidIn(file: string): number {
-  return Number(fs.readFileSync(file, "utf8").split(" ")[0]);
-}
 
 /** The shim of a step's first task: it lives as long as the task and holds its exit status. */
 function shimPid(cluster: TestCluster, node: string, jobId: number, stepId: number): number {

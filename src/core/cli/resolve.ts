@@ -4,9 +4,10 @@
 import { basename } from "node:path";
 import { buildFlagSpec, findMetaRequest, flagTokens, readToken, type FlagDefLike, type FlagSpec, type Token } from "./argv.js";
 import { CliError, ExitCode } from "./errors.js";
+import { editDistance } from "../parse/edit-distance.js";
 
 /** Names that, used as the executable's name (symlink), select a top-level word. */
-export const MULTI_CALL_NAMES = ["ccon", "cbatch", "crun", "cqueue", "ccancel", "cinfo"] as const;
+export const MULTI_CALL_NAMES = ["ccon", "cbatch", "crun", "cqueue", "ccancel", "cinfo", "cacct"] as const;
 export const ROOT_BIN = "crane";
 
 type FlagMap = Record<string, FlagDefLike>;
@@ -90,24 +91,10 @@ export function invokedName(opts: { keepEnv?: boolean } = {}): string {
   return process.argv[1] ?? ROOT_BIN;
 }
 
-function levenshtein(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length]!;
-}
-
 /** cobra's rule: edit distance <= 2, or the candidate starts with what was typed. */
 export function suggest(word: string, candidates: Iterable<string>): string[] {
   const w = word.toLowerCase();
-  return [...candidates].filter((c) => levenshtein(w, c.toLowerCase()) <= 2 || c.toLowerCase().startsWith(w)).sort();
+  return [...candidates].filter((c) => editDistance(w, c.toLowerCase()) <= 2 || c.toLowerCase().startsWith(w)).sort();
 }
 
 export class Registry {

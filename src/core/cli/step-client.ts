@@ -44,6 +44,8 @@ export interface StepEnd {
   reason: string;
 }
 
+const NEWLINE = Buffer.from("\n");
+
 /**
  * Streams a step's output (stdout to stdout, stderr to stderr) until it ends; returns how it ended.
  * The whole output is shown even when the step finished before we connected.
@@ -65,11 +67,26 @@ export async function followStep(
   let eof: StepLogChunk | undefined;
   await new Promise<void>((resolve, reject) => {
     stream.on("data", (chunk: StepLogChunk) => {
+      // One write per run of lines of the same stream (not three per line); a reader slower than ctld pauses it.
+      let pieces: Uint8Array[] = [];
+      let current: NodeJS.WriteStream | undefined;
+      let blocked: NodeJS.WriteStream | undefined;
+      const flush = () => {
+        if (current && pieces.length && !current.write(Buffer.concat(pieces))) blocked = current;
+        pieces = [];
+      };
       for (const l of chunk.lines) {
         const out = l.stream === "stderr" ? process.stderr : process.stdout;
-        if (opts.timestamps) out.write(`${l.time} `);
-        out.write(l.data);
-        if (!l.partial) out.write("\n");
+        if (out !== current) flush();
+        current = out;
+        if (opts.timestamps) pieces.push(Buffer.from(`${l.time} `));
+        pieces.push(l.data);
+        if (!l.partial) pieces.push(NEWLINE);
+      }
+      flush();
+      if (blocked) {
+        stream.pause();
+        blocked.once("drain", () => stream.resume());
       }
       if (chunk.eof) eof = chunk;
     });

@@ -11,6 +11,7 @@
 //   <state>/steps/<job>.<step>/shim-<i>.pid    "pid starttime" of task i's shim (a shell that holds its exit status)
 //   <state>/steps/<job>.<step>/task-<i>.pid    task i's pid (its own process group), written by its shim
 //   <state>/steps/<job>.<step>/task-<i>.exit   task i's exit status, written by its shim when the task ends
+//   <state>/steps/<job>.<step>/task-<i>.stdout FIFOs of a crun task's output (and .stderr), read by the supervisor
 //   <state>/steps/<job>.<step>/container.json  the container of a container step, once created
 //   <state>/jobs/<job>/pod.json                the job's pod on this node (written by step 0)
 //   <state>/logs/<job>/<step>.log              the step's output in CRI log format (kept after the job ends)
@@ -101,6 +102,9 @@ export class NodeLayout {
   taskExitFile(jobId: number, stepId: number, task: number): string {
     return path.join(this.stepDir(jobId, stepId), `task-${task}.exit`);
   }
+  taskOutputFifo(jobId: number, stepId: number, task: number, stream: "stdout" | "stderr"): string {
+    return path.join(this.stepDir(jobId, stepId), `task-${task}.${stream}`);
+  }
   containerFile(jobId: number, stepId: number): string {
     return path.join(this.stepDir(jobId, stepId), "container.json");
   }
@@ -135,7 +139,14 @@ export class NodeLayout {
     const { jobId, stepId } = spec.step;
     fs.mkdirSync(this.stepDir(jobId, stepId), { recursive: true, mode: 0o700 });
     const file: StepSpecFile = { version: STEP_SPEC_VERSION, ...spec, step: StepToD.toJSON(spec.step) };
-    writeWhole(this.specFile(jobId, stepId), JSON.stringify(file));
+    try {
+      writeWhole(this.specFile(jobId, stepId), JSON.stringify(file));
+    } catch (e) {
+      // A step without its spec never starts (a full disk): no directory may stay that looks like one held here,
+      // since freeing the job removes only the steps craned took on.
+      removeFlatDir(this.stepDir(jobId, stepId));
+      throw e;
+    }
   }
 
   readSpec(jobId: number, stepId: number): StepSpec {

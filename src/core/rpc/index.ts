@@ -83,15 +83,54 @@ export function grpcErrorSuffix(err: unknown): string {
   }
 }
 
-/** A gRPC server of a crane daemon (channelz off; `options` add to or override that). */
+/** What a request that does not decode is replaced with, so that its handler's wrapper can say what is wrong. */
+const MALFORMED = Symbol("malformed request");
+type Malformed = { [MALFORMED]: string };
+
+function malformedReason(request: unknown): string | undefined {
+  return request && typeof request === "object" && MALFORMED in request ? (request as Malformed)[MALFORMED] : undefined;
+}
+
+/**
+ * The service with request decoders that never throw: grpc-js answers a decoder's error with a bare INTERNAL
+ * ("Error deserializing request"), while safeHandlers answers INVALID_ARGUMENT naming the method and the fault.
+ */
+function withTolerantDecoders(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const tolerant = (decode: grpc.deserialize<unknown>) => (bytes: Buffer) => {
+    try {
+      return decode(bytes);
+    } catch (e) {
+      return { [MALFORMED]: (e as Error)?.message ?? String(e) } satisfies Malformed;
+    }
+  };
+  return Object.fromEntries(Object.entries(service).map(([name, method]) => [name, { ...method, requestDeserialize: tolerant(method.requestDeserialize) }]));
+}
+
+class CraneServer extends grpc.Server {
+  override addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    super.addService(withTolerantDecoders(service), implementation);
+  }
+}
+
+/**
+ * A gRPC server of a crane daemon (channelz off; `options` add to or override that). Serve its services through
+ * safeHandlers: a request that does not decode reaches the handler's wrapper only, which refuses it.
+ */
 export function newServer(options: grpc.ServerOptions = {}): grpc.Server {
-  return new grpc.Server({ "grpc.enable_channelz": 0, ...options });
+  return new CraneServer({ "grpc.enable_channelz": 0, ...options });
 }
 
 export function bindServer(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) =>
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
+}
+
+/** Longest error text sent back: a message quoting a huge request field would not fit in the HTTP/2 trailers. */
+const MAX_DETAILS_CHARS = 1000;
+
+function clipDetails(text: string): string {
+  return text.length <= MAX_DETAILS_CHARS ? text : `${text.slice(0, MAX_DETAILS_CHARS)}... (${text.length - MAX_DETAILS_CHARS} more characters)`;
 }
 
 /**
@@ -113,14 +152,21 @@ export function safeHandlers<T extends object>(
         const code = typeof named === "number" && named in grpc.status ? named : grpc.status.INTERNAL;
         if (code === grpc.status.INTERNAL) log(`${name} failed: ${(e as Error)?.stack ?? e}`);
         else if (code === grpc.status.UNAUTHENTICATED)
-          log(`refused ${name} from ${(call as grpc.ServerUnaryCall<unknown, unknown>).getPeer()}: ${(e as Error)?.message}`);
-        const err = { code, details: (e as Error)?.message ?? String(e) };
+          log(`refused ${name} from ${(call as grpc.ServerUnaryCall<unknown, unknown>).getPeer()}: ${clipDetails((e as Error)?.message ?? String(e))}`);
+        const err = { code, details: clipDetails((e as Error)?.message ?? String(e)) };
         if (callback) callback(err, null);
         // A server stream ends with a status through 'error' (destroy() would drop the call without one: the client hangs).
         else (call as grpc.ServerWritableStream<unknown, unknown>).emit("error", Object.assign(new Error(err.details), err));
       };
       try {
-        opts.authenticate?.(call as grpc.ServerUnaryCall<unknown, unknown>, `${name[0]!.toUpperCase()}${name.slice(1)}`);
+        const method = `${name[0]!.toUpperCase()}${name.slice(1)}`;
+        opts.authenticate?.(call as grpc.ServerUnaryCall<unknown, unknown>, method);
+        const malformed = malformedReason((call as { request?: unknown }).request);
+        if (malformed !== undefined) {
+          throw Object.assign(new Error(`${method}: the request is not a valid protobuf message of its type (${malformed})`), {
+            code: grpc.status.INVALID_ARGUMENT,
+          });
+        }
         const r = fn.call(impl, call, callback);
         if (r && typeof (r as Promise<unknown>).catch === "function") (r as Promise<unknown>).catch(fail);
       } catch (e) {

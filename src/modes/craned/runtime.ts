@@ -5,6 +5,7 @@ import type { ContainerConfig, CraneConfig } from "../../core/config";
 import { connectCri, destroyPodSandbox, getAttachUrl, getExecUrl, listPodSandboxes } from "../../core/cri";
 import type { StreamRequest } from "../../core/generated/crane/crane";
 import type { Logger } from "../../core/log";
+import { cgroupDirsEverywhere } from "../../core/node/cgroup-mounts";
 import { readJson, type NodeLayout } from "../../core/node/layout";
 import fs from "node:fs";
 import path from "node:path";
@@ -30,21 +31,7 @@ export async function removeJobPods(config: CraneConfig, node: string, jobId: nu
  */
 function removeRuntimeOnlyCgroups(rel: string): void {
   const managed = new Set(cgroupDirs(rel));
-  for (const mountPoint of cgroupMountPoints()) {
-    const dir = path.join(mountPoint, rel);
-    if (!managed.has(dir) && fs.existsSync(dir)) removeEmptyTree(dir);
-  }
-}
-
-function cgroupMountPoints(): string[] {
-  const points: string[] = [];
-  for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const [left, right] = line.split(" - ");
-    const fsType = right?.split(" ")[0];
-    const mountPoint = left?.split(" ")[4];
-    if (mountPoint && (fsType === "cgroup" || fsType === "cgroup2")) points.push(mountPoint);
-  }
-  return points;
+  for (const dir of cgroupDirsEverywhere(rel)) if (!managed.has(dir) && fs.existsSync(dir)) removeEmptyTree(dir);
 }
 
 function removeEmptyTree(dir: string): void {

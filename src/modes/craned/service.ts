@@ -1,5 +1,6 @@
 // craned's gRPC service: ctld's calls (on the node's port, with the node's key) and the supervisor's reports (on
 // craned's root-only socket). It translates calls into the step table, the node's supervisor and the runtime.
+import * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
 import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup";
 import type { CraneConfig } from "../../core/config";
@@ -25,12 +26,28 @@ export interface CranedDeps {
   log: Logger;
 }
 
+/** What a stopped step may end as (TerminateStep's reason_status). */
+const STOP_STATUSES: readonly JobStatus[] = [JobStatus.Cancelled, JobStatus.ExceedTimeLimit, JobStatus.Failed];
+
+/** The most tasks one step starts on a node when Craned.JobPidsMax does not bound them: each task is at least two processes. */
+const MAX_TASKS_PER_NODE = 65_536;
+
+/** Why the node refuses a step whose tasks it could never start (the supervisor would make one entry per task first). */
+function taskCountRefusal(step: StepToD, jobPidsMax: number): string | undefined {
+  const max = jobPidsMax > 0 ? Math.min(jobPidsMax, MAX_TASKS_PER_NODE) : MAX_TASKS_PER_NODE;
+  if (step.isBatchPrimary || step.ntasksPerNode <= max) return undefined;
+  const bound = jobPidsMax > 0 ? `the job's process limit (Craned.JobPidsMax: ${jobPidsMax})` : `the node's limit of ${MAX_TASKS_PER_NODE}`;
+  return `step ${step.jobId}.${step.stepId} asks for ${step.ntasksPerNode} tasks on this node, more than ${bound}`;
+}
+
 /** Hands a dispatched step to the node's supervisor: its job's cgroup, its spec on disk, then StartStep. */
 export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boolean; reason: string }> {
   const { config, node, layout } = d;
   if ((step.containerMeta || step.podMeta || isPodStep(step)) && !config.container.enabled) {
     return { ok: false, reason: `containers are disabled on node ${node} (Container.Enabled)` };
   }
+  const tooManyTasks = taskCountRefusal(step, config.jobPidsMax);
+  if (tooManyTasks) return { ok: false, reason: tooManyTasks };
   if (d.steps.has(step.jobId, step.stepId)) return { ok: true, reason: "already running" };
   try {
     const jobCgroup = createJobCgroup(config.clusterName, node, step.jobId, {
@@ -84,6 +101,13 @@ export function cranedService(d: CranedDeps): CranedServer {
 
     async terminateStep(call, cb) {
       const r = call.request;
+      // The step ends with this status: one that is not an end would leave it ended on the node but not for craned.
+      if (!STOP_STATUSES.includes(r.reasonStatus)) {
+        const allowed = STOP_STATUSES.map((s) => JobStatus[s]).join(", ");
+        throw Object.assign(new Error(`TerminateStep: reason_status ${JobStatus[r.reasonStatus] ?? r.reasonStatus} is not one of ${allowed}`), {
+          code: grpc.status.INVALID_ARGUMENT,
+        });
+      }
       await stopStep(d, r.jobId, r.stepId, r.reasonStatus, r.graceSeconds);
       cb(null, { ok: true });
     },

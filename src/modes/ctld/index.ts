@@ -14,6 +14,7 @@ import { internalService, publicService } from "./service";
 import { JobStore } from "./store";
 import { WatchHub } from "./watch";
 import { publicMaxReceiveBytes } from "./limits";
+import { CtldMetrics, jobManagerSource, serveMetrics } from "./metrics";
 
 export interface CtldHandle {
   publicPort: number;
@@ -25,6 +26,7 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   const log = createLogger("ctld");
   fs.mkdirSync(config.ctldStateDir, { recursive: true });
   const store = new JobStore(config.ctldStateDir);
+  store.startRetention(config.jobHistoryRetentionDays, (n) => log.info(`deleted ${n} jobs that ended over CraneCtld.JobHistoryRetentionDays ago`));
   const clusterKey = loadOrCreateClusterKey(config.clusterKeyFile);
   const nodes = new NodeRegistry(config, clusterKey);
   const jm = new JobManager(config, store, nodes, log);
@@ -38,6 +40,9 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
   internalServer.addService(CraneCtldForInternalService, safeHandlers(internalService(jm, log), log.error, { authenticate: authenticateNode }));
   const publicPort = await bindServer(publicServer, `${config.ctldListenAddr}:${config.ctldPort}`);
   const internalPort = await bindServer(internalServer, `${config.ctldListenAddr}:${config.ctldInternalPort}`);
+  const metrics = new CtldMetrics(jobManagerSource(jm));
+  jm.metrics = metrics;
+  const metricsServer = config.metricsPort ? await serveMetrics(metrics, config.metricsListenAddr, config.metricsPort, log) : undefined;
   jm.start();
   fs.writeFileSync(path.join(config.ctldStateDir, "ctld.pid"), String(process.pid));
   log.info(`listening on ${config.ctldListenAddr}:${publicPort} (users) and :${internalPort} (nodes); state in ${config.ctldStateDir}`);
@@ -48,6 +53,7 @@ export async function runCtld(config: CraneConfig): Promise<CtldHandle> {
     async stop() {
       jm.stop();
       watch.closeAll();
+      await metricsServer?.close();
       await Promise.all([new Promise<void>((r) => publicServer.tryShutdown(() => r())), new Promise<void>((r) => internalServer.tryShutdown(() => r()))]);
       nodes.close();
       store.close();

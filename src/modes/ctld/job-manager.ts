@@ -46,6 +46,8 @@ export class JobManager {
   /** Registry credentials of not-yet-launched container steps: kept in memory only, never saved. */
   private readonly credentials = new Map<string, { username: string; password: string }>();
   changes?: ChangeListener;
+  /** Counts submissions and times scheduling cycles (the /metrics endpoint, see metrics.ts). */
+  metrics?: { onSubmit(accepted: boolean): void; onScheduleCycle(seconds: number): void };
 
   constructor(
     readonly config: CraneConfig,
@@ -96,6 +98,17 @@ export class JobManager {
   }
 
   async submitJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
+    try {
+      const jobId = await this.acceptJob(spec, caller);
+      this.metrics?.onSubmit(true);
+      return jobId;
+    } catch (e) {
+      this.metrics?.onSubmit(false);
+      throw e;
+    }
+  }
+
+  private async acceptJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
     checkJobSubmission(spec, caller, this.config, this.jobs.countOf(caller.uid));
     const job = this.admitJob(spec, caller);
     job.jobId = this.store.allocateJobId();
@@ -150,7 +163,9 @@ export class JobManager {
   scheduleCycle(): void {
     if (!this.scheduleDirty) return;
     this.scheduleDirty = false;
+    const started = monotonicMs();
     const pass = this.lifecycle.schedulePass(this.now());
+    this.metrics?.onScheduleCycle((monotonicMs() - started) / 1000);
     if (pass.again) this.markScheduleDirty();
     void this.apply(pass.effects);
     // Time alone opens no room (backfill windows only shrink; what frees resources marks the schedule dirty), so

@@ -7,6 +7,9 @@ export interface NodeStepState {
   exitCode: number;
   reason: string;
   containerId: string;
+  /** Peak memory and CPU time of the step on the node, from its final report (absent: not measured). */
+  maxRssBytes?: number;
+  cpuTimeUsec?: number;
 }
 
 export interface StepRecord {

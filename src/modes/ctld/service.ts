@@ -22,6 +22,7 @@ import { checkBatchSubmission, checkQueryItems, querySets } from "./limits";
 import { viewerOf, visibleJobInfo } from "./privacy";
 import { markSeen } from "./nodes";
 import { failStream, grpcError, proxyLogs } from "./log-relay";
+import { queryJobHistory } from "./history";
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
@@ -113,6 +114,11 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       const jobs = [...active, ...finished].sort((a, b) => b.jobId - a.jobId).slice(0, limit);
       const viewer = viewerOf(jm.config, caller.uid);
       cb(null, { ok: true, jobs: jobs.map((j) => visibleJobInfo(jobInfo(j), viewer, jm.config.privateData)) });
+    },
+
+    async queryJobHistory(call, cb) {
+      const caller = await requireCaller(call);
+      cb(null, queryJobHistory({ config: jm.config, store: jm.store, jobs: jm.jobs.values() }, caller.uid, call.request));
     },
 
     async cancelJob(call, cb) {

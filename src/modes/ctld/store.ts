@@ -2,11 +2,139 @@
 // Writes are group-committed: every change made in one turn of the event loop is written in one
 // transaction, and the callers' promises resolve only after that transaction committed, so an RPC that
 // awaits `save` acknowledges only what is on disk.
+// A finished job's row also carries its accounting row (history-rows.ts) in columns, with partial indexes over
+// finished rows only, which the history queries (cacct) read. An active job's row leaves them NULL: saving it costs
+// no more than before, and no index work.
 import path from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { JobHistoryEntry } from "../../core/generated/crane/crane";
 import type { JobRecord } from "./records";
+import { historyOrder, historyRow, matchesHistory, type HistoryFilter, type TimeRange } from "./history-rows";
 import { isTerminal } from "../../core/job-state";
 import { PRIVATE_DIR, ensureDirMode, privateDatabaseFiles, withUmask } from "../../core/file-modes";
+
+/** The accounting columns: name, SQL type, and how a history row fills it. */
+const HISTORY_COLUMNS: [string, string, (e: JobHistoryEntry) => SQLInputValue][] = [
+  ["uid", "INTEGER", (e) => e.uid],
+  ["username", "TEXT", (e) => e.username],
+  ["account", "TEXT", (e) => e.account],
+  ["partition", "TEXT", (e) => e.partition],
+  ["name", "TEXT", (e) => e.name],
+  ["qos", "TEXT", (e) => e.qos],
+  ["type", "INTEGER", (e) => e.type],
+  ["state", "INTEGER", (e) => e.status],
+  ["exit_code", "INTEGER", (e) => e.exitCode],
+  ["reason", "TEXT", (e) => e.reason],
+  ["nodes", "TEXT", (e) => e.nodes.join(",")],
+  ["alloc_cpus", "REAL", (e) => e.allocCpus],
+  ["submit_time", "INTEGER", (e) => e.submitTime],
+  ["start_time", "INTEGER", (e) => e.startTime],
+  ["end_time", "INTEGER", (e) => e.endTime],
+  ["max_rss_bytes", "INTEGER", (e) => e.maxRssBytes],
+  ["cpu_time_usec", "INTEGER", (e) => e.cpuTimeUsec],
+];
+
+/** Partial indexes over finished rows: each filter column with the end time (the order of a history query). */
+const HISTORY_INDEXES: Record<string, string> = {
+  jobs_hist_end: "end_time",
+  jobs_hist_uid: "uid, end_time",
+  jobs_hist_user: "username, end_time",
+  jobs_hist_account: "account, end_time",
+  jobs_hist_state: "state, end_time",
+  jobs_hist_partition: "partition, end_time",
+  jobs_hist_submit: "submit_time",
+  jobs_hist_start: "start_time",
+};
+
+interface HistoryDbRow {
+  job_id: number;
+  uid: number;
+  username: string;
+  account: string;
+  partition: string;
+  name: string;
+  qos: string;
+  type: number;
+  state: number;
+  exit_code: number;
+  reason: string;
+  nodes: string;
+  alloc_cpus: number;
+  submit_time: number;
+  start_time: number;
+  end_time: number;
+  max_rss_bytes: number;
+  cpu_time_usec: number;
+}
+
+function entryOf(r: HistoryDbRow): JobHistoryEntry {
+  return {
+    jobId: r.job_id,
+    name: r.name,
+    uid: r.uid,
+    username: r.username,
+    account: r.account,
+    partition: r.partition,
+    qos: r.qos,
+    type: r.type,
+    status: r.state,
+    exitCode: r.exit_code,
+    reason: r.reason,
+    nodes: r.nodes ? r.nodes.split(",") : [],
+    allocCpus: r.alloc_cpus,
+    submitTime: r.submit_time,
+    startTime: r.start_time,
+    endTime: r.end_time,
+    maxRssBytes: r.max_rss_bytes,
+    cpuTimeUsec: r.cpu_time_usec,
+  };
+}
+
+/**
+ * The WHERE clause of a history query over finished rows, with its parameters, and the index to read when no
+ * filtered column picks one (SQLite would otherwise take jobs_finished and sort every finished job).
+ */
+export function historyWhere(f: HistoryFilter): { sql: string; params: SQLInputValue[]; index?: string } {
+  const where = ["finished = 1"];
+  const params: SQLInputValue[] = [];
+  const oneOf = (column: string, values: SQLInputValue[]) => {
+    if (values.length === 0) return;
+    where.push(values.length === 1 ? `${column} = ?` : `${column} IN (${values.map(() => "?").join(",")})`);
+    params.push(...values);
+  };
+  const within = (column: string, r: TimeRange | undefined) => {
+    if (!r) return;
+    where.push(`${column} >= ?`);
+    params.push(Math.max(1, r.from));
+    if (r.to) {
+      where.push(`${column} <= ?`);
+      params.push(r.to);
+    }
+  };
+  if (f.ownerUid !== undefined) oneOf("uid", [f.ownerUid]);
+  oneOf("job_id", f.jobIds);
+  oneOf("username", f.users);
+  oneOf("account", f.accounts);
+  oneOf("state", f.states);
+  oneOf("partition", f.partitions);
+  oneOf("name", f.names);
+  within("submit_time", f.submitTime);
+  within("start_time", f.startTime);
+  within("end_time", f.endTime);
+  // Every finished job has an end time; a row without one is a record the migration could not read.
+  if (!f.endTime) where.push("end_time > 0");
+  const sql = where.join(" AND ");
+  const equalities = f.ownerUid !== undefined || [f.jobIds, f.users, f.accounts, f.states, f.partitions, f.names].some((l) => l.length > 0);
+  if (equalities) return { sql, params };
+  return { sql, params, index: f.endTime ? "jobs_hist_end" : f.submitTime ? "jobs_hist_submit" : f.startTime ? "jobs_hist_start" : "jobs_hist_end" };
+}
+
+/** The accounting columns of an active job's row. */
+const NO_HISTORY: SQLInputValue[] = HISTORY_COLUMNS.map(() => null);
+
+/** Finished rows deleted per transaction by the retention sweep: short enough not to hold up the event loop. */
+const PURGE_BATCH = 2000;
+const RETENTION_SWEEP_MS = 60 * 60 * 1000;
 
 export class JobStore {
   private db: DatabaseSync;
@@ -16,6 +144,8 @@ export class JobStore {
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private flushScheduled = false;
   private nextJobId = 1;
+  private readonly historyQueries = new Map<string, StatementSync>();
+  private retentionTimer: NodeJS.Timeout | undefined;
   /** Told, after each commit, which jobs it saved (the watch stream's source of job changes). */
   onCommit?: (jobs: JobRecord[]) => void;
 
@@ -35,11 +165,14 @@ export class JobStore {
     this.db.exec(`CREATE TABLE IF NOT EXISTS jobs (
       job_id INTEGER PRIMARY KEY, finished INTEGER NOT NULL, data TEXT NOT NULL)`);
     this.db.exec("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished, job_id)");
+    this.migrateHistoryColumns();
     this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     // Rows that cannot be read back as a job are moved here (kept for an admin to look at), not left to stop ctld.
     this.db.exec("CREATE TABLE IF NOT EXISTS quarantine (job_id INTEGER, data TEXT, error TEXT NOT NULL, at INTEGER NOT NULL)");
+    const columns = HISTORY_COLUMNS.map(([c]) => c);
     this.upsert = this.db.prepare(
-      "INSERT INTO jobs(job_id, finished, data) VALUES (?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET finished = excluded.finished, data = excluded.data",
+      `INSERT INTO jobs(job_id, finished, data, ${columns.join(", ")}) VALUES (?, ?, ?${", ?".repeat(columns.length)}) ` +
+        `ON CONFLICT(job_id) DO UPDATE SET finished = excluded.finished, data = excluded.data, ${columns.map((c) => `${c} = excluded.${c}`).join(", ")}`,
     );
     this.setMeta = this.db.prepare("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     const meta = this.db.prepare("SELECT value FROM meta WHERE key = 'next_job_id'").get() as { value: string } | undefined;
@@ -109,7 +242,10 @@ export class JobStore {
     this.waiters = [];
     try {
       this.db.exec("BEGIN");
-      for (const job of jobs) this.upsert.run(job.jobId, isTerminal(job.status) ? 1 : 0, JSON.stringify(job));
+      for (const job of jobs) {
+        const finished = isTerminal(job.status);
+        this.upsert.run(job.jobId, finished ? 1 : 0, JSON.stringify(job), ...(finished ? historyValues(job) : NO_HISTORY));
+      }
       this.setMeta.run("next_job_id", String(this.nextJobId));
       this.db.exec("COMMIT");
     } catch (e) {
@@ -125,10 +261,106 @@ export class JobStore {
     this.onCommit?.(jobs);
   }
 
+  /**
+   * Finished jobs that pass the filter, in history order (most recently ended first), at most `limit`: read from
+   * the accounting columns through their indexes, plus the jobs that ended since the last commit.
+   */
+  queryHistory(f: HistoryFilter, limit: number): JobHistoryEntry[] {
+    const { sql, params, index } = historyWhere(f);
+    const rows = (this.historyQuery(index ? `INDEXED BY ${index} WHERE ${sql}` : `WHERE ${sql}`).all(...params, limit) as unknown as HistoryDbRow[]).map(
+      entryOf,
+    );
+    const unsaved = [...this.dirty.values()].filter((j) => isTerminal(j.status)).map(historyRow);
+    if (unsaved.length === 0) return rows;
+    const ids = new Set(unsaved.map((e) => e.jobId));
+    return [...rows.filter((e) => !ids.has(e.jobId)), ...unsaved.filter((e) => matchesHistory(e, f))].sort(historyOrder).slice(0, limit);
+  }
+
+  /** `clause`: the query's WHERE, with the INDEXED BY before it when there is one. */
+  private historyQuery(clause: string): StatementSync {
+    let stmt = this.historyQueries.get(clause);
+    if (!stmt) {
+      stmt = this.db.prepare(`SELECT job_id, ${HISTORY_COLUMNS.map(([c]) => c).join(", ")} FROM jobs ${clause} ORDER BY end_time DESC, job_id DESC LIMIT ?`);
+      // One statement per shape of filter (which fields, how many values): few in practice, bounded anyway.
+      if (this.historyQueries.size >= 256) this.historyQueries.clear();
+      this.historyQueries.set(clause, stmt);
+    }
+    return stmt;
+  }
+
+  /** Deletes finished jobs that ended before `cutoffMs`, at most `max` of them; returns how many. */
+  purgeFinishedBefore(cutoffMs: number, max = PURGE_BATCH): number {
+    const r = this.db
+      .prepare("DELETE FROM jobs WHERE job_id IN (SELECT job_id FROM jobs WHERE finished = 1 AND end_time < ? ORDER BY end_time LIMIT ?)")
+      .run(cutoffMs, max);
+    return Number(r.changes);
+  }
+
+  /**
+   * CraneCtld.JobHistoryRetentionDays: finished jobs older than that are deleted now and then every hour, a batch
+   * per event-loop turn (0 keeps them forever). `onPurged` is told how many each sweep deleted.
+   */
+  startRetention(days: number, onPurged: (count: number) => void = () => {}): void {
+    if (days <= 0) return;
+    const sweep = () => {
+      const cutoff = Date.now() - days * 24 * 60 * 60 * 1000;
+      let total = 0;
+      const batch = () => {
+        if (!this.db.isOpen) return;
+        const n = this.purgeFinishedBefore(cutoff);
+        total += n;
+        if (n === PURGE_BATCH) setImmediate(batch);
+        else if (total > 0) onPurged(total);
+      };
+      batch();
+    };
+    sweep();
+    this.retentionTimer = setInterval(sweep, RETENTION_SWEEP_MS);
+    this.retentionTimer.unref();
+  }
+
+  /**
+   * Adds the accounting columns and their indexes where they are missing (a database of an earlier crane), and fills
+   * them for the finished jobs it already holds.
+   */
+  private migrateHistoryColumns(): void {
+    const have = new Set((this.db.prepare("PRAGMA table_info(jobs)").all() as { name: string }[]).map((c) => c.name));
+    const missing = HISTORY_COLUMNS.filter(([c]) => !have.has(c));
+    if (missing.length > 0) {
+      this.db.exec("BEGIN");
+      for (const [c, type] of missing) this.db.exec(`ALTER TABLE jobs ADD COLUMN ${c} ${type}`);
+      this.backfillHistory();
+      this.db.exec("COMMIT");
+    }
+    for (const [name, columns] of Object.entries(HISTORY_INDEXES)) {
+      this.db.exec(`CREATE INDEX IF NOT EXISTS ${name} ON jobs(${columns}) WHERE finished = 1`);
+    }
+  }
+
+  private backfillHistory(): void {
+    const update = this.db.prepare(`UPDATE jobs SET ${HISTORY_COLUMNS.map(([c]) => `${c} = ?`).join(", ")} WHERE job_id = ?`);
+    const page = this.db.prepare("SELECT job_id, data FROM jobs WHERE finished = 1 AND job_id > ? ORDER BY job_id LIMIT 1000");
+    for (let after = 0; ;) {
+      const rows = page.all(after) as { job_id: number; data: string }[];
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        const job = readJobRow(r.job_id, r.data);
+        if (typeof job !== "string") update.run(...historyValues(job), r.job_id);
+      }
+      after = rows[rows.length - 1]!.job_id;
+    }
+  }
+
   close(): void {
+    clearInterval(this.retentionTimer);
     if (this.dirty.size > 0) this.flush();
     this.db.close();
   }
+}
+
+function historyValues(job: JobRecord): SQLInputValue[] {
+  const e = historyRow(job);
+  return HISTORY_COLUMNS.map(([, , value]) => value(e));
 }
 
 /** A saved job, or why the row is not one (bad JSON, or not the shape of a job record). */

@@ -188,6 +188,8 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
       reason,
       timestamp: Date.now(),
       containerId: "",
+      maxRssBytes: 0,
+      cpuTimeUsec: 0,
     };
     for (let attempt = 1; !stopped; attempt++) {
       try {

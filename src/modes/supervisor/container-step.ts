@@ -14,6 +14,7 @@ import {
 } from "../../core/cri";
 import { ContainerState } from "../../core/generated/cri/api";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
+import { CgroupUsageMeter } from "../../core/cgroup";
 import { checkContainerPolicy, resolveMountsOnNode } from "../../core/container-policy";
 import { isAdminUid } from "../../core/identity";
 import { stepCredentials, type StepCredentials } from "./credentials";
@@ -27,6 +28,8 @@ import { DEFAULT_STOP_GRACE_SECONDS, type RunningStep, type StepContext, type St
 const FAST_POLL_MS = 20;
 const FAST_POLL_FOR_MS = 3_000;
 const POLL_MS = 100;
+// How often a running container's cgroup is read for its usage (the runtime removes the cgroup as the container exits).
+const USAGE_SAMPLE_MS = 250;
 
 /**
  * Reads back the process credentials the runtime put in the container's OCI spec, before it starts: the runtime
@@ -112,6 +115,9 @@ export function startContainerStep(ctx: StepContext): RunningStep {
 
   const awaitExit = async (): Promise<StepOutcome> => {
     const since = performance.now();
+    // The runtime puts the container's cgroup under the pod's parent, the job's cgroup, named by the container id.
+    const meter = new CgroupUsageMeter(`${spec.jobCgroup}/${containerId}`);
+    let sampledAt = since;
     let away = 0; // consecutive failed status reads: the runtime is restarting or unreachable
     for (;;) {
       let res: Awaited<ReturnType<typeof containerStatus>>;
@@ -136,7 +142,11 @@ export function startContainerStep(ctx: StepContext): RunningStep {
         let status = oom ? JobStatus.OutOfMemory : exitCode === 0 ? JobStatus.Completed : JobStatus.Failed;
         if (stopReason !== undefined) status = stopReason;
         const reason = oom ? "killed by the memory limit (OOM)" : exitCode !== 0 ? `exited with code ${exitCode}${st.message ? `: ${st.message}` : ""}` : "";
-        return { status, exitCode, reason };
+        return { status, exitCode, reason, usage: meter.stop() };
+      }
+      if (performance.now() - sampledAt >= USAGE_SAMPLE_MS) {
+        meter.sample();
+        sampledAt = performance.now();
       }
       await new Promise((r) => setTimeout(r, performance.now() - since < FAST_POLL_FOR_MS ? FAST_POLL_MS : POLL_MS));
     }

@@ -4,6 +4,7 @@
 // until accepted. When it starts it picks up the steps an earlier supervisor hosted, from the node's state dir.
 // On SIGTERM it stops every step (containers before pods), saves their results and exits.
 import fs from "node:fs";
+import type { CgroupUsage } from "../../core/cgroup";
 import type { CraneConfig } from "../../core/config";
 import { connectCri, type CriClient } from "../../core/cri";
 import { JobStatus, SupervisorService, type SupervisorServer } from "../../core/generated/crane/crane";
@@ -78,9 +79,9 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
       env: stepEnvironment(spec.step, spec.clusterName),
       log: (m) => log(`step ${key}: ${m}`),
     };
-    const finish = async (status: JobStatus, exitCode: number, reason: string) => {
+    const finish = async (status: JobStatus, exitCode: number, reason: string, usage?: CgroupUsage) => {
       ctx.log(`finished ${JobStatus[status]} exit=${exitCode} ${reason}`);
-      const delivered = reporter.report(status, { exitCode, reason });
+      const delivered = reporter.report(status, { exitCode, reason, ...usage });
       entry.ended = true;
       await delivered;
       hosted.delete(key);
@@ -95,7 +96,7 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
     }
     if (resume) ctx.log("picked up from an earlier supervisor");
     entry.running.done.then(
-      (o) => finish(o.status, o.exitCode, o.reason),
+      (o) => finish(o.status, o.exitCode, o.reason, o.usage),
       (e: Error) => finish(JobStatus.Failed, 0, e.message),
     );
   };

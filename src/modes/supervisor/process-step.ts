@@ -8,12 +8,13 @@ import path from "node:path";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import { statusFromExit } from "../../core/job-state";
 import { resolveOutputPath } from "../../core/parse/output-pattern";
-import { cgroupDirs, createStepCgroup, oomKillCount } from "../../core/cgroup";
+import { CgroupUsageMeter, cgroupDirs, createStepCgroup, oomKillCount } from "../../core/cgroup";
 import { identify, isAlive, readIdentityFile, signalChildGroup, writeIdentityFile, type ProcessIdentity } from "../../core/node/process-identity";
 import { CriLogWriter } from "./log-writer";
 import { stepCredentials } from "./credentials";
 import { launchArgv, LAUNCH_ENV, SHIM_SETUP_FAILED, userEnvScript, type TaskLaunch } from "./launch";
 import { DEFAULT_STOP_GRACE_SECONDS, type RunningStep, type StepContext, type StepOutcome } from "./running-step";
+import { createFifos, openTaskEnd, OUTPUT_STREAMS, readFifo } from "./task-output";
 
 const RESUMED_POLL_MS = 200;
 
@@ -27,22 +28,30 @@ export function startProcessStep(ctx: StepContext): RunningStep {
   // The kernel counts a kill in the victim's own cgroup (v1) or in the limited ancestor (v2 events): read both.
   const oomKills = () => oomKillCount(cg) + oomKillCount(spec.jobCgroup);
   const oomBefore = ctx.resume ? 0 : oomKills();
+  // Read before the job's cgroup (with this one in it) is removed, which happens only after the step ended.
+  const meter = new CgroupUsageMeter(cg);
   const taskCount = step.isBatchPrimary ? 1 : Math.max(1, step.ntasksPerNode);
   const files = (i: number) => ({
     shim: layout.shimPidFile(step.jobId, step.stepId, i),
     task: layout.taskPidFile(step.jobId, step.stepId, i),
     exit: layout.taskExitFile(step.jobId, step.stepId, i),
+    stdout: layout.taskOutputFifo(step.jobId, step.stepId, i, "stdout"),
+    stderr: layout.taskOutputFifo(step.jobId, step.stepId, i, "stderr"),
   });
   const shims: (ProcessIdentity | undefined)[] = [];
   let stopReason: JobStatus | undefined;
   let logWriter: CriLogWriter | undefined;
   let ends: Promise<TaskEnd>[];
+  /** Copies task i's output FIFOs into the step's log; settles once the task and its shim have closed them. */
+  const copyOutput = (i: number) => OUTPUT_STREAMS.map((stream) => readFifo(files(i)[stream], (d) => logWriter!.write(stream, d)));
+  const afterOutput = (end: Promise<TaskEnd>, copies: Promise<void>[]) => Promise.all([end, ...copies]).then(([e]) => e);
 
   if (ctx.resume) {
+    if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log);
     ends = Array.from({ length: taskCount }, (_, i) => {
       const shim = readIdentityFile(files(i).shim);
       shims.push(shim);
-      return awaitResumedTask(shim, files(i).exit);
+      return afterOutput(awaitResumedTask(shim, files(i).exit), logWriter ? copyOutput(i) : []);
     });
   } else {
     const launches = taskLaunches(
@@ -50,30 +59,34 @@ export function startProcessStep(ctx: StepContext): RunningStep {
       cgroupDirs(cg).map((d) => path.join(d, "cgroup.procs")),
       files,
     );
-    if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log);
+    if (!step.isBatchPrimary) {
+      createFifos(launches.flatMap((_, i) => OUTPUT_STREAMS.map((stream) => files(i)[stream])));
+      logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log);
+    }
     ends = launches.map((launch, i) => {
-      const child = spawnShim(launch, !step.isBatchPrimary);
+      const output = logWriter ? { stdout: openTaskEnd(files(i).stdout), stderr: openTaskEnd(files(i).stderr) } : undefined;
+      const copies = output ? copyOutput(i) : [];
+      const child = spawnShim(launch, output);
+      if (output) OUTPUT_STREAMS.forEach((stream) => fs.closeSync(output[stream])); // the task's now: the copies end with it
       const who = child.pid === undefined ? undefined : identify(child.pid);
       shims.push(who);
       if (who) writeIdentityFile(files(i).shim, who);
-      if (logWriter) {
-        child.stdout!.on("data", (d: Buffer) => logWriter!.write("stdout", d));
-        child.stderr!.on("data", (d: Buffer) => logWriter!.write("stderr", d));
-      }
-      return new Promise<TaskEnd>((resolve) => {
+      const end = new Promise<TaskEnd>((resolve) => {
         child.on("error", (e) => resolve({ lost: `cannot start the task: ${e.message}` }));
         child.on("close", (code) => resolve(readExit(files(i).exit) ?? shimEnd(code)));
       });
+      return afterOutput(end, copies);
     });
     void ctx.reporter.report(JobStatus.Running);
   }
 
   const done = Promise.all(ends).then((results): StepOutcome => {
     logWriter?.close();
+    const usage = meter.stop();
     const lost = results.find((r): r is { lost: string } => "lost" in r);
     const failed = results.find((r): r is { code: number } => "code" in r && r.code !== 0);
     const oom = oomKills() > oomBefore && !ctx.resume;
-    if (lost) return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: lost.lost };
+    if (lost) return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: lost.lost, usage };
     const exitCode = failed?.code ?? 0;
     const signal = signalOf(exitCode);
     const status = stopReason ?? statusFromExit(exitCode, signal, oom);
@@ -81,7 +94,7 @@ export function startProcessStep(ctx: StepContext): RunningStep {
     if (oom) reason = "killed by the memory limit (OOM)";
     else if (signal) reason = `killed by ${signal}`;
     else if (failed) reason = `exited with code ${exitCode}`;
-    return { status, exitCode, reason };
+    return { status, exitCode, reason, usage };
   });
 
   const signalTasks = (signal: NodeJS.Signals) => {
@@ -147,14 +160,15 @@ function batchFiles(step: StepToD, node: string, cwd: string, script: string) {
   return { script, interpreter, output, error, append: step.io?.openModeAppend ?? false };
 }
 
-function spawnShim(task: TaskLaunch, pipeOutput: boolean): ChildProcess {
+/** `output`: the task's ends of its output FIFOs (task-output.ts); a batch script opens its own files. */
+function spawnShim(task: TaskLaunch, output?: { stdout: number; stderr: number }): ChildProcess {
   const [file, ...args] = launchArgv(task);
   const child = spawn(file!, args, {
     cwd: "/",
     env: LAUNCH_ENV,
     detached: true, // its own session: nothing aimed at the supervisor reaches it
     // fd 3 carries the user's environment to the user part, never through the root part's environment.
-    stdio: pipeOutput ? ["ignore", "pipe", "pipe", "pipe"] : ["ignore", "ignore", "ignore", "pipe"],
+    stdio: output ? ["ignore", output.stdout, output.stderr, "pipe"] : ["ignore", "ignore", "ignore", "pipe"],
   });
   const envPipe = child.stdio[3] as NodeJS.WritableStream | null;
   envPipe?.on("error", () => undefined); // a task that never read it (it could not start) is reported by its exit

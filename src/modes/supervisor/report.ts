@@ -30,7 +30,10 @@ export class Reporter {
   }
 
   /** Reports in order; the returned promise settles once this report was accepted. */
-  report(status: JobStatus, extra: { exitCode?: number; reason?: string; containerId?: string } = {}): Promise<void> {
+  report(
+    status: JobStatus,
+    extra: { exitCode?: number; reason?: string; containerId?: string; maxRssBytes?: number; cpuTimeUsec?: number } = {},
+  ): Promise<void> {
     const msg: StepStatusChangeRequest = {
       ...this.base,
       status,
@@ -38,6 +41,8 @@ export class Reporter {
       reason: extra.reason ?? "",
       containerId: extra.containerId ?? "",
       timestamp: Date.now(),
+      maxRssBytes: extra.maxRssBytes ?? 0,
+      cpuTimeUsec: extra.cpuTimeUsec ?? 0,
     };
     if (isTerminal(status)) fs.writeFileSync(this.resultFile, JSON.stringify(msg), { mode: 0o600 });
     this.chain = this.chain.then(() => this.deliver(msg));

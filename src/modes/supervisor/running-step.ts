@@ -1,4 +1,5 @@
 // What the node's supervisor holds for each step it hosts, whatever its kind (process, pod, container).
+import type { CgroupUsage } from "../../core/cgroup";
 import type { CriClient } from "../../core/cri";
 import type { JobStatus } from "../../core/generated/crane/crane";
 import type { NodeLayout, StepSpec } from "../../core/node/layout";
@@ -11,6 +12,8 @@ export interface StepOutcome {
   status: JobStatus;
   exitCode: number;
   reason: string;
+  /** What the step used on this node (its cgroup's peak memory and CPU time), when measured. */
+  usage?: CgroupUsage;
 }
 
 export interface RunningStep {

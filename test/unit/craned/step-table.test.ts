@@ -11,6 +11,8 @@ const report = (jobId: number, stepId: number, status: JobStatus): StepStatusCha
   reason: "",
   timestamp: 0,
   containerId: "",
+  maxRssBytes: 0,
+  cpuTimeUsec: 0,
 });
 
 describe("craned's step table", () => {

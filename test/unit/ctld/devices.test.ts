@@ -162,7 +162,18 @@ describe("JobManager", () => {
     jm.scheduleCycle();
     await tick();
     const report = (stepId: number, status: JobStatus) =>
-      jm.onStepReport({ node: "n1", jobId: id, stepId, status, exitCode: 0, reason: "", timestamp: Date.now(), containerId: "" });
+      jm.onStepReport({
+        node: "n1",
+        jobId: id,
+        stepId,
+        status,
+        exitCode: 0,
+        reason: "",
+        timestamp: Date.now(),
+        containerId: "",
+        maxRssBytes: 0,
+        cpuTimeUsec: 0,
+      });
     await report(1, JobStatus.Running);
     const step = () =>
       jm.submitStep(StepSpec.fromPartial({ jobId: id, type: JobType.Interactive, argv: ["true"], cwd: "/", gresPerNode: { gpu: 1 }, gresGiven: true }), {

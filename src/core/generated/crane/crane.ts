@@ -782,6 +782,62 @@ export interface ClusterEvent {
   partitions: PartitionInfo[];
 }
 
+/** Accounting history (cacct): jobs from the store's indexes plus the active ones. Times are unix ms. */
+export interface TimeWindow {
+  /** inclusive; 0 = open */
+  from: number;
+  /** inclusive; 0 = open */
+  to: number;
+}
+
+export interface QueryJobHistoryRequest {
+  jobIds: number[];
+  users: string[];
+  accounts: string[];
+  states: JobStatus[];
+  partitions: string[];
+  names: string[];
+  submitTime: TimeWindow | undefined;
+  startTime: TimeWindow | undefined;
+  endTime:
+    | TimeWindow
+    | undefined;
+  /** 0 = 1000 */
+  limit: number;
+}
+
+export interface JobHistoryEntry {
+  jobId: number;
+  name: string;
+  uid: number;
+  username: string;
+  account: string;
+  partition: string;
+  qos: string;
+  type: JobType;
+  status: JobStatus;
+  exitCode: number;
+  reason: string;
+  nodes: string[];
+  /** the job's CPUs on all its nodes */
+  allocCpus: number;
+  submitTime: number;
+  startTime: number;
+  endTime: number;
+  /** the largest of its steps on any node */
+  maxRssBytes: number;
+  /** all its steps on all nodes */
+  cpuTimeUsec: number;
+}
+
+export interface QueryJobHistoryReply {
+  ok: boolean;
+  code: ErrCode;
+  reason: string;
+  /** newest job id first */
+  jobs: JobHistoryEntry[];
+}
+
 export interface StepRef {
   jobId: number;
   stepId: number;
@@ -828,6 +884,9 @@ export interface StepStatusChangeRequest {
   /** unix ms */
   timestamp: number;
   containerId: string;
+  /** What the step used on this node, read from its cgroup as it ended (terminal reports; 0 = not measured). */
+  maxRssBytes: number;
+  cpuTimeUsec: number;
 }
 
 export interface StepStatusChangeReply {
@@ -8148,6 +8207,876 @@ export const ClusterEvent: MessageFns<ClusterEvent> = {
   },
 };
 
+function createBaseTimeWindow(): TimeWindow {
+  return { from: 0, to: 0 };
+}
+
+export const TimeWindow: MessageFns<TimeWindow> = {
+  encode(message: TimeWindow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.from !== 0) {
+      writer.uint32(8).int64(message.from);
+    }
+    if (message.to !== 0) {
+      writer.uint32(16).int64(message.to);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimeWindow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimeWindow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.from = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.to = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TimeWindow {
+    return {
+      from: isSet(object.from) ? globalThis.Number(object.from) : 0,
+      to: isSet(object.to) ? globalThis.Number(object.to) : 0,
+    };
+  },
+
+  toJSON(message: TimeWindow): unknown {
+    const obj: any = {};
+    if (message.from !== 0) {
+      obj.from = Math.round(message.from);
+    }
+    if (message.to !== 0) {
+      obj.to = Math.round(message.to);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TimeWindow>, I>>(base?: I): TimeWindow {
+    return TimeWindow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TimeWindow>, I>>(object: I): TimeWindow {
+    const message = createBaseTimeWindow();
+    message.from = object.from ?? 0;
+    message.to = object.to ?? 0;
+    return message;
+  },
+};
+
+function createBaseQueryJobHistoryRequest(): QueryJobHistoryRequest {
+  return {
+    jobIds: [],
+    users: [],
+    accounts: [],
+    states: [],
+    partitions: [],
+    names: [],
+    submitTime: undefined,
+    startTime: undefined,
+    endTime: undefined,
+    limit: 0,
+  };
+}
+
+export const QueryJobHistoryRequest: MessageFns<QueryJobHistoryRequest> = {
+  encode(message: QueryJobHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.jobIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.users) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.accounts) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.states.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.states) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.partitions) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.names) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.submitTime !== undefined) {
+      TimeWindow.encode(message.submitTime, writer.uint32(58).fork()).join();
+    }
+    if (message.startTime !== undefined) {
+      TimeWindow.encode(message.startTime, writer.uint32(66).fork()).join();
+    }
+    if (message.endTime !== undefined) {
+      TimeWindow.encode(message.endTime, writer.uint32(74).fork()).join();
+    }
+    if (message.limit !== 0) {
+      writer.uint32(80).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryJobHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryJobHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.jobIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.jobIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.users.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.accounts.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.states.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.states.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.partitions.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.submitTime = TimeWindow.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.startTime = TimeWindow.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.endTime = TimeWindow.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryJobHistoryRequest {
+    return {
+      jobIds: globalThis.Array.isArray(object?.jobIds)
+        ? object.jobIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.job_ids)
+        ? object.job_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      users: globalThis.Array.isArray(object?.users) ? object.users.map((e: any) => globalThis.String(e)) : [],
+      accounts: globalThis.Array.isArray(object?.accounts) ? object.accounts.map((e: any) => globalThis.String(e)) : [],
+      states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => jobStatusFromJSON(e)) : [],
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => globalThis.String(e))
+        : [],
+      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+      submitTime: isSet(object.submitTime)
+        ? TimeWindow.fromJSON(object.submitTime)
+        : isSet(object.submit_time)
+        ? TimeWindow.fromJSON(object.submit_time)
+        : undefined,
+      startTime: isSet(object.startTime)
+        ? TimeWindow.fromJSON(object.startTime)
+        : isSet(object.start_time)
+        ? TimeWindow.fromJSON(object.start_time)
+        : undefined,
+      endTime: isSet(object.endTime)
+        ? TimeWindow.fromJSON(object.endTime)
+        : isSet(object.end_time)
+        ? TimeWindow.fromJSON(object.end_time)
+        : undefined,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: QueryJobHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.jobIds?.length) {
+      obj.jobIds = message.jobIds.map((e) => Math.round(e));
+    }
+    if (message.users?.length) {
+      obj.users = message.users;
+    }
+    if (message.accounts?.length) {
+      obj.accounts = message.accounts;
+    }
+    if (message.states?.length) {
+      obj.states = message.states.map((e) => jobStatusToJSON(e));
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions;
+    }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    if (message.submitTime !== undefined) {
+      obj.submitTime = TimeWindow.toJSON(message.submitTime);
+    }
+    if (message.startTime !== undefined) {
+      obj.startTime = TimeWindow.toJSON(message.startTime);
+    }
+    if (message.endTime !== undefined) {
+      obj.endTime = TimeWindow.toJSON(message.endTime);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryJobHistoryRequest>, I>>(base?: I): QueryJobHistoryRequest {
+    return QueryJobHistoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryJobHistoryRequest>, I>>(object: I): QueryJobHistoryRequest {
+    const message = createBaseQueryJobHistoryRequest();
+    message.jobIds = object.jobIds?.map((e) => e) || [];
+    message.users = object.users?.map((e) => e) || [];
+    message.accounts = object.accounts?.map((e) => e) || [];
+    message.states = object.states?.map((e) => e) || [];
+    message.partitions = object.partitions?.map((e) => e) || [];
+    message.names = object.names?.map((e) => e) || [];
+    message.submitTime = (object.submitTime !== undefined && object.submitTime !== null)
+      ? TimeWindow.fromPartial(object.submitTime)
+      : undefined;
+    message.startTime = (object.startTime !== undefined && object.startTime !== null)
+      ? TimeWindow.fromPartial(object.startTime)
+      : undefined;
+    message.endTime = (object.endTime !== undefined && object.endTime !== null)
+      ? TimeWindow.fromPartial(object.endTime)
+      : undefined;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseJobHistoryEntry(): JobHistoryEntry {
+  return {
+    jobId: 0,
+    name: "",
+    uid: 0,
+    username: "",
+    account: "",
+    partition: "",
+    qos: "",
+    type: 0,
+    status: 0,
+    exitCode: 0,
+    reason: "",
+    nodes: [],
+    allocCpus: 0,
+    submitTime: 0,
+    startTime: 0,
+    endTime: 0,
+    maxRssBytes: 0,
+    cpuTimeUsec: 0,
+  };
+}
+
+export const JobHistoryEntry: MessageFns<JobHistoryEntry> = {
+  encode(message: JobHistoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== 0) {
+      writer.uint32(8).uint32(message.jobId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(24).uint32(message.uid);
+    }
+    if (message.username !== "") {
+      writer.uint32(34).string(message.username);
+    }
+    if (message.account !== "") {
+      writer.uint32(42).string(message.account);
+    }
+    if (message.partition !== "") {
+      writer.uint32(50).string(message.partition);
+    }
+    if (message.qos !== "") {
+      writer.uint32(58).string(message.qos);
+    }
+    if (message.type !== 0) {
+      writer.uint32(64).int32(message.type);
+    }
+    if (message.status !== 0) {
+      writer.uint32(72).int32(message.status);
+    }
+    if (message.exitCode !== 0) {
+      writer.uint32(80).int32(message.exitCode);
+    }
+    if (message.reason !== "") {
+      writer.uint32(90).string(message.reason);
+    }
+    for (const v of message.nodes) {
+      writer.uint32(98).string(v!);
+    }
+    if (message.allocCpus !== 0) {
+      writer.uint32(105).double(message.allocCpus);
+    }
+    if (message.submitTime !== 0) {
+      writer.uint32(112).int64(message.submitTime);
+    }
+    if (message.startTime !== 0) {
+      writer.uint32(120).int64(message.startTime);
+    }
+    if (message.endTime !== 0) {
+      writer.uint32(128).int64(message.endTime);
+    }
+    if (message.maxRssBytes !== 0) {
+      writer.uint32(136).uint64(message.maxRssBytes);
+    }
+    if (message.cpuTimeUsec !== 0) {
+      writer.uint32(144).uint64(message.cpuTimeUsec);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobHistoryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobHistoryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jobId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.account = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.partition = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.qos = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.nodes.push(reader.string());
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.allocCpus = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.submitTime = longToNumber(reader.int64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.startTime = longToNumber(reader.int64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.endTime = longToNumber(reader.int64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.maxRssBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.cpuTimeUsec = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobHistoryEntry {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.Number(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.Number(object.job_id)
+        : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      account: isSet(object.account) ? globalThis.String(object.account) : "",
+      partition: isSet(object.partition) ? globalThis.String(object.partition) : "",
+      qos: isSet(object.qos) ? globalThis.String(object.qos) : "",
+      type: isSet(object.type) ? jobTypeFromJSON(object.type) : 0,
+      status: isSet(object.status) ? jobStatusFromJSON(object.status) : 0,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => globalThis.String(e)) : [],
+      allocCpus: isSet(object.allocCpus)
+        ? globalThis.Number(object.allocCpus)
+        : isSet(object.alloc_cpus)
+        ? globalThis.Number(object.alloc_cpus)
+        : 0,
+      submitTime: isSet(object.submitTime)
+        ? globalThis.Number(object.submitTime)
+        : isSet(object.submit_time)
+        ? globalThis.Number(object.submit_time)
+        : 0,
+      startTime: isSet(object.startTime)
+        ? globalThis.Number(object.startTime)
+        : isSet(object.start_time)
+        ? globalThis.Number(object.start_time)
+        : 0,
+      endTime: isSet(object.endTime)
+        ? globalThis.Number(object.endTime)
+        : isSet(object.end_time)
+        ? globalThis.Number(object.end_time)
+        : 0,
+      maxRssBytes: isSet(object.maxRssBytes)
+        ? globalThis.Number(object.maxRssBytes)
+        : isSet(object.max_rss_bytes)
+        ? globalThis.Number(object.max_rss_bytes)
+        : 0,
+      cpuTimeUsec: isSet(object.cpuTimeUsec)
+        ? globalThis.Number(object.cpuTimeUsec)
+        : isSet(object.cpu_time_usec)
+        ? globalThis.Number(object.cpu_time_usec)
+        : 0,
+    };
+  },
+
+  toJSON(message: JobHistoryEntry): unknown {
+    const obj: any = {};
+    if (message.jobId !== 0) {
+      obj.jobId = Math.round(message.jobId);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.uid !== 0) {
+      obj.uid = Math.round(message.uid);
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.account !== "") {
+      obj.account = message.account;
+    }
+    if (message.partition !== "") {
+      obj.partition = message.partition;
+    }
+    if (message.qos !== "") {
+      obj.qos = message.qos;
+    }
+    if (message.type !== 0) {
+      obj.type = jobTypeToJSON(message.type);
+    }
+    if (message.status !== 0) {
+      obj.status = jobStatusToJSON(message.status);
+    }
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes;
+    }
+    if (message.allocCpus !== 0) {
+      obj.allocCpus = floatToJson(message.allocCpus);
+    }
+    if (message.submitTime !== 0) {
+      obj.submitTime = Math.round(message.submitTime);
+    }
+    if (message.startTime !== 0) {
+      obj.startTime = Math.round(message.startTime);
+    }
+    if (message.endTime !== 0) {
+      obj.endTime = Math.round(message.endTime);
+    }
+    if (message.maxRssBytes !== 0) {
+      obj.maxRssBytes = Math.round(message.maxRssBytes);
+    }
+    if (message.cpuTimeUsec !== 0) {
+      obj.cpuTimeUsec = Math.round(message.cpuTimeUsec);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JobHistoryEntry>, I>>(base?: I): JobHistoryEntry {
+    return JobHistoryEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JobHistoryEntry>, I>>(object: I): JobHistoryEntry {
+    const message = createBaseJobHistoryEntry();
+    message.jobId = object.jobId ?? 0;
+    message.name = object.name ?? "";
+    message.uid = object.uid ?? 0;
+    message.username = object.username ?? "";
+    message.account = object.account ?? "";
+    message.partition = object.partition ?? "";
+    message.qos = object.qos ?? "";
+    message.type = object.type ?? 0;
+    message.status = object.status ?? 0;
+    message.exitCode = object.exitCode ?? 0;
+    message.reason = object.reason ?? "";
+    message.nodes = object.nodes?.map((e) => e) || [];
+    message.allocCpus = object.allocCpus ?? 0;
+    message.submitTime = object.submitTime ?? 0;
+    message.startTime = object.startTime ?? 0;
+    message.endTime = object.endTime ?? 0;
+    message.maxRssBytes = object.maxRssBytes ?? 0;
+    message.cpuTimeUsec = object.cpuTimeUsec ?? 0;
+    return message;
+  },
+};
+
+function createBaseQueryJobHistoryReply(): QueryJobHistoryReply {
+  return { ok: false, code: 0, reason: "", jobs: [] };
+}
+
+export const QueryJobHistoryReply: MessageFns<QueryJobHistoryReply> = {
+  encode(message: QueryJobHistoryReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    if (message.code !== 0) {
+      writer.uint32(16).int32(message.code);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    for (const v of message.jobs) {
+      JobHistoryEntry.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): QueryJobHistoryReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseQueryJobHistoryReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.code = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.jobs.push(JobHistoryEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): QueryJobHistoryReply {
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      code: isSet(object.code) ? errCodeFromJSON(object.code) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => JobHistoryEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: QueryJobHistoryReply): unknown {
+    const obj: any = {};
+    if (message.ok !== false) {
+      obj.ok = message.ok;
+    }
+    if (message.code !== 0) {
+      obj.code = errCodeToJSON(message.code);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.jobs?.length) {
+      obj.jobs = message.jobs.map((e) => JobHistoryEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<QueryJobHistoryReply>, I>>(base?: I): QueryJobHistoryReply {
+    return QueryJobHistoryReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<QueryJobHistoryReply>, I>>(object: I): QueryJobHistoryReply {
+    const message = createBaseQueryJobHistoryReply();
+    message.ok = object.ok ?? false;
+    message.code = object.code ?? 0;
+    message.reason = object.reason ?? "";
+    message.jobs = object.jobs?.map((e) => JobHistoryEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseStepRef(): StepRef {
   return { jobId: 0, stepId: 0, status: 0 };
 }
@@ -8670,7 +9599,18 @@ export const CranedPingReply: MessageFns<CranedPingReply> = {
 };
 
 function createBaseStepStatusChangeRequest(): StepStatusChangeRequest {
-  return { node: "", jobId: 0, stepId: 0, status: 0, exitCode: 0, reason: "", timestamp: 0, containerId: "" };
+  return {
+    node: "",
+    jobId: 0,
+    stepId: 0,
+    status: 0,
+    exitCode: 0,
+    reason: "",
+    timestamp: 0,
+    containerId: "",
+    maxRssBytes: 0,
+    cpuTimeUsec: 0,
+  };
 }
 
 export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
@@ -8698,6 +9638,12 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
     }
     if (message.containerId !== "") {
       writer.uint32(66).string(message.containerId);
+    }
+    if (message.maxRssBytes !== 0) {
+      writer.uint32(72).uint64(message.maxRssBytes);
+    }
+    if (message.cpuTimeUsec !== 0) {
+      writer.uint32(80).uint64(message.cpuTimeUsec);
     }
     return writer;
   },
@@ -8779,6 +9725,22 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
             message.containerId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.maxRssBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.cpuTimeUsec = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8817,6 +9779,16 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
         : isSet(object.container_id)
         ? globalThis.String(object.container_id)
         : "",
+      maxRssBytes: isSet(object.maxRssBytes)
+        ? globalThis.Number(object.maxRssBytes)
+        : isSet(object.max_rss_bytes)
+        ? globalThis.Number(object.max_rss_bytes)
+        : 0,
+      cpuTimeUsec: isSet(object.cpuTimeUsec)
+        ? globalThis.Number(object.cpuTimeUsec)
+        : isSet(object.cpu_time_usec)
+        ? globalThis.Number(object.cpu_time_usec)
+        : 0,
     };
   },
 
@@ -8846,6 +9818,12 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
     if (message.containerId !== "") {
       obj.containerId = message.containerId;
     }
+    if (message.maxRssBytes !== 0) {
+      obj.maxRssBytes = Math.round(message.maxRssBytes);
+    }
+    if (message.cpuTimeUsec !== 0) {
+      obj.cpuTimeUsec = Math.round(message.cpuTimeUsec);
+    }
     return obj;
   },
 
@@ -8862,6 +9840,8 @@ export const StepStatusChangeRequest: MessageFns<StepStatusChangeRequest> = {
     message.reason = object.reason ?? "";
     message.timestamp = object.timestamp ?? 0;
     message.containerId = object.containerId ?? "";
+    message.maxRssBytes = object.maxRssBytes ?? 0;
+    message.cpuTimeUsec = object.cpuTimeUsec ?? 0;
     return message;
   },
 };
@@ -10678,6 +11658,17 @@ export const CraneCtldService = {
     responseSerialize: (value: ClusterEvent): Buffer => Buffer.from(ClusterEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClusterEvent => ClusterEvent.decode(value),
   },
+  queryJobHistory: {
+    path: "/crane.grpc.CraneCtld/QueryJobHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: QueryJobHistoryRequest): Buffer =>
+      Buffer.from(QueryJobHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): QueryJobHistoryRequest => QueryJobHistoryRequest.decode(value),
+    responseSerialize: (value: QueryJobHistoryReply): Buffer =>
+      Buffer.from(QueryJobHistoryReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): QueryJobHistoryReply => QueryJobHistoryReply.decode(value),
+  },
 } as const;
 
 export interface CraneCtldServer extends UntypedServiceImplementation {
@@ -10690,6 +11681,7 @@ export interface CraneCtldServer extends UntypedServiceImplementation {
   streamStepLog: handleServerStreamingCall<StepLogRequest, StepLogChunk>;
   openStepStream: handleUnaryCall<StreamRequest, StreamReply>;
   watchCluster: handleServerStreamingCall<WatchClusterRequest, ClusterEvent>;
+  queryJobHistory: handleUnaryCall<QueryJobHistoryRequest, QueryJobHistoryReply>;
 }
 
 export interface CraneCtldClient extends Client {
@@ -10810,6 +11802,21 @@ export interface CraneCtldClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ClusterEvent>;
+  queryJobHistory(
+    request: QueryJobHistoryRequest,
+    callback: (error: ServiceError | null, response: QueryJobHistoryReply) => void,
+  ): ClientUnaryCall;
+  queryJobHistory(
+    request: QueryJobHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: QueryJobHistoryReply) => void,
+  ): ClientUnaryCall;
+  queryJobHistory(
+    request: QueryJobHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: QueryJobHistoryReply) => void,
+  ): ClientUnaryCall;
 }
 
 export const CraneCtldClient = makeGenericClientConstructor(CraneCtldService, "crane.grpc.CraneCtld") as unknown as {

@@ -45,12 +45,19 @@ export class Transitions {
     job: JobRecord,
     step: StepRecord,
     node: string,
-    r: { status: JobStatus; exitCode?: number; reason: string; containerId?: string },
+    r: { status: JobStatus; exitCode?: number; reason: string; containerId?: string; maxRssBytes?: number; cpuTimeUsec?: number },
     at: number,
   ): void {
     const prev = step.perNode[node];
     if (prev && isTerminal(prev.status)) return;
-    step.perNode[node] = { status: r.status, exitCode: r.exitCode ?? 0, reason: r.reason, containerId: r.containerId || prev?.containerId || "" };
+    step.perNode[node] = {
+      status: r.status,
+      exitCode: r.exitCode ?? 0,
+      reason: r.reason,
+      containerId: r.containerId || prev?.containerId || "",
+      maxRssBytes: r.maxRssBytes || prev?.maxRssBytes,
+      cpuTimeUsec: r.cpuTimeUsec || prev?.cpuTimeUsec,
+    };
     this.aggregate(fx, job, step, at);
     fx.save(job);
   }
