@@ -95,6 +95,20 @@ export function writeLocalConfig(opts: UpOptions): string {
   return file;
 }
 
+/**
+ * Whether the pid is still this cluster's ctld, not a process that got the number after a reboot: its command line
+ * names this cluster's config file.
+ */
+function isCtldOf(pid: number, dir: string): boolean {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const config = path.join(dir, "config.yaml");
+    return argv.includes("ctld") && argv.some((a) => a === config || path.resolve(a) === path.resolve(config));
+  } catch {
+    return true; // no /proc: trust the signal check
+  }
+}
+
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
@@ -149,7 +163,7 @@ export function startCranedDaemon(dir: string, configFile: string, node: string,
 /** Starts the cluster and resolves once every node has registered, or rejects with the daemons' logs. */
 export async function up(opts: UpOptions, timeoutMs = 60_000): Promise<{ configFile: string; alreadyRunning: boolean }> {
   const existing = readPids(opts.dir);
-  if (existing && alive(existing.ctld)) {
+  if (existing && alive(existing.ctld) && isCtldOf(existing.ctld, opts.dir)) {
     return { configFile: path.join(opts.dir, "config.yaml"), alreadyRunning: true };
   }
   const configFile = writeLocalConfig(opts);
