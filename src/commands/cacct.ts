@@ -1,20 +1,22 @@
 import { Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
-import { connectCtld, errMessage } from "../core/cli/ctld";
+import { errMessage } from "../core/cli/ctld";
 import { CliError, ExitCode } from "../core/cli/errors";
-import { FORMAT_KEYS_HELP, historyJson, parseHistoryFormat, parseHistoryStates, parseTimeWindow, renderHistory } from "../core/cli/job-history";
+import { commaList } from "../core/cli/filters";
+import {
+  FORMAT_KEYS_HELP,
+  historyJson,
+  parseHistoryFormat,
+  parseHistoryStates,
+  parseTimeWindow,
+  renderHistory,
+  type HistoryJson,
+} from "../core/cli/job-history";
 import type { QueryJobHistoryRequest } from "../core/generated/crane/crane";
 import { ParseError, parseJobStepSelectors } from "../core/parse";
 
 /** What ctld answers at most per query (the -m bound). */
 const MAX_LINES = 100_000;
-
-function list(name: string, v: string | undefined): string[] {
-  if (v === undefined) return [];
-  const items = v.split(",").map((s) => s.trim());
-  if (items.some((s) => !s)) throw new CliError(`Invalid ${name} list specified: empty value.`);
-  return items;
-}
 
 export default class Cacct extends CraneCommand {
   static override summary = "Show the accounting history: finished (and running) jobs with their usage";
@@ -39,10 +41,10 @@ export default class Cacct extends CraneCommand {
     format: Flags.string({ char: "o", description: "Output format, e.g. %j %n %t %x %M %C" }),
     noheader: Flags.boolean({ char: "N", description: "No header line" }),
     full: Flags.boolean({ char: "F", description: "Do not truncate cells" }),
-    json: Flags.boolean({ description: "JSON output" }),
   };
+  static override enableJsonFlag = true;
 
-  async run(): Promise<void> {
+  async run(): Promise<{ ok: boolean; jobs: HistoryJson[] }> {
     const { flags } = await this.parse(Cacct);
     const limit = flags["max-lines"];
     if (limit <= 0) throw new CliError("Output line number limit must be greater than 0.");
@@ -50,11 +52,11 @@ export default class Cacct extends CraneCommand {
     if (flags.format !== undefined) parseHistoryFormat(flags.format); // a bad format fails before the query
     const req: QueryJobHistoryRequest = {
       jobIds: [],
-      users: list("user", flags.user),
-      accounts: list("account", flags.account),
+      users: commaList("user", flags.user),
+      accounts: commaList("account", flags.account),
       states: parseHistoryStates(flags.state),
-      partitions: list("partition", flags.partition),
-      names: list("job name", flags.name),
+      partitions: commaList("partition", flags.partition),
+      names: commaList("job name", flags.name),
       startTime: flags.starttime === undefined ? undefined : parseTimeWindow(flags.starttime, "--starttime"),
       endTime: flags.endtime === undefined ? undefined : parseTimeWindow(flags.endtime, "--endtime"),
       submitTime: flags.submittime === undefined ? undefined : parseTimeWindow(flags.submittime, "--submittime"),
@@ -72,19 +74,13 @@ export default class Cacct extends CraneCommand {
       }
     }
 
-    const ctld = connectCtld(flags.config);
-    try {
-      const reply = await ctld.call(ctld.client.queryJobHistory, req, "Failed to query job history");
-      if (!reply.ok) throw new CliError(`Failed to query job history: ${errMessage(reply.code, reply.reason)}`, ExitCode.Backend);
-      const now = Date.now();
-      if (flags.json) {
-        this.log(JSON.stringify({ ok: true, jobs: reply.jobs.map((e) => historyJson(e, now)) }));
-        return;
-      }
+    const reply = await this.ctld.call(this.ctld.client.queryJobHistory, req, "Failed to query job history");
+    if (!reply.ok) throw new CliError(`Failed to query job history: ${errMessage(reply.code, reply.reason)}`, ExitCode.Backend);
+    const now = Date.now();
+    if (!this.jsonEnabled()) {
       const out = renderHistory(reply.jobs, { format: flags.format, noHeader: flags.noheader, full: flags.full, now });
       if (out) this.log(out);
-    } finally {
-      ctld.close();
     }
+    return { ok: true, jobs: reply.jobs.map((e) => historyJson(e, now)) };
   }
 }

@@ -2,7 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import fs from "node:fs";
 import path from "node:path";
 import { CraneCommand } from "../core/cli/base";
-import { connectCtld, errMessage } from "../core/cli/ctld";
+import { errMessage } from "../core/cli/ctld";
 import { CliError, ExitCode } from "../core/cli/errors";
 import {
   applyJobOptions,
@@ -14,6 +14,7 @@ import {
   resourceFlags,
   type OptionMap,
 } from "../core/cli/job-options";
+import { submitJson, type SubmitJson } from "../core/cli/submit";
 import { JobType } from "../core/generated/crane/crane";
 import { ParseError, normaliseDirectiveName, parseBatchScript } from "../core/parse";
 
@@ -74,6 +75,7 @@ export default class Cbatch extends CraneCommand {
     "<%= config.bin %> --wrap 'hostname'",
     "<%= config.bin %> --pod --pod-name train pipeline.sh",
   ];
+  static override enableJsonFlag = true;
   static override args = { script: Args.string({ description: "Batch script" }) };
   static override flags = {
     ...resourceFlags,
@@ -88,7 +90,6 @@ export default class Cbatch extends CraneCommand {
     wrap: Flags.string({ description: "Run this command line as the script" }),
     interpreter: Flags.string({ description: "Interpreter of the script (default: its #! line, else /bin/sh)" }),
     repeat: Flags.integer({ description: "Submit the same job N times", default: 1 }),
-    json: Flags.boolean({ description: "Print the reply as JSON" }),
     pod: Flags.boolean({ description: "Make this a container job: the script runs beside a pod that 'ccon run' steps join" }),
     "pod-name": Flags.string({ description: "Pod name, used for the containers' host name (default: the job name)" }),
     "pod-port": Flags.string({ description: "Publish a pod port: PORT or HOST:CONTAINER (repeatable)", multiple: true }),
@@ -98,7 +99,7 @@ export default class Cbatch extends CraneCommand {
     "pod-dns": Flags.string({ description: "DNS servers of the pod (IPv4, comma list)" }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<SubmitJson> {
     const { flags, args } = await this.parse(Cbatch);
     if (flags.wrap !== undefined && args.script) throw new CliError("--wrap is exclusive with file name argument", ExitCode.Generic);
     if (flags.wrap === undefined && !args.script) throw new CliError("invalid number of arguments: give a script file, or --wrap 'command'", ExitCode.Generic);
@@ -141,7 +142,7 @@ export default class Cbatch extends CraneCommand {
     }
     // Command-line flags override the script.
     for (const [k, v] of Object.entries(flags)) {
-      if (v === undefined || k === "config" || k === "repeat" || k === "json" || k === "wrap") continue;
+      if (v === undefined || k === "config" || k === "color" || k === "repeat" || k === "json" || k === "wrap") continue;
       if (k === "pod-port") podPorts.splice(0, podPorts.length, ...(v as string[]));
       else options[k] = String(v);
     }
@@ -176,26 +177,16 @@ export default class Cbatch extends CraneCommand {
       });
     }
 
-    const ctld = connectCtld(flags.config);
-    try {
-      if (flags.repeat > 1) {
-        const r = await ctld.call(ctld.client.submitBatchJobs, { job: spec, count: flags.repeat }, "Failed to submit jobs");
-        if (flags.json) this.log(JSON.stringify(r));
-        else if (r.jobIds.length) this.log(`Job id allocated: ${r.jobIds.join(", ")}.`);
-        r.codes.forEach((c, i) => flags.json || this.logToStderr(`Job allocation failed: ${errMessage(c, r.reasons[i])}.`));
-        if (r.codes.length) throw new CliError("", ExitCode.Backend);
-        return;
-      }
-      const r = await ctld.call(ctld.client.submitBatchJob, { job: spec }, "Failed to submit the job");
-      if (flags.json) {
-        this.log(JSON.stringify({ ok: r.ok, job_id: r.jobId, code: r.code, reason: r.reason }));
-        if (!r.ok) throw new CliError("", ExitCode.Backend);
-        return;
-      }
-      if (!r.ok) throw new CliError(`Job allocation failed: ${errMessage(r.code, r.reason)}.`, ExitCode.Backend);
-      this.log(`Job id allocated: ${r.jobId}.`);
-    } finally {
-      ctld.close();
-    }
+    const ctld = this.ctld;
+    const r =
+      flags.repeat > 1
+        ? await ctld.call(ctld.client.submitBatchJobs, { job: spec, count: flags.repeat }, "Failed to submit jobs")
+        : await ctld
+            .call(ctld.client.submitBatchJob, { job: spec }, "Failed to submit the job")
+            .then((one) => (one.ok ? { jobIds: [one.jobId], codes: [], reasons: [] } : { jobIds: [], codes: [one.code], reasons: [one.reason] }));
+    if (r.jobIds.length) this.log(`Job id allocated: ${r.jobIds.join(", ")}.`);
+    r.codes.forEach((c, i) => this.logToStderr(`Job allocation failed: ${errMessage(c, r.reasons[i])}.`));
+    if (r.codes.length) this.failAfterOutput(new CliError("", ExitCode.Backend));
+    return submitJson(r.jobIds, r.codes, r.reasons);
   }
 }

@@ -15,6 +15,6 @@ export default class Top extends CraneCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Top);
     const options = topOptions(flags, { title: "crane top" });
-    await runTopView(flags.config, options);
+    await runTopView(this.ctld, options, this.colorFlag);
   }
 }

@@ -5,14 +5,15 @@ import {
   findRunningContainer,
   openContainerSession,
   printDetached,
-  printSessionReply,
+  sessionReply,
   streamLost,
   transportFlag,
+  type SessionReplyJson,
 } from "../../core/cli/container-session";
-import { parseContainerArg, resolveTargetNode } from "../../core/cli/containers";
-import { connectCtld } from "../../core/cli/ctld";
+import { resolveContainerArg, resolveTargetNode } from "../../core/cli/containers";
 import { DETACH_HELP } from "../../core/cli/detach";
 import { CliError, ExitCode } from "../../core/cli/errors";
+import type { CconJson } from "../../core/cli/json";
 
 export default class CconExec extends CraneCommand {
   static override summary = "Run a command in a running container";
@@ -23,7 +24,9 @@ export default class CconExec extends CraneCommand {
     "",
     DETACH_HELP,
   ].join("\n");
-  static override examples = ["ccon exec 12.1 ls /", "ccon exec -it 12.1 sh", "ccon exec -n node2 12.1 hostname"];
+  static override examples = ["ccon exec 12.1 ls /", "ccon exec -it web sh", "ccon exec -n node2 12.1 hostname"];
+  /** --json: ctld's reply (with the session URL) instead of running. */
+  static override enableJsonFlag = true;
   static override stopAtFirstPositional = true;
   static override strict = false;
   static override flags = {
@@ -31,45 +34,48 @@ export default class CconExec extends CraneCommand {
     tty: Flags.boolean({ char: "t", description: "Run the command in a terminal" }),
     transport: transportFlag,
     "target-node": Flags.string({ char: "n", description: "Node of a multi-node container" }),
-    json: Flags.boolean({ description: "Print ctld's reply (with the session URL) as JSON instead of running" }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<CconJson<SessionReplyJson> | undefined> {
     const { argv, flags } = await this.parse(CconExec);
     checkTransport(flags.transport);
     const [container, ...command] = argv as string[];
-    if (!container || command.length === 0) throw new CliError("exec requires at least two arguments: CONTAINER (JOBID.STEPID) COMMAND [ARG...]");
-    const { jobId, stepId } = parseContainerArg(container, "step 0 is reserved for pods, please specify a container step ID");
-    const ctld = connectCtld(flags.config);
-    try {
-      const { step } = await findRunningContainer(ctld, jobId, stepId, "exec into");
-      const req = {
-        jobId,
-        stepId,
-        node: resolveTargetNode(step, flags["target-node"]),
-        attach: false,
-        command,
-        stdin: flags.interactive,
-        tty: flags.tty,
-        stdout: true,
-        stderr: !flags.tty,
-      };
-      if (flags.json) return await printSessionReply(ctld, req);
-      const end = await openContainerSession(ctld, req);
-      if (end.detached) return printDetached(jobId, stepId);
-      if (end.failure) {
-        // The command could not start: exit like a shell does (127 not found, 126 not runnable).
-        if (/OCI runtime exec failed|exec failed/.test(end.failure)) {
-          throw new CliError(
-            `Exec failed: ${end.failure.replace(/^.*OCI runtime exec failed: /, "")}`,
-            /not found|no such file/i.test(end.failure) ? 127 : 126,
-          );
-        }
-        throw new CliError(streamLost(end.failure), ExitCode.Backend);
-      }
-      if (end.exitCode) throw new CliError("", end.exitCode < 256 ? end.exitCode : ExitCode.Backend);
-    } finally {
-      ctld.close();
+    if (!container || command.length === 0) throw new CliError("exec requires at least two arguments: CONTAINER (JOBID.STEPID or name) COMMAND [ARG...]");
+    const ctld = this.ctld;
+    const { jobId, stepId } = await resolveContainerArg(ctld, container, {
+      running: true,
+      step0Message: "step 0 is reserved for pods, please specify a container step ID",
+    });
+    const { step } = await findRunningContainer(ctld, jobId, stepId, "exec into");
+    const req = {
+      jobId,
+      stepId,
+      node: resolveTargetNode(step, flags["target-node"]),
+      attach: false,
+      command,
+      stdin: flags.interactive,
+      tty: flags.tty,
+      stdout: true,
+      stderr: !flags.tty,
+    };
+    if (this.jsonEnabled()) {
+      const data = await sessionReply(ctld, req);
+      if (!data.ok) this.failAfterOutput(new CliError("", ExitCode.Backend));
+      return { action: "exec", data };
     }
+    const end = await openContainerSession(ctld, req);
+    if (end.detached) {
+      printDetached(jobId, stepId);
+      return undefined;
+    }
+    if (end.failure) {
+      // The command could not start: exit like a shell does (127 not found, 126 not runnable).
+      if (/OCI runtime exec failed|exec failed/.test(end.failure)) {
+        throw new CliError(`Exec failed: ${end.failure.replace(/^.*OCI runtime exec failed: /, "")}`, /not found|no such file/i.test(end.failure) ? 127 : 126);
+      }
+      throw new CliError(streamLost(end.failure), ExitCode.Backend);
+    }
+    if (end.exitCode) throw new CliError("", end.exitCode < 256 ? end.exitCode : ExitCode.Backend);
+    return undefined;
   }
 }

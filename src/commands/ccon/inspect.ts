@@ -1,24 +1,25 @@
 import { Args } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
-import { findContainerStep, parseContainerArg } from "../../core/cli/containers";
-import { connectCtld } from "../../core/cli/ctld";
+import { findContainerStep, resolveContainerArg } from "../../core/cli/containers";
 import { CliError, ExitCode } from "../../core/cli/errors";
-import { StepInfo } from "../../core/generated/crane/crane";
+import { stepJson, type StepJson } from "../../core/cli/json";
 
 export default class CconInspect extends CraneCommand {
   static override summary = "Show everything about one container step as JSON (status, reason, exit code, image, nodes)";
-  static override args = { container: Args.string({ description: "JOBID.STEPID", required: true }) };
+  static override args = { container: Args.string({ description: "JOBID.STEPID or the name given with 'ccon run --name'", required: true }) };
+  static override enableJsonFlag = true;
 
-  async run(): Promise<void> {
-    const { args, flags } = await this.parse(CconInspect);
-    const { jobId, stepId } = parseContainerArg(args.container, "step 0 is reserved for pods. Please use inspectp to query it.");
-    const ctld = connectCtld(flags.config);
-    try {
-      const found = await findContainerStep(ctld, jobId, stepId);
-      if (!found) throw new CliError(`container step ${jobId}.${stepId} not found`, ExitCode.Backend);
-      this.log(JSON.stringify(StepInfo.toJSON(found.step), null, 2));
-    } finally {
-      ctld.close();
-    }
+  async run(): Promise<StepJson> {
+    const { args } = await this.parse(CconInspect);
+    const { jobId, stepId } = await resolveContainerArg(this.ctld, args.container, {
+      running: false,
+      step0Message: "step 0 is reserved for pods. Please use inspectp to query it.",
+    });
+    const found = await findContainerStep(this.ctld, jobId, stepId);
+    if (!found) throw new CliError(`container step ${jobId}.${stepId} not found`, ExitCode.Backend);
+    const json = stepJson(found.step);
+    // Without --json as well: indented, for reading.
+    this.log(JSON.stringify(json, null, 2));
+    return json;
   }
 }

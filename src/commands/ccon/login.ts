@@ -3,17 +3,8 @@ import fs from "node:fs";
 import readline from "node:readline/promises";
 import { CraneCommand } from "../../core/cli/base";
 import { CliError, ExitCode } from "../../core/cli/errors";
-import { loadRegistry, matchingKeys, saveRegistry } from "../../core/cli/registry";
-import { ParseError, normaliseRegistryServer } from "../../core/parse";
-
-export function serverArg(s: string): string {
-  try {
-    return normaliseRegistryServer(s);
-  } catch (e) {
-    if (e instanceof ParseError) throw new CliError(e.message);
-    throw e;
-  }
-}
+import type { CconJson } from "../../core/cli/json";
+import { loadRegistry, matchingKeys, registryServerArg, saveRegistry, type RegistryLoginJson } from "../../core/cli/registry";
 
 export default class CconLogin extends CraneCommand {
   static override summary = "Save credentials for a registry; they go only to the node that pulls an image";
@@ -22,12 +13,12 @@ export default class CconLogin extends CraneCommand {
     username: Flags.string({ char: "u", description: "User name" }),
     password: Flags.string({ char: "p", description: "Password (prefer --password-stdin)", exclusive: ["password-stdin"] }),
     "password-stdin": Flags.boolean({ description: "Read the password from stdin" }),
-    json: Flags.boolean({ description: "JSON output" }),
   };
+  static override enableJsonFlag = true;
 
-  async run(): Promise<void> {
+  async run(): Promise<CconJson<RegistryLoginJson>> {
     const { args, flags } = await this.parse(CconLogin);
-    const server = serverArg(args.server);
+    const server = registryServerArg(args.server);
     if (flags["password-stdin"] && !flags.username) throw new CliError("username is required with --password-stdin");
     let username = flags.username;
     let password = flags.password;
@@ -48,10 +39,7 @@ export default class CconLogin extends CraneCommand {
     } catch (e) {
       throw new CliError(`failed to save registry config: ${(e as Error).message}`, ExitCode.System);
     }
-    this.log(
-      flags.json
-        ? JSON.stringify({ action: "login", flags: { username, password_stdin: flags["password-stdin"] }, data: { server } })
-        : `Login Succeeded: ${server}`,
-    );
+    this.log(`Login Succeeded: ${server}`);
+    return { action: "login", data: { server, username } };
   }
 }

@@ -1,17 +1,17 @@
-import { Args, Flags } from "@oclif/core";
+import { Args } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
 import { CliError, ExitCode } from "../../core/cli/errors";
-import { loadRegistry, matchingKeys, saveRegistry } from "../../core/cli/registry";
-import { serverArg } from "./login";
+import type { CconJson } from "../../core/cli/json";
+import { loadRegistry, matchingKeys, registryServerArg, saveRegistry, type RegistryLoginJson } from "../../core/cli/registry";
 
 export default class CconLogout extends CraneCommand {
   static override summary = "Forget the saved credentials of a registry";
   static override args = { server: Args.string({ required: true, description: "Registry" }) };
-  static override flags = { json: Flags.boolean({ description: "JSON output" }) };
+  static override enableJsonFlag = true;
 
-  async run(): Promise<void> {
-    const { args, flags } = await this.parse(CconLogout);
-    const server = serverArg(args.server);
+  async run(): Promise<CconJson<RegistryLoginJson>> {
+    const { args } = await this.parse(CconLogout);
+    const server = registryServerArg(args.server);
     let data;
     try {
       data = loadRegistry();
@@ -22,6 +22,7 @@ export default class CconLogout extends CraneCommand {
     if (keys.length === 0) throw new CliError(`no existing login for ${server}`);
     for (const k of keys) delete data.auths[k];
     saveRegistry(data);
-    this.log(flags.json ? JSON.stringify({ action: "logout", data: { server } }) : `Logout Succeeded: ${server}`);
+    this.log(`Logout Succeeded: ${server}`);
+    return { action: "logout", data: { server } };
   }
 }

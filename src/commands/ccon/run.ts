@@ -1,14 +1,18 @@
 import { Flags } from "@oclif/core";
 import path from "node:path";
 import { CraneCommand } from "../../core/cli/base";
+import { buildFlagSpec, type FlagDefLike } from "../../core/cli/argv";
 import { registryAuthFor } from "../../core/cli/registry";
-import { connectCtld, errMessage, type CtldConnection } from "../../core/cli/ctld";
+import type { CtldConnection } from "../../core/cli/ctld";
 import { containerExitCode, exitCodeAfterAttach, openContainerSession, StepNotRunningError } from "../../core/cli/container-session";
 import { CliError, ExitCode } from "../../core/cli/errors";
-import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, resourceFlags, type OptionMap } from "../../core/cli/job-options";
+import type { CconJson } from "../../core/cli/json";
+import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, resourceFlags } from "../../core/cli/job-options";
 import { waitForStart } from "../../core/cli/progress";
+import { dashCommandNote, isCommandNotFound, misplacedFlagMessage, misplacedFlags } from "../../core/cli/run-hint";
 import { followStep, jobIdFromEnv } from "../../core/cli/step-client";
-import { JobType, StepSpec, type ContainerMeta } from "../../core/generated/crane/crane";
+import { optionMap, stepSpec, submitJob, submitStep } from "../../core/cli/submit";
+import { JobType, type ContainerMeta } from "../../core/generated/crane/crane";
 import { ParseError, normaliseImageRef, parseEnvAssignment, parseVolume } from "../../core/parse";
 
 export default class CconRun extends CraneCommand {
@@ -18,7 +22,10 @@ export default class CconRun extends CraneCommand {
     "output is shown even when the container ended before ccon connected. With -d it prints the container id",
     "(JOBID.STEPID) and returns at once.",
     "",
-    "Scheduling options go between 'ccon' and 'run', e.g. 'ccon -p CPU -c 2 --mem 1G run busybox ...'.",
+    "Scheduling options go between 'ccon' and 'run', e.g. 'ccon -p CPU -c 2 --mem 1G run busybox ...'; everything after",
+    "the image is the container's command, so a ccon flag written there is refused with the command line meant.",
+    "A container named with --name can be given by that name to attach, exec, logs, stop and inspect.",
+    "With --json, ccon run submits, prints the container's id as JSON and returns (as -d does).",
     "Detach key: in an interactive TTY session, press Ctrl-P + Ctrl-Q to detach without stopping the container.",
   ].join("\n");
   static override examples = [
@@ -31,6 +38,7 @@ export default class CconRun extends CraneCommand {
   static override topicFlags = { ...resourceFlags, ...jobOnlyFlags };
   static override topicFlagsHeader = "CRANE FLAGS";
   static override topicFlagsNote = "To use crane flags, place them between 'ccon' and 'run', e.g.,\n  ccon -p CPU run ...";
+  static override enableJsonFlag = true;
   static override flags = {
     name: Flags.string({ description: "Name of the job, the container and the pod" }),
     ports: Flags.string({ char: "p", description: "Publish a port: PORT or HOST:CONTAINER[/udp]", multiple: true }),
@@ -49,7 +57,7 @@ export default class CconRun extends CraneCommand {
     dns: Flags.string({ description: "DNS server of the pod (IPv4)", multiple: true }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<CconJson<RunJson> | undefined> {
     const { flags, argv } = await this.parse(CconRun);
     const topic = (await this.parseTopicFlags()) as Record<string, unknown>;
     const words = argv as string[];
@@ -58,6 +66,7 @@ export default class CconRun extends CraneCommand {
       throw new CliError(`invalid network specification '${flags.network}': only 'host' and 'default' are supported`);
     }
     const [imageArg, ...command] = words;
+    if (!flags.entrypoint) this.refuseMisplacedFlags(imageArg!, command);
     let image;
     let env: Record<string, string>;
     let mounts;
@@ -90,80 +99,98 @@ export default class CconRun extends CraneCommand {
       stdinOnce: flags.interactive && !flags.detach,
       detached: flags.detach,
     };
-    const options = Object.fromEntries(Object.entries(topic).map(([k, v]) => [k, v === undefined ? undefined : String(v)])) as OptionMap;
+    const options = optionMap(topic);
     const parentJob = jobIdFromEnv("ccon run");
-    const ctld = connectCtld(flags.config);
-    try {
-      let jobId: number;
-      let stepId: number;
-      if (parentJob) {
-        if (flags.user || flags.ports?.length || flags.userns !== undefined || flags.network !== "default") {
-          throw new CliError(
-            "failed to build container step: user, userns, port, and network options are not supported when submitting container steps; pod configuration is inherited from the job",
-          );
-        }
-        const res = baseJobSpec(JobType.Container);
-        applyResourceOptions(res, options);
-        const step = StepSpec.fromPartial({
-          jobId: parentJob,
-          type: JobType.Container,
-          name: flags.name ?? "",
-          nodeNum: res.nodeNum,
-          ntasks: 1,
-          cpusPerTask: topic["cpus-per-task"] !== undefined ? res.cpusPerTask : 0,
-          memPerNode: res.memPerNode,
-          gresPerNode: res.gresPerNode,
-          gresGiven: topic.gres !== undefined || topic["gpus-per-node"] !== undefined,
-          nodelist: res.nodelist,
-          excludes: res.excludes,
-          timeLimitSeconds: res.timeLimitSeconds,
-          cwd: process.cwd(),
-          cmdLine: process.argv.slice(1).join(" "),
-          containerMeta,
-        });
-        const r = await ctld.call(ctld.client.submitStep, { step }, "Failed to submit the container step");
-        if (!r.ok) throw new CliError(`Container step submission failed: ${errMessage(r.code, r.reason)}`, ExitCode.Backend);
-        jobId = parentJob;
-        stepId = r.stepId;
-      } else {
-        const spec = baseJobSpec(JobType.Container);
-        spec.env = {};
-        spec.name = flags.name ?? "";
-        applyResourceOptions(spec, options);
-        applyJobOptions(spec, options);
-        spec.containerMeta = containerMeta;
-        spec.podMeta = buildPodMeta({
-          name: flags.name,
-          ports: flags.ports,
-          user: flags.user,
-          userns: flags.userns ?? ctld.config.container.userNsEnabledByDefault,
-          hostNetwork: flags.network === "host",
-          dns: flags.dns,
-        });
-        const r = await ctld.call(ctld.client.submitBatchJob, { job: spec }, "Failed to submit the container job");
-        if (!r.ok) throw new CliError(`Container job submission failed: ${errMessage(r.code, r.reason)}`, ExitCode.Backend);
-        jobId = r.jobId;
-        stepId = 1;
+    const ctld = this.ctld;
+    let jobId: number;
+    let stepId: number;
+    if (parentJob) {
+      if (flags.user || flags.ports?.length || flags.userns !== undefined || flags.network !== "default") {
+        throw new CliError(
+          "failed to build container step: user, userns, port, and network options are not supported when submitting container steps; pod configuration is inherited from the job",
+        );
       }
-      if (flags.detach) {
-        this.log(`${jobId}.${stepId}`);
-        return;
-      }
-      // On a terminal, one line follows the job's states until the container runs (nothing without a terminal).
-      const started = await waitForStart(ctld, jobId, stepId);
-      if (started.endedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${started.reason}`, ExitCode.Backend);
-      const multiNode = (started.step?.nodes.length ?? 0) > 1;
-      if (multiNode && (flags.tty || flags.interactive))
-        process.stderr.write("Multiple nodes requested, auto-attach disabled: showing the output of every node.\n");
-      const exitCode =
-        flags.tty && !multiNode
-          ? await runInTerminal(ctld, jobId, stepId, flags.interactive)
-          : await runWithOutput(ctld, jobId, stepId, flags.interactive && !multiNode);
-      if (exitCode !== 0) throw new CliError("", exitCode);
-    } finally {
-      ctld.close();
+      const step = stepSpec(parentJob, JobType.Container, options, {
+        name: flags.name ?? "",
+        cwd: process.cwd(),
+        cmdLine: process.argv.slice(1).join(" "),
+        containerMeta,
+        ntasks: 1,
+      });
+      jobId = parentJob;
+      stepId = await submitStep(ctld, step, { context: "Failed to submit the container step", failure: "Container step submission failed" });
+    } else {
+      const spec = baseJobSpec(JobType.Container);
+      spec.env = {};
+      spec.name = flags.name ?? "";
+      applyResourceOptions(spec, options);
+      applyJobOptions(spec, options);
+      spec.containerMeta = containerMeta;
+      spec.podMeta = buildPodMeta({
+        name: flags.name,
+        ports: flags.ports,
+        user: flags.user,
+        userns: flags.userns ?? ctld.config.container.userNsEnabledByDefault,
+        hostNetwork: flags.network === "host",
+        dns: flags.dns,
+      });
+      jobId = await submitJob(ctld, spec, { context: "Failed to submit the container job", failure: "Container job submission failed" });
+      stepId = 1;
     }
+    const result = { action: "run", data: { job_id: jobId, step_id: stepId, container: `${jobId}.${stepId}` } };
+    if (flags.detach || this.jsonEnabled()) {
+      this.log(`${jobId}.${stepId}`);
+      return result;
+    }
+    try {
+      await this.runInForeground(jobId, stepId, flags);
+    } catch (e) {
+      throw command[0]?.startsWith("-") && e instanceof CliError ? withDashCommandNote(e, command[0]) : e;
+    }
+    return undefined;
   }
+
+  private async runInForeground(jobId: number, stepId: number, flags: { tty: boolean; interactive: boolean }): Promise<void> {
+    const ctld = this.ctld;
+    // On a terminal, one line follows the job's states until the container runs (nothing without a terminal).
+    const started = await waitForStart(ctld, jobId, stepId);
+    if (started.endedBeforeStart) throw new CliError(`container ${jobId}.${stepId} did not start: ${started.reason}`, ExitCode.Backend);
+    const multiNode = (started.step?.nodes.length ?? 0) > 1;
+    if (multiNode && (flags.tty || flags.interactive))
+      process.stderr.write("Multiple nodes requested, auto-attach disabled: showing the output of every node.\n");
+    const exitCode =
+      flags.tty && !multiNode
+        ? await runInTerminal(ctld, jobId, stepId, flags.interactive)
+        : await runWithOutput(ctld, jobId, stepId, flags.interactive && !multiNode);
+    if (exitCode !== 0) throw new CliError("", exitCode);
+  }
+
+  /** `ccon run busybox -p debug true`: refused before submitting, with the command line meant (see run-hint.ts). */
+  private refuseMisplacedFlags(image: string, command: string[]): void {
+    const specs = {
+      topic: buildFlagSpec(CconRun.topicFlags as Record<string, FlagDefLike>),
+      run: buildFlagSpec(CconRun.flags as Record<string, FlagDefLike>, CconRun.baseFlags as Record<string, FlagDefLike>),
+    };
+    const found = misplacedFlags(command, specs);
+    if (!found) return;
+    // this.argv is now [...run's flags, "--", IMAGE] (see CraneCommand.parse).
+    const runFlags = this.argv.slice(0, Math.max(0, this.argv.indexOf("--")));
+    const prefix = [...this.invocation.commandPath.split(" ").slice(0, -1), ...this.invocation.topicArgv];
+    throw new CliError(misplacedFlagMessage(found, { prefix, runFlags, image, first: command[0]! }));
+  }
+}
+
+/** `ccon run --json`: the container submitted. */
+export interface RunJson {
+  job_id: number;
+  step_id: number;
+  container: string;
+}
+
+/** A container whose command starts with "-" failed to find it: say where ccon's flags go. */
+function withDashCommandNote(e: CliError, first: string): CliError {
+  if (!isCommandNotFound(e.message, e.exitCode)) return e;
+  return new CliError(e.message ? `${e.message}\n${dashCommandNote(first)}` : dashCommandNote(first), e.exitCode);
 }
 
 /**

@@ -1,45 +1,45 @@
 import { Args, Flags } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
-import { findContainerStep, isActive, parseContainerArg } from "../../core/cli/containers";
-import { connectCtld } from "../../core/cli/ctld";
+import { findContainerStep, isActive, resolveContainerArg } from "../../core/cli/containers";
 import { CliError, ExitCode } from "../../core/cli/errors";
+import type { CconJson } from "../../core/cli/json";
+
+/** `ccon stop --json`. */
+export interface StopJson {
+  container: string;
+  stopped: boolean;
+  reason: string;
+  grace_seconds: number;
+}
 
 export default class CconStop extends CraneCommand {
   static override summary = "Stop a container step (SIGTERM, then SIGKILL after the grace period)";
-  static override args = { container: Args.string({ description: "JOBID.STEPID", required: true }) };
+  static override args = { container: Args.string({ description: "JOBID.STEPID or the name given with 'ccon run --name'", required: true }) };
+  static override enableJsonFlag = true;
   static override flags = {
     timeout: Flags.integer({ char: "t", description: "Seconds between SIGTERM and SIGKILL", default: 10, min: 0 }),
-    json: Flags.boolean({ description: "JSON output" }),
   };
 
-  async run(): Promise<void> {
+  async run(): Promise<CconJson<StopJson>> {
     const { args, flags } = await this.parse(CconStop);
-    const { jobId, stepId } = parseContainerArg(args.container, "step 0 is reserved for pods, please specify a container step ID", ExitCode.CmdArg);
-    const ctld = connectCtld(flags.config);
-    try {
-      const found = await findContainerStep(ctld, jobId, stepId, false, false);
-      if (!found || !isActive(found.step.status)) throw new CliError(`Step ${jobId}.${stepId} not found or is not a running container`);
-      const r = await ctld.call(
-        ctld.client.cancelJob,
-        {
-          jobIds: [{ jobId, stepIds: [stepId] }],
-          partition: "",
-          name: "",
-          user: "",
-          account: "",
-          nodes: [],
-          graceSeconds: flags.timeout,
-        },
-        "Failed to stop the container",
-      );
-      const ok = r.cancelled.length > 0;
-      if (flags.json) this.log(JSON.stringify({ action: "stop", flags: { Timeout: flags.timeout }, data: r }));
-      else if (ok) this.log(`Container ${jobId}.${stepId} stopped successfully`);
-      if (!ok && r.notCancelled.length) {
-        throw new CliError(flags.json ? "" : `Failed to stop container ${jobId}.${stepId}: ${r.notCancelled[0]!.reason}`, ExitCode.Backend);
-      }
-    } finally {
-      ctld.close();
+    const { jobId, stepId } = await resolveContainerArg(this.ctld, args.container, {
+      running: true,
+      step0Message: "step 0 is reserved for pods, please specify a container step ID",
+      exitCode: ExitCode.CmdArg,
+    });
+    const found = await findContainerStep(this.ctld, jobId, stepId, false, false);
+    if (!found || !isActive(found.step.status)) throw new CliError(`Step ${jobId}.${stepId} not found or is not a running container`);
+    const r = await this.ctld.call(
+      this.ctld.client.cancelJob,
+      { jobIds: [{ jobId, stepIds: [stepId] }], partition: "", name: "", user: "", account: "", nodes: [], graceSeconds: flags.timeout },
+      "Failed to stop the container",
+    );
+    const stopped = r.cancelled.length > 0;
+    const reason = r.notCancelled[0]?.reason ?? "";
+    if (stopped) this.log(`Container ${jobId}.${stepId} stopped successfully`);
+    else if (r.notCancelled.length) {
+      this.failAfterOutput(new CliError(this.jsonEnabled() ? "" : `Failed to stop container ${jobId}.${stepId}: ${reason}`, ExitCode.Backend));
     }
+    return { action: "stop", data: { container: `${jobId}.${stepId}`, stopped, reason, grace_seconds: flags.timeout } };
   }
 }

@@ -10,6 +10,6 @@ export default class CconTop extends CraneCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(CconTop);
     const options = topOptions(flags, { title: "ccon top", types: [JobType.Container] });
-    await runTopView(flags.config, options);
+    await runTopView(this.ctld, options, this.colorFlag);
   }
 }

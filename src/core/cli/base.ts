@@ -6,10 +6,13 @@
 //     static topicFlags = { partition: Flags.string({ char: "p" }) }; // `ccon -p CPU run ...`
 //     static flags = { env: Flags.string({ char: "e", multiple: true }) };
 //     static args = { image: Args.string({ required: true }) };
-//     async run() {
+//     static enableJsonFlag = true;                  // --json prints what run() returns
+//     async run(): Promise<RunResult> {
 //       const { flags, args, argv } = await this.parse(Run);   // argv = [IMAGE, ...COMMAND] verbatim
 //       const topic = await this.parseTopicFlags(Run.topicFlags);
-//       throw new CliError("bad thing", ExitCode.CmdArg);
+//       const r = await this.ctld.call(this.ctld.client.submitBatchJob, ...); // connected on first use, closed at the end
+//       this.log(`${r.jobId}.1`);                   // text output: printed only without --json
+//       return { job_id: r.jobId, step_id: 1 };      // --json: printed as one line (snake_case, RFC 3339 times)
 //     }
 //   }
 //
@@ -18,6 +21,7 @@ import { Command, Flags, Parser } from "@oclif/core";
 import type { Interfaces } from "@oclif/core";
 import { CliError, UsageError } from "./errors.js";
 import { buildFlagSpec, splitAtFirstPositional, type FlagDefLike } from "./argv.js";
+import { connectCtld, type CtldConnection } from "./ctld.js";
 
 /** What the dispatcher knows about this invocation; available as `this.invocation` from `init()` on. */
 export interface Invocation {
@@ -70,6 +74,11 @@ export abstract class CraneCommand extends Command {
       default: "",
       helpGroup: "GLOBAL",
     }),
+    color: Flags.boolean({
+      description: "Colour the output (default: on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it)",
+      allowNo: true,
+      helpGroup: "GLOBAL",
+    }),
   };
 
   /**
@@ -91,6 +100,30 @@ export abstract class CraneCommand extends Command {
   static topicFlagsNote: string | undefined = undefined;
 
   protected invocation!: Invocation;
+
+  /** `-C` and `--color` as parsed (read by `ctld` and `colorFlag`). */
+  private globalFlags: { config?: string; color?: boolean } = {};
+  private ctldConnection: CtldConnection | undefined;
+  private failureAfterOutput: CliError | undefined;
+
+  /** The client of ctld, per `-C`: connected on first use, closed when the command ends, however it ends. */
+  protected get ctld(): CtldConnection {
+    this.ctldConnection ??= connectCtld(this.globalFlags.config);
+    return this.ctldConnection;
+  }
+
+  /** `--color` (true), `--no-color` (false), or neither (undefined): see colorEnabled(). */
+  protected get colorFlag(): boolean | undefined {
+    return this.globalFlags.color;
+  }
+
+  /**
+   * End with `err` once the result has been printed: for a command whose output (text or --json) must be shown
+   * although it fails, e.g. ccancel listing what it could not cancel, exit 4.
+   */
+  protected failAfterOutput(err: CliError): void {
+    this.failureAfterOutput = err;
+  }
 
   protected override async init(): Promise<void> {
     await super.init();
@@ -124,12 +157,18 @@ export abstract class CraneCommand extends Command {
     const stop = (options ? src.stopAtFirstPositional : undefined) ?? ctor.stopAtFirstPositional;
     if (!stop) {
       try {
-        return await super.parse(input, argv);
+        const out = await super.parse(input, argv);
+        this.keepGlobalFlags(out.flags);
+        return out;
       } catch (err) {
         throw asParseError(err);
       }
     }
-    const spec = buildFlagSpec(input.flags as Record<string, FlagDefLike> | undefined, input.baseFlags as Record<string, FlagDefLike> | undefined);
+    const spec = buildFlagSpec(
+      input.flags as Record<string, FlagDefLike> | undefined,
+      input.baseFlags as Record<string, FlagDefLike> | undefined,
+      input.enableJsonFlag ? { json: { type: "boolean" } } : undefined,
+    );
     const { head, first, tail } = splitAtFirstPositional(argv, spec);
     let out: Interfaces.ParserOutput<F, B, A>;
     try {
@@ -140,7 +179,12 @@ export abstract class CraneCommand extends Command {
       throw asParseError(err);
     }
     out.argv = first === undefined ? [] : [first, ...tail];
+    this.keepGlobalFlags(out.flags);
     return out;
+  }
+
+  private keepGlobalFlags(flags: FlagOutput): void {
+    this.globalFlags = { config: flags.config as string | undefined, color: flags.color as boolean | undefined };
   }
 
   /** Parse the topic flags given before the subcommand (see `static topicFlags`). */
@@ -163,5 +207,23 @@ export abstract class CraneCommand extends Command {
   /** Do not touch process.exitCode (commands run in-process under tests); the dispatcher reports errors. */
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     throw err;
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    const connection = this.ctldConnection;
+    this.ctldConnection = undefined;
+    connection?.close();
+    return super.finally(err);
+  }
+
+  /** --json output is one compact line, never coloured: scripts read it with a line reader as well as jq. */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+  }
+
+  protected override async _run<T>(): Promise<T> {
+    const result = await super._run<T>();
+    if (this.failureAfterOutput) throw this.failureAfterOutput;
+    return result;
   }
 }

@@ -1,12 +1,13 @@
 // attach / exec / run -it: ask ctld for a session on a running container step (it checks ownership and state and
 // routes to the container's node), open it, and turn its end into ccon's exit code.
 import { Flags } from "@oclif/core";
-import { ErrCode, JobStatus, StreamReply, type ContainerMeta, type StepInfo, type StreamRequest } from "../generated/crane/crane";
+import { ErrCode, JobStatus, type ContainerMeta, type StepInfo, type StreamRequest } from "../generated/crane/crane";
 import { queryContainerJobs } from "./containers";
 import { isTerminal } from "../job-state";
 import type { CtldConnection } from "./ctld";
 import { shouldEnableDetach } from "./detach";
 import { CliError, ExitCode } from "./errors";
+import { errCodeName } from "./json";
 import { queryStep, stepEnd, type StepEnd } from "./step-client";
 import { connectStream, runSession, type SessionEnd } from "./stream-session";
 
@@ -46,12 +47,18 @@ export async function findRunningContainer(
   return { step: found.step, meta };
 }
 
-/** --json: ctld's answer (with the session URL) instead of a session. */
-export async function printSessionReply(ctld: CtldConnection, req: StreamRequest): Promise<void> {
-  const action = req.attach ? "attach" : "exec";
+/** `ccon attach/exec --json`: ctld's answer (with the session URL) instead of a session. */
+export interface SessionReplyJson {
+  ok: boolean;
+  code: string;
+  reason: string;
+  url: string;
+  node: string;
+}
+
+export async function sessionReply(ctld: CtldConnection, req: StreamRequest): Promise<SessionReplyJson> {
   const r = await ctld.call(ctld.client.openStepStream, req, req.attach ? "Failed to attach to container job" : "Failed to exec into container job");
-  process.stdout.write(`${JSON.stringify({ action, data: StreamReply.toJSON(r) })}\n`);
-  if (!r.ok) throw new CliError("", ExitCode.Backend);
+  return { ok: r.ok, code: errCodeName(r.code), reason: r.reason, url: r.url, node: r.node };
 }
 
 export async function openContainerSession(ctld: CtldConnection, req: StreamRequest): Promise<SessionEnd> {

@@ -1,11 +1,11 @@
 // cacct's view of the accounting history: its state names, time windows, columns, `-o` format letters and JSON.
 //
-// Format: `%[.][width]<letters>`, letters greedy (`%jn` is the key `jn`); a single letter is case-sensitive, a long
-// name is not. A width pads the cell (and cuts a longer one); `.` aligns it right. Text between specs is printed
-// as it is. Headers are the upper-cased long names.
+// Format strings: see format.ts.
 import { JobStatus, JobType, type JobHistoryEntry, type TimeWindow } from "../generated/crane/crane";
 import { compressHostlist, formatDuration, ParseError, parseRelativeOrAbsoluteTime } from "../parse";
-import { CliError, ExitCode } from "./errors";
+import { CliError } from "./errors";
+import { columnByKey, formatKeys, parseFormat, renderFormat, type FormatColumn, type FormatItem } from "./format";
+import { rfc3339, statusName, typeName } from "./json";
 import { renderTable } from "./table";
 
 const STATES: Record<string, JobStatus> = {
@@ -107,12 +107,9 @@ function elapsedSeconds(e: JobHistoryEntry, now: number): number {
   return Math.max(0, Math.floor(((e.endTime || now) - e.startTime) / 1000));
 }
 
-interface Column {
-  letter: string;
-  name: string;
-  value: (e: JobHistoryEntry, now: number) => string;
-}
+type Column = FormatColumn<JobHistoryEntry, number>;
 
+/** cacct's columns; the context of a value is the current time (ms), for the elapsed time of a running job. */
 export const HISTORY_COLUMNS: Column[] = [
   { letter: "j", name: "jobid", value: (e) => String(e.jobId) },
   { letter: "n", name: "jobname", value: (e) => e.name },
@@ -160,43 +157,18 @@ const DEFAULT_COLUMNS = [
 ];
 
 /** The `-o` keys, for help and errors. */
-export const FORMAT_KEYS_HELP = HISTORY_COLUMNS.map((c) => `${c.letter}/${c.name}`).join(", ");
-
-type FormatItem = { text: string } | { column: Column; width?: number; right: boolean };
-
-function columnOf(key: string): Column | undefined {
-  if (key.length === 1) return HISTORY_COLUMNS.find((c) => c.letter === key);
-  return HISTORY_COLUMNS.find((c) => c.name === key.toLowerCase());
-}
+export const FORMAT_KEYS_HELP = formatKeys(HISTORY_COLUMNS);
 
 /** Parses a `-o` string; an unknown key or a string without any spec is an InvalidFormat error (exit 5). */
-export function parseHistoryFormat(format: string): FormatItem[] {
-  const items: FormatItem[] = [];
-  const spec = /%(\.?)(\d*)([A-Za-z]+)/g;
-  let last = 0;
-  for (let m = spec.exec(format); m; m = spec.exec(format)) {
-    const [whole, dot, width, key] = m;
-    const column = columnOf(key!);
-    if (!column) throw new CliError(`invalid format specifier: ${key} (keys: ${FORMAT_KEYS_HELP})`, ExitCode.InvalidFormat);
-    if (m.index > last) items.push({ text: format.slice(last, m.index) });
-    items.push({ column, width: width ? Number(width) : undefined, right: dot === "." });
-    last = m.index + whole.length;
-  }
-  if (!items.some((i) => "column" in i)) throw new CliError("invalid format specifier", ExitCode.InvalidFormat);
-  if (last < format.length) items.push({ text: format.slice(last) });
-  return items;
-}
-
-function fit(s: string, width: number, right: boolean): string {
-  const cut = s.length > width ? s.slice(0, width) : s;
-  return right ? cut.padStart(width) : cut.padEnd(width);
+export function parseHistoryFormat(format: string): FormatItem<JobHistoryEntry, number>[] {
+  return parseFormat(format, HISTORY_COLUMNS);
 }
 
 /** The history as cacct prints it: the default table, or the `-o` format's lines. */
 export function renderHistory(jobs: JobHistoryEntry[], opts: { format?: string; noHeader: boolean; full: boolean; now?: number }): string {
   const now = opts.now ?? Date.now();
   if (opts.format === undefined) {
-    const columns = DEFAULT_COLUMNS.map((n) => columnOf(n)!);
+    const columns = DEFAULT_COLUMNS.map((n) => columnByKey(HISTORY_COLUMNS, n)!);
     const rows = jobs.map((e) => columns.map((c) => c.value(e, now)));
     const table = renderTable(
       columns.map((c) => c.name.toUpperCase()),
@@ -209,25 +181,35 @@ export function renderHistory(jobs: JobHistoryEntry[], opts: { format?: string; 
       .map((line) => line.trimEnd())
       .join("\n");
   }
-  const items = parseHistoryFormat(opts.format);
-  const header = items.map((i) => ("text" in i ? i.text : i.column.name.toUpperCase()));
-  const rows = jobs.map((e) => items.map((i) => ("text" in i ? i.text : i.column.value(e, now))));
-  const all = opts.noHeader ? rows : [header, ...rows];
-  const widths = items.map((item, k) => ("text" in item ? 0 : (item.width ?? Math.max(...all.map((r) => r[k]!.length)))));
-  return all
-    .map((r) =>
-      r
-        .map((cell, k) => (widths[k] ? fit(cell, widths[k], (items[k] as { right: boolean }).right) : cell))
-        .join("")
-        .trimEnd(),
-    )
-    .join("\n");
+  return renderFormat(parseHistoryFormat(opts.format), jobs, now, { noHeader: opts.noHeader });
 }
 
-const rfc3339 = (ms: number) => (ms ? new Date(ms).toISOString() : null);
-
 /** One job of `cacct --json`: snake_case keys, RFC 3339 times (null when unknown). */
-export function historyJson(e: JobHistoryEntry, now = Date.now()): Record<string, unknown> {
+export interface HistoryJson {
+  job_id: number;
+  job_name: string;
+  user: string;
+  uid: number;
+  account: string;
+  partition: string;
+  qos: string;
+  type: string;
+  state: string;
+  exit_code: number;
+  signal: number;
+  reason: string;
+  alloc_cpus: number;
+  nodes: string[];
+  node_list: string;
+  submit_time: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  elapsed_seconds: number;
+  max_rss_bytes: number;
+  cpu_time_usec: number;
+}
+
+export function historyJson(e: JobHistoryEntry, now = Date.now()): HistoryJson {
   const { code, signal } = exitAndSignal(e.exitCode);
   return {
     job_id: e.jobId,
@@ -237,8 +219,8 @@ export function historyJson(e: JobHistoryEntry, now = Date.now()): Record<string
     account: e.account,
     partition: e.partition,
     qos: e.qos,
-    type: JobType[e.type] ?? e.type,
-    state: JobStatus[e.status] ?? e.status,
+    type: typeName(e.type),
+    state: statusName(e.status),
     exit_code: code,
     signal,
     reason: e.reason,

@@ -3,10 +3,27 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { normaliseRegistryServer } from "../parse";
+import { ParseError, normaliseRegistryServer } from "../parse";
+import { CliError } from "./errors";
 
 interface RegistryFile {
   auths: Record<string, { auth: string }>;
+}
+
+/** A registry as typed by the user (`ccon login/logout SERVER`), normalised; a bad one is a usage error (exit 2). */
+export function registryServerArg(s: string): string {
+  try {
+    return normaliseRegistryServer(s);
+  } catch (e) {
+    if (e instanceof ParseError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** `ccon login/logout --json`. */
+export interface RegistryLoginJson {
+  server: string;
+  username?: string;
 }
 
 const DOCKER_ALIASES = ["docker.io", "index.docker.io", "registry-1.docker.io"];

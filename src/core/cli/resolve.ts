@@ -19,6 +19,8 @@ export interface CommandInfo {
   baseFlags?: FlagMap | undefined;
   topicFlags?: FlagMap | undefined;
   stopAtFirstPositional?: boolean | undefined;
+  /** oclif adds `--json` to such a command (see CraneCommand). */
+  enableJsonFlag?: boolean | undefined;
 }
 
 export interface TopicInfo {
@@ -64,6 +66,8 @@ export function manifestOf(commands: Record<string, unknown>, topics: TopicMap =
       const f = flagInfo(c[key]);
       if (f) info[key] = f;
     }
+    // The flag oclif adds, listed with the command's own so that completion offers it.
+    if (c.enableJsonFlag) info.flags = { json: { type: "boolean" }, ...info.flags };
     out.commands[id] = info;
   }
   return out;

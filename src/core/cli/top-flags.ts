@@ -2,7 +2,8 @@
 import { Flags } from "@oclif/core";
 import type { JobType } from "../generated/crane/crane";
 import { currentUsername } from "../identity";
-import { connectCtld } from "./ctld";
+import { colorEnabled } from "./color";
+import type { CtldConnection } from "./ctld";
 import { CliError } from "./errors";
 
 const STATES = ["active", "pending", "running", "ended", "all"] as const;
@@ -48,13 +49,11 @@ export function topOptions(f: TopFlagValues, extra: { types?: JobType[]; title: 
   };
 }
 
-/** Opens the live view (loaded only now: Ink and React stay out of every other command's start-up). */
-export async function runTopView(configPath: string | undefined, options: ReturnType<typeof topOptions>): Promise<void> {
-  const ctld = connectCtld(configPath);
-  try {
-    const { runTop } = await import("../../ui/top/run.js");
-    await runTop(ctld, options);
-  } finally {
-    ctld.close();
-  }
+/**
+ * Opens the live view (loaded only now: Ink and React stay out of every other command's start-up), coloured per
+ * `--color`/`--no-color` (`colorFlag`), NO_COLOR and FORCE_COLOR.
+ */
+export async function runTopView(ctld: CtldConnection, options: ReturnType<typeof topOptions>, colorFlag: boolean | undefined): Promise<void> {
+  const { runTop } = await import("../../ui/top/run.js");
+  await runTop(ctld, { ...options, color: colorEnabled({ flag: colorFlag, stream: process.stdout }) });
 }

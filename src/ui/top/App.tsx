@@ -1,11 +1,12 @@
 // `crane top`: the live jobs table, a job's steps with a log pane, and the nodes view, driven by the keyboard.
 // State lives here; the tables below only draw. Data comes from a TopBackend (the watch stream in real use).
-import { Box, Text, useApp, useInput, useStdin, useWindowSize, type Key } from "ink";
+import { Box, useApp, useInput, useStdin, useWindowSize, type Key } from "ink";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { JobType, type LogLine } from "../../core/generated/crane/crane";
 import { ClusterView } from "../../core/cli/watch-client";
 import type { TopBackend } from "./backend";
 import { JobsTable, NodesTable, StepsTable, LogPane } from "./tables";
+import { ColorContext, Text } from "./text";
 import { SORT_KEYS, STATE_FILTERS, countJobs, selectJobs, stepKind, visibleSteps, type JobFilter, type JobSort, type SortKey, type StateFilter } from "./model";
 
 export type Screen = "jobs" | "steps" | "nodes";
@@ -22,6 +23,8 @@ export interface TopOptions {
   screen?: Screen;
   /** Title shown top left. */
   title?: string;
+  /** false: no colour at all (NO_COLOR, --no-color); default true. */
+  color?: boolean;
 }
 
 interface Confirm {
@@ -277,46 +280,48 @@ export function TopApp({ backend, options, now = Date.now }: { backend: TopBacke
       : `${options.title ?? "crane top"} · jobs ${counts.total} (running ${counts.running}, pending ${counts.pending}) · showing ${jobs.length}: ${who}, ${stateFilter}, sort ${sort.key}${sort.descending ? " ↓" : " ↑"}`;
 
   return (
-    <Box flexDirection="column" width={width}>
-      <Box>
-        <Box flexGrow={1}>
-          <Text bold wrap="truncate-end">
-            {header}
-          </Text>
-        </Box>
-        <Text color={status ? "red" : "green"}> {liveText}</Text>
-      </Box>
-      {screen === "jobs" && <JobsTable jobs={jobs} selected={sel} height={bodyRows} now={nowMs} width={width} />}
-      {screen === "steps" &&
-        (opened ? (
-          <Box flexDirection="column">
-            <StepsTable
-              job={opened}
-              steps={steps}
-              selected={stepSel}
-              now={nowMs}
-              width={width}
-              height={logStep ? Math.min(steps.length + 3, Math.floor(bodyRows / 2)) : bodyRows}
-            />
-            {logStep && (
-              <LogPane
-                title={`log ${logStep.jobId}.${logStep.stepId}`}
-                note={logStep.stepId === 1 && opened.type === JobType.Batch ? "a batch script writes to its output file (cbatch -o), not here" : logNote}
-                lines={logLines}
-                height={Math.max(3, bodyRows - Math.min(steps.length + 3, Math.floor(bodyRows / 2)))}
-                width={width}
-              />
-            )}
+    <ColorContext.Provider value={options.color ?? true}>
+      <Box flexDirection="column" width={width}>
+        <Box>
+          <Box flexGrow={1}>
+            <Text bold wrap="truncate-end">
+              {header}
+            </Text>
           </Box>
-        ) : (
-          <Text color="yellow">job {openJob} is no longer known (it ended a while ago)</Text>
-        ))}
-      {screen === "nodes" && <NodesTable nodes={nodes} partitions={view.partitions} selected={nodeIndex} height={bodyRows} />}
-      <Text color={confirm ? "yellow" : message.startsWith("failed") ? "red" : "white"} wrap="truncate-end">
-        {confirm ? confirm.question : message || " "}
-      </Text>
-      <Footer screen={screen} />
-    </Box>
+          <Text color={status ? "red" : "green"}> {liveText}</Text>
+        </Box>
+        {screen === "jobs" && <JobsTable jobs={jobs} selected={sel} height={bodyRows} now={nowMs} width={width} />}
+        {screen === "steps" &&
+          (opened ? (
+            <Box flexDirection="column">
+              <StepsTable
+                job={opened}
+                steps={steps}
+                selected={stepSel}
+                now={nowMs}
+                width={width}
+                height={logStep ? Math.min(steps.length + 3, Math.floor(bodyRows / 2)) : bodyRows}
+              />
+              {logStep && (
+                <LogPane
+                  title={`log ${logStep.jobId}.${logStep.stepId}`}
+                  note={logStep.stepId === 1 && opened.type === JobType.Batch ? "a batch script writes to its output file (cbatch -o), not here" : logNote}
+                  lines={logLines}
+                  height={Math.max(3, bodyRows - Math.min(steps.length + 3, Math.floor(bodyRows / 2)))}
+                  width={width}
+                />
+              )}
+            </Box>
+          ) : (
+            <Text color="yellow">job {openJob} is no longer known (it ended a while ago)</Text>
+          ))}
+        {screen === "nodes" && <NodesTable nodes={nodes} partitions={view.partitions} selected={nodeIndex} height={bodyRows} />}
+        <Text color={confirm ? "yellow" : message.startsWith("failed") ? "red" : "white"} wrap="truncate-end">
+          {confirm ? confirm.question : message || " "}
+        </Text>
+        <Footer screen={screen} />
+      </Box>
+    </ColorContext.Provider>
   );
 }
 

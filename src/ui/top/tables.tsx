@@ -1,6 +1,7 @@
 // The tables of `crane top`: they draw what they are given (a window of rows around the selection), nothing more.
-import { Box, Text } from "ink";
+import { Box } from "ink";
 import type { JobInfo, LogLine, NodeInfo, PartitionInfo, StepInfo } from "../../core/generated/crane/crane";
+import { Text } from "./text";
 import {
   JOB_COLUMNS,
   JOB_WIDTHS,

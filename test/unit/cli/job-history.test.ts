@@ -56,7 +56,7 @@ describe("cacct's columns and format letters", () => {
     expect(parseHistoryFormat("%JOBID%jobName").length).toBe(2);
     expect(exitOf(() => parseHistoryFormat("%j %Z"))).toBe(5);
     expect(() => parseHistoryFormat("%j %Z")).toThrow("invalid format specifier: Z");
-    expect(() => parseHistoryFormat("no spec")).toThrow(/^invalid format specifier$/);
+    expect(() => parseHistoryFormat("no spec")).toThrow(/^invalid format specifier: "no spec" has no %KEY \(valid keys: j\/jobid, /);
     expect(() => parseHistoryFormat("%jn")).toThrow("invalid format specifier: jn");
   });
 
