@@ -1,6 +1,8 @@
 // The config keys that bound what one user or one request may ask of the daemons, and what others may see
-// (CraneCtld.PrivateData, CraneCtld.Max*, CraneCtld.AllowTaskOversubscription, Craned.JobPidsMax). Parsed here
+// (CraneCtld.PrivateData, CraneCtld.Max*, CraneCtld.AllowTaskOversubscription, Craned.JobPidsMax, Craned.LogMax*). Parsed here
 // and checked by src/modes/ctld/limits.ts and src/modes/ctld/privacy.ts.
+
+import type { LogLimits } from "./node/log-files";
 
 export interface CtldLimits {
   /** Jobs of one uid that may be Configuring, Starting or Running at once; more wait (pending reason QOSMaxJobsPerUserLimit). 0 = unlimited. */
@@ -23,6 +25,8 @@ export interface LimitsConfig {
   limits: CtldLimits;
   /** pids.max of each job cgroup: processes and threads a job may have on a node. 0 = unlimited. */
   jobPidsMax: number;
+  /** Cap and rotation of a process step's log on its node (Craned.LogMaxSize, Craned.LogMaxFiles). */
+  stepLogLimits: LogLimits;
 }
 
 export const DEFAULT_LIMITS: CtldLimits = {
@@ -35,6 +39,8 @@ export const DEFAULT_LIMITS: CtldLimits = {
 };
 
 export const DEFAULT_JOB_PIDS_MAX = 4096;
+/** No cap by default: like Slurm's output files, a step's log keeps everything unless the admin sets a size. */
+export const DEFAULT_STEP_LOG_LIMITS: LogLimits = { maxBytes: 0, maxFiles: 1 };
 
 const UNITS: Record<string, number> = {
   "": 1,
@@ -73,13 +79,13 @@ export function parseLimits(ctld: Record<string, unknown>, craned: Record<string
     return fail(`${section}.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
   };
   // A size: a number of bytes, or a number with a unit (512K, 1M; 1024-based). Unlike memory sizes, no unit means bytes.
-  const size = (obj: Record<string, unknown>, section: string, key: string, dflt: number): number => {
+  const size = (obj: Record<string, unknown>, section: string, key: string, dflt: number, min = 1): number => {
     const v = obj[key];
     if (v === undefined || v === null) return dflt;
     const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(String(v).trim());
     const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-    const n = m && unit ? Math.floor(Number(m[1]) * unit) : NaN;
-    if (!Number.isSafeInteger(n) || n < 1) fail(`${section}.${key}`, `expected a size in bytes such as 1048576 or 1M, got ${JSON.stringify(v)}`);
+    const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) fail(`${section}.${key}`, `expected a size in bytes such as 1048576 or 1M, got ${JSON.stringify(v)}`);
     return n;
   };
   const d = DEFAULT_LIMITS;
@@ -94,5 +100,9 @@ export function parseLimits(ctld: Record<string, unknown>, craned: Record<string
       allowTaskOversubscription: flag(ctld, "CraneCtld", "AllowTaskOversubscription", d.allowTaskOversubscription),
     },
     jobPidsMax: count(craned, "Craned", "JobPidsMax", DEFAULT_JOB_PIDS_MAX, 0, "0 = unlimited"),
+    stepLogLimits: {
+      maxBytes: size(craned, "Craned", "LogMaxSize", DEFAULT_STEP_LOG_LIMITS.maxBytes, 0),
+      maxFiles: count(craned, "Craned", "LogMaxFiles", DEFAULT_STEP_LOG_LIMITS.maxFiles, 0),
+    },
   };
 }

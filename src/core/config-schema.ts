@@ -93,6 +93,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       default: 60,
     }),
     LogRetentionDays: key("number (days)", "Days a finished job's step logs stay on its nodes.", { default: 7 }),
+    LogMaxSize: key(SIZE, "Size at which a process step's log on its node is rotated (`<step>.log.1`, ...); 0 = no cap.", { default: 0 }),
+    LogMaxFiles: key(COUNT, "Rotated log files kept per step once LogMaxSize is reached; older output is deleted.", { default: 1 }),
     NodeKeyFile: key("path", "Where craned finds its node key (`crane node-key NODE`); %n is the node name.", {
       defaultText: "`<CraneBaseDir>/node-keys/%n.key`",
     }),

@@ -47,20 +47,50 @@ export function formatRfc3339Nano(ns: bigint): string {
   return `${iso.slice(0, 19)}.${frac.toString().padStart(9, "0")}Z`;
 }
 
+/** Formats an RFC 3339 time as formatRfc3339Nano does; one already in that form (what crane and mostly the runtime write) is returned as it is. */
+export function normalizeRfc3339Nano(text: string): string | undefined {
+  if (text.length === 30 && text[29] === "Z" && text[19] === "." && text[10] === "T" && RFC3339.test(text)) return text;
+  const ns = parseRfc3339Nano(text);
+  return ns === undefined ? undefined : formatRfc3339Nano(ns);
+}
+
+/** A record with its time as written and its data as the bytes of the file (not decoded, not copied). */
+export interface CriLogRecord {
+  time: string;
+  stream: LogStream;
+  partial: boolean;
+  data: Buffer;
+}
+
+const SPACE = 0x20;
+const COLON = 0x3a;
+const TAG_PARTIAL = 0x50; // "P"
+const TAG_FULL = 0x46; // "F"
+
+/** Parses one record (without its newline) in place; undefined when it is not in CRI log format. */
+export function parseCriLogRecord(line: Buffer): CriLogRecord | undefined {
+  const s1 = line.indexOf(SPACE);
+  if (s1 < 0) return undefined;
+  const s2 = line.indexOf(SPACE, s1 + 1);
+  if (s2 < 0) return undefined;
+  let s3 = line.indexOf(SPACE, s2 + 1);
+  if (s3 < 0) s3 = line.length; // "<time> <stream> F" with empty text and no trailing space
+  const stream = line.toString("latin1", s1 + 1, s2);
+  if (stream !== "stdout" && stream !== "stderr") return undefined;
+  // The tag is "P" or "F", optionally followed by ":"-separated further tags.
+  const tag = line[s2 + 1];
+  if ((tag !== TAG_PARTIAL && tag !== TAG_FULL) || (s3 !== s2 + 2 && line[s2 + 2] !== COLON)) return undefined;
+  const time = line.toString("latin1", 0, s1);
+  if (!RFC3339.test(time)) return undefined;
+  return { time, stream, partial: tag === TAG_PARTIAL, data: line.subarray(Math.min(s3 + 1, line.length)) };
+}
+
 /** Parses one record (without its newline); undefined when the line is not in CRI log format. */
 export function parseCriLogLine(line: string | Buffer): CriLogLine | undefined {
-  const text = typeof line === "string" ? line : line.toString("utf8");
-  const s1 = text.indexOf(" ");
-  if (s1 < 0) return undefined;
-  const s2 = text.indexOf(" ", s1 + 1);
-  if (s2 < 0) return undefined;
-  let s3 = text.indexOf(" ", s2 + 1);
-  if (s3 < 0) s3 = text.length; // "<time> <stream> F" with empty text and no trailing space
-  const timeNs = parseRfc3339Nano(text.slice(0, s1));
-  const stream = text.slice(s1 + 1, s2);
-  const tag = text.slice(s2 + 1, s3).split(":")[0];
-  if (timeNs === undefined || (stream !== "stdout" && stream !== "stderr") || (tag !== "P" && tag !== "F")) return undefined;
-  return { timeNs, stream, partial: tag === "P", data: text.slice(s3 + 1) };
+  const record = parseCriLogRecord(typeof line === "string" ? Buffer.from(line, "utf8") : line);
+  const timeNs = record && parseRfc3339Nano(record.time);
+  if (!record || timeNs === undefined) return undefined;
+  return { timeNs, stream: record.stream, partial: record.partial, data: record.data.toString("utf8") };
 }
 
 /** Formats a record as the runtime would (for tests and tools). */

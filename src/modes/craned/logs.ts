@@ -1,18 +1,23 @@
-// Serves a step's log file (CRI format, written by containerd or by the supervisor) over RPC, so that
-// `ccon logs` and `crun` need no shared file system. With follow, it streams new lines until the step ended.
+// Serves a step's log (CRI format, written by containerd or by the supervisor; its kept rotated files first) over
+// RPC, so that `ccon logs` and `crun` need no shared file system. With follow, it streams new lines until the step
+// ended. Memory stays bounded whatever the log's size: the file is read a chunk at a time, each line's data is sent
+// as the bytes read (never decoded), and a client slower than the file pauses the reading.
 import type * as grpc from "@grpc/grpc-js";
-import fs from "node:fs";
-import { StringDecoder } from "node:string_decoder";
 import type { LogLine, StepLogChunk, StepLogRequest } from "../../core/generated/crane/crane";
-import { formatRfc3339Nano, parseCriLogLine } from "../../core/cri/logs";
+import { normalizeRfc3339Nano, parseCriLogRecord } from "../../core/cri/logs";
+import { StepLogReader } from "../../core/node/log-files";
 
 const POLL_MS = 25; // a follower sees new output (and the step's end) this soon
-const BATCH = 500;
+/** How long a follower stays at the end of a rotated file in case the runtime still writes it (until its log reopen). */
+const ROTATION_SETTLE_MS = 100;
+/** Data bytes per message: a few lines of 16 KiB or many short ones, never a message of a whole file. */
+const MESSAGE_BYTES = 64 * 1024;
 
-function toLogLine(text: string): LogLine | undefined {
-  const parsed = parseCriLogLine(text);
-  if (!parsed) return undefined;
-  return { time: formatRfc3339Nano(parsed.timeNs), stream: parsed.stream, partial: parsed.partial, data: Buffer.from(parsed.data, "utf8"), node: "" };
+function toLogLine(record: Buffer): LogLine | undefined {
+  const parsed = parseCriLogRecord(record);
+  const time = parsed && normalizeRfc3339Nano(parsed.time);
+  if (!parsed || !time) return undefined;
+  return { time, stream: parsed.stream, partial: parsed.partial, data: parsed.data, node: "" };
 }
 
 function inWindow(line: LogLine, req: StepLogRequest): boolean {
@@ -24,28 +29,6 @@ function inWindow(line: LogLine, req: StepLogRequest): boolean {
   return true;
 }
 
-/** Bytes read from the file at a time: a log of any size is served in bounded memory. */
-const CHUNK_BYTES = 1 << 20;
-
-/** Where the last `n` records of the file start (0 when it has fewer). Reads backwards, a chunk at a time. */
-export function tailOffset(fd: number, size: number, n: number): number {
-  let end = size;
-  // A final newline ends the last record; it does not start one.
-  let newlines = 0;
-  const buf = Buffer.alloc(CHUNK_BYTES);
-  while (end > 0) {
-    const start = Math.max(0, end - CHUNK_BYTES);
-    const len = end - start;
-    fs.readSync(fd, buf, 0, len, start);
-    for (let i = len - 1; i >= 0; i--) {
-      if (buf[i] !== 10 || start + i === size - 1) continue;
-      if (++newlines === n) return start + i + 1;
-    }
-    end = start;
-  }
-  return 0;
-}
-
 export async function streamStepLog(
   call: grpc.ServerWritableStream<StepLogRequest, StepLogChunk>,
   file: string,
@@ -54,56 +37,60 @@ export async function streamStepLog(
 ): Promise<void> {
   let cancelled = false;
   call.on("cancelled", () => (cancelled = true));
-  /** Sends in batches, waiting whenever the client is slower than the file: memory stays bounded. */
+  /** Resolves once the client took what was written (or went away). */
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        call.off("drain", done);
+        call.off("cancelled", done);
+        resolve();
+      };
+      call.on("drain", done);
+      call.on("cancelled", done);
+    });
   const send = async (lines: LogLine[]) => {
-    for (let i = 0; i < lines.length && !cancelled; i += BATCH) {
-      if (!call.write({ lines: lines.slice(i, i + BATCH), eof: false, exitCode: 0, status: 0 })) {
-        await new Promise<void>((r) => {
-          call.once("drain", r);
-          call.once("cancelled", r);
-        });
-      }
-    }
+    if (!call.write({ lines, eof: false, exitCode: 0, status: 0 })) await drained();
   };
 
-  let offset = -1; // not yet positioned: the start of the file, or of its tail
-  let carry = "";
-  const decoder = new StringDecoder("utf8"); // a character cut by a chunk's end waits for its other bytes
-  /** Sends what the file holds beyond what was sent, a chunk at a time. */
-  const pump = async (): Promise<void> => {
-    let fd: number;
-    try {
-      fd = fs.openSync(file, "r");
-    } catch {
-      return;
-    }
-    try {
-      const size = fs.fstatSync(fd).size;
-      if (offset < 0) offset = req.tail === 0 ? size : req.tail > 0 ? tailOffset(fd, size, req.tail) : 0;
-      const buf = Buffer.alloc(Math.min(CHUNK_BYTES, Math.max(0, size - offset)));
-      while (offset < size && !cancelled) {
-        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
-        if (n <= 0) break;
-        offset += n;
-        const parts = (carry + decoder.write(buf.subarray(0, n))).split("\n");
-        carry = parts.pop() ?? ""; // an incomplete last record waits for its newline
-        await send(parts.map(toLogLine).filter((l): l is LogLine => !!l && inWindow(l, req)));
+  const reader = new StepLogReader(file);
+  let positioned = false;
+  /** Sends what the files hold beyond what was sent. */
+  const pump = async (settleMs: number): Promise<void> => {
+    positioned ||= reader.start(req.tail);
+    if (!positioned) return; // no log yet
+    let batch: LogLine[] = [];
+    let bytes = 0;
+    for (let records = reader.next(settleMs); records && !cancelled; records = reader.next(settleMs)) {
+      let start = 0;
+      for (let nl = records.indexOf(10); nl >= 0; nl = records.indexOf(10, start)) {
+        const line = toLogLine(records.subarray(start, nl));
+        start = nl + 1;
+        if (!line || !inWindow(line, req)) continue;
+        batch.push(line);
+        bytes += line.data.length;
+        if (bytes < MESSAGE_BYTES) continue;
+        await send(batch);
+        if (cancelled) return;
+        batch = [];
+        bytes = 0;
       }
-    } finally {
-      fs.closeSync(fd);
     }
+    if (batch.length && !cancelled) await send(batch);
   };
 
-  await pump();
-  if (req.follow) {
-    // isDone is checked before the last read, so nothing written before the end is missed.
+  try {
+    if (!req.follow) return await pump(0);
     for (;;) {
       if (cancelled) return;
+      // isDone is checked before the last read, so nothing written before the end is missed; the last read moves
+      // through a rotation at once (nothing writes the old file any more).
       const done = isDone();
-      await pump();
+      await pump(done ? 0 : ROTATION_SETTLE_MS);
       if (done) break;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
+  } finally {
+    reader.close();
+    if (!cancelled) call.end();
   }
-  if (!cancelled) call.end();
 }

@@ -53,8 +53,9 @@ export async function proxyLogs(
           upstreams.push(up);
           up.on("data", (chunk: StepLogChunk) => {
             if (!chunk.lines.length) return;
-            // A client slower than the node pauses the node's stream: ctld holds at most one chunk per node.
-            if (!call.write({ lines: chunk.lines.map((l) => ({ ...l, node })), eof: false, exitCode: 0, status: 0 })) {
+            for (const line of chunk.lines) line.node = node;
+            // A client slower than the nodes pauses the nodes' streams: ctld holds a few messages per node.
+            if (!call.write(chunk)) {
               up.pause();
               call.once("drain", () => up.resume());
             }

@@ -78,6 +78,7 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
       cri: runtime,
       env: stepEnvironment(spec.step, spec.clusterName),
       log: (m) => log(`step ${key}: ${m}`),
+      logLimits: config.stepLogLimits,
     };
     const finish = async (status: JobStatus, exitCode: number, reason: string, usage?: CgroupUsage) => {
       ctx.log(`finished ${JobStatus[status]} exit=${exitCode} ${reason}`);

@@ -47,7 +47,7 @@ export function startProcessStep(ctx: StepContext): RunningStep {
   const afterOutput = (end: Promise<TaskEnd>, copies: Promise<void>[]) => Promise.all([end, ...copies]).then(([e]) => e);
 
   if (ctx.resume) {
-    if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log);
+    if (!step.isBatchPrimary) logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log, ctx.logLimits);
     ends = Array.from({ length: taskCount }, (_, i) => {
       const shim = readIdentityFile(files(i).shim);
       shims.push(shim);
@@ -61,7 +61,7 @@ export function startProcessStep(ctx: StepContext): RunningStep {
     );
     if (!step.isBatchPrimary) {
       createFifos(launches.flatMap((_, i) => OUTPUT_STREAMS.map((stream) => files(i)[stream])));
-      logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log);
+      logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log, ctx.logLimits);
     }
     ends = launches.map((launch, i) => {
       const output = logWriter ? { stdout: openTaskEnd(files(i).stdout), stderr: openTaskEnd(files(i).stderr) } : undefined;

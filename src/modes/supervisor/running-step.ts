@@ -3,6 +3,7 @@ import type { CgroupUsage } from "../../core/cgroup";
 import type { CriClient } from "../../core/cri";
 import type { JobStatus } from "../../core/generated/crane/crane";
 import type { NodeLayout, StepSpec } from "../../core/node/layout";
+import type { LogLimits } from "../../core/node/log-files";
 import type { Reporter } from "./report";
 
 /** Seconds between SIGTERM and SIGKILL when a stop names none (ccon stop's default). */
@@ -30,6 +31,8 @@ export interface StepContext {
   /** The step's CRANE_* environment. */
   env: Record<string, string>;
   log: (message: string) => void;
+  /** Cap and rotation of a process step's log (Craned.LogMaxSize, Craned.LogMaxFiles). */
+  logLimits: LogLimits;
   /** The node supervisor's one client of the container runtime (connected on first use). */
   cri: () => CriClient;
   /** True when a previous supervisor started the step: pick it up from what is on disk instead of starting it. */

@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StepLogChunk, StepLogRequest } from "../../../src/core/generated/crane/crane";
-import { streamStepLog, tailOffset } from "../../../src/modes/craned/logs";
+import { lastRecordsStart } from "../../../src/core/node/log-files";
+import { streamStepLog } from "../../../src/modes/craned/logs";
 
 const LINES = 60_000; // ~4 MB: several 1 MiB chunks
 let dir: string;
@@ -59,12 +60,13 @@ describe("streamStepLog", () => {
     expect(none.got).toEqual([]);
   });
 
-  it("tailOffset counts records from the end across chunks, and the whole file when it has fewer", () => {
+  it("lastRecordsStart counts records from the end across chunks, and the whole file when it has fewer", () => {
     const fd = fs.openSync(file, "r");
     const size = fs.fstatSync(fd).size;
-    const at = tailOffset(fd, size, 30_000);
+    const { offset: at, found } = lastRecordsStart(fd, size, 30_000);
+    expect(found).toBe(30_000);
     expect(fs.readFileSync(file).subarray(at).toString("utf8").split("\n").filter(Boolean)).toHaveLength(30_000);
-    expect(tailOffset(fd, size, LINES + 5)).toBe(0);
+    expect(lastRecordsStart(fd, size, LINES + 5)).toEqual({ offset: 0, found: LINES });
     fs.closeSync(fd);
   });
 });

@@ -65,6 +65,7 @@ describe("config keys", () => {
     expect(c.limits.allowTaskOversubscription).toBe(false);
     expect(c.privateData).toBe(true);
     expect(c.jobPidsMax).toBe(4096);
+    expect(c.stepLogLimits).toEqual({ maxBytes: 0, maxFiles: 1 });
   });
 
   it("are read from CraneCtld and Craned, sizes with or without a unit", () => {
@@ -78,7 +79,7 @@ describe("config keys", () => {
         AllowTaskOversubscription: true,
         PrivateData: false,
       },
-      { JobPidsMax: 0 },
+      { JobPidsMax: 0, LogMaxSize: "64M", LogMaxFiles: 3 },
     );
     expect(c.limits).toEqual({
       maxJobsPerUser: 3,
@@ -90,6 +91,7 @@ describe("config keys", () => {
     });
     expect(c.privateData).toBe(false);
     expect(c.jobPidsMax).toBe(0);
+    expect(c.stepLogLimits).toEqual({ maxBytes: 64 * 1024 * 1024, maxFiles: 3 });
     expect(config({ MaxSpecBytes: 4096 }).limits.maxSpecBytes).toBe(4096);
   });
 
@@ -103,6 +105,8 @@ describe("config keys", () => {
       [{ PrivateData: "maybe" }, {}, /CraneCtld\.PrivateData.*true or false/],
       [{ AllowTaskOversubscription: 2 }, {}, /CraneCtld\.AllowTaskOversubscription/],
       [{}, { JobPidsMax: "lots" }, /Craned\.JobPidsMax/],
+      [{}, { LogMaxSize: "-1M" }, /Craned\.LogMaxSize.*1M/],
+      [{}, { LogMaxFiles: 1.5 }, /Craned\.LogMaxFiles/],
     ];
     for (const [ctld, craned, msg] of bad) {
       expect(() => config(ctld, craned)).toThrow(ConfigError);
