@@ -29,15 +29,23 @@ export interface CranedDeps {
 /** What a stopped step may end as (TerminateStep's reason_status). */
 const STOP_STATUSES: readonly JobStatus[] = [JobStatus.Cancelled, JobStatus.ExceedTimeLimit, JobStatus.Failed];
 
-/** The most tasks one step starts on a node when Craned.JobPidsMax does not bound them: each task is at least two processes. */
+/** The most tasks one step starts on a node when tasks may outnumber CPUs and Craned.JobPidsMax does not bound them. */
 const MAX_TASKS_PER_NODE = 65_536;
 
-/** Why the node refuses a step whose tasks it could never start (the supervisor would make one entry per task first). */
-function taskCountRefusal(step: StepToD, jobPidsMax: number): string | undefined {
-  const max = jobPidsMax > 0 ? Math.min(jobPidsMax, MAX_TASKS_PER_NODE) : MAX_TASKS_PER_NODE;
-  if (step.isBatchPrimary || step.ntasksPerNode <= max) return undefined;
-  const bound = jobPidsMax > 0 ? `the job's process limit (Craned.JobPidsMax: ${jobPidsMax})` : `the node's limit of ${MAX_TASKS_PER_NODE}`;
-  return `step ${step.jobId}.${step.stepId} asks for ${step.ntasksPerNode} tasks on this node, more than ${bound}`;
+/**
+ * Why the node refuses a step with more tasks than ctld admits (the supervisor makes every task's processes and pipes
+ * at once: an absurd count would take the node's supervisor down with all the steps it hosts).
+ */
+function taskCountRefusal(step: StepToD, config: CraneConfig): string | undefined {
+  if (step.isBatchPrimary) return undefined;
+  const largestCpu = Math.max(0, ...config.nodes.map((n) => n.cpu));
+  const pidsBound = config.jobPidsMax > 0 ? config.jobPidsMax : MAX_TASKS_PER_NODE;
+  const [max, rule] =
+    config.limits.allowTaskOversubscription || largestCpu <= 0
+      ? [Math.min(pidsBound, MAX_TASKS_PER_NODE), `the node's task limit (Craned.JobPidsMax: ${config.jobPidsMax})`]
+      : [largestCpu, `the CPUs of the largest node (${largestCpu}; CraneCtld.AllowTaskOversubscription is off)`];
+  if (step.ntasksPerNode <= max) return undefined;
+  return `step ${step.jobId}.${step.stepId} asks for ${step.ntasksPerNode} tasks on this node, more than ${rule}`;
 }
 
 /** Hands a dispatched step to the node's supervisor: its job's cgroup, its spec on disk, then StartStep. */
@@ -46,7 +54,7 @@ export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boo
   if ((step.containerMeta || step.podMeta || isPodStep(step)) && !config.container.enabled) {
     return { ok: false, reason: `containers are disabled on node ${node} (Container.Enabled)` };
   }
-  const tooManyTasks = taskCountRefusal(step, config.jobPidsMax);
+  const tooManyTasks = taskCountRefusal(step, config);
   if (tooManyTasks) return { ok: false, reason: tooManyTasks };
   if (d.steps.has(step.jobId, step.stepId)) return { ok: true, reason: "already running" };
   try {
