@@ -194,8 +194,8 @@ function diskFull(daemon: Daemon): Fault {
           exitCode: 0,
           lines: [`start-${tag}`, `done-${tag}`],
         });
-        // The disk stays full until the node has started the accepted job (or failed to).
-        if (r.code === 0) await jobs.waitStarted(tag);
+        // The disk stays full until the node has started the accepted job, failed to, or refused it back to the queue.
+        if (r.code === 0) await jobs.waitStarted(tag, { orRequeued: true });
       } finally {
         emptyDisk(disk);
       }

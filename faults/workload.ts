@@ -147,14 +147,16 @@ export class Workload {
   }
 
   /** Waits until the job's step runs on its node or the job ended. */
-  async waitStarted(label: string, timeoutMs = 30_000): Promise<void> {
+  async waitStarted(label: string, { timeoutMs = 30_000, orRequeued = false } = {}): Promise<void> {
     const watched = this.jobs.find((j) => j.label === label);
     if (!watched) throw new Error(`no job ${label} was accepted`);
     await waitFor(
       `job ${label} to start or end`,
       async () => {
         const job = (await this.query()).get(watched.jobId);
-        return job !== undefined && (finished(job) || job.steps.some((s) => s.step_id === watched.stepId && s.status === "Running"));
+        if (job === undefined) return false;
+        if (orRequeued && job.status === "Pending" && job.requeue_count > 0) return true;
+        return finished(job) || job.steps.some((s) => s.step_id === watched.stepId && s.status === "Running");
       },
       timeoutMs,
     );

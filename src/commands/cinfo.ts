@@ -12,7 +12,7 @@ import {
 import { CliError } from "../core/cli/errors";
 import { formatKeys } from "../core/cli/format";
 
-const STATES = ["idle", "mix", "alloc", "down"];
+const STATES = ["idle", "mix", "alloc", "down", "drain", "drng"];
 
 export default class Cinfo extends CraneCommand {
   static override summary = "Show partitions and nodes with their state";
@@ -21,11 +21,11 @@ export default class Cinfo extends CraneCommand {
   static override flags = {
     partition: Flags.string({ char: "p", description: "Partitions (comma list)" }),
     nodes: Flags.string({ char: "n", description: "Nodes (comma list)" }),
-    states: Flags.string({ char: "t", description: "Node states: idle,mix,alloc,down", exclusive: ["dead", "responding"] }),
+    states: Flags.string({ char: "t", description: "Node states: idle,mix,alloc,down,drain,drng", exclusive: ["dead", "responding"] }),
     dead: Flags.boolean({ char: "d", description: "Only down nodes", exclusive: ["responding"] }),
     responding: Flags.boolean({ char: "r", description: "Only responding nodes" }),
     noheader: Flags.boolean({ char: "N", description: "No header line" }),
-    "list-reasons": Flags.boolean({ char: "R", description: "Down nodes with the reason" }),
+    "list-reasons": Flags.boolean({ char: "R", description: "Down and drained nodes with the reason" }),
     long: Flags.boolean({ char: "l", description: "One line per node with CPU, memory and GRES use", exclusive: ["format"] }),
     format: Flags.string({ char: "o", description: "Output format, e.g. '%p %a %n %s %l' (keys in the description)" }),
   };
@@ -35,7 +35,7 @@ export default class Cinfo extends CraneCommand {
     let states = flags.states ? flags.states.toLowerCase().split(",") : [];
     for (const s of states) if (!STATES.includes(s)) throw new CliError(`Invalid resource state given: ${s} (known: ${STATES.join(", ")})`);
     if (flags.dead) states = ["down"];
-    if (flags.responding) states = ["idle", "mix", "alloc"];
+    if (flags.responding) states = STATES.filter((s) => s !== "down");
     if (flags.format !== undefined) checkClusterFormat(flags.format);
     const reply = await this.ctld.call(
       this.ctld.client.queryClusterInfo,

@@ -64,6 +64,7 @@ export interface JobJson {
   reason: string;
   nodes: string[];
   pending_reason: string;
+  requeue_count: number;
   steps: { step_id: number; status: string; exit_code: number; reason: string; nodes: string[] }[];
 }
 

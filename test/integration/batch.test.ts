@@ -70,8 +70,8 @@ describe.skipIf(skip)("batch jobs on a one-node cluster", () => {
     expect(job.status).toBe("Completed");
     const lines = out(`env-${id}-envjob.txt`).trim().split("\n");
     expect(lines).toEqual([`id=${id}`, "name=envjob", `nodelist=${node}`, "nodes=1", "mem=256M", "cpus=2.00", "step=1", "partition=CPU", `pwd=${work}`]);
-    const alloc = (job as unknown as { alloc_per_node: { cpu: number; memoryBytes: number } }).alloc_per_node;
-    expect(alloc).toMatchObject({ cpu: 2, memoryBytes: 256 * 1048576 });
+    const alloc = (job as unknown as { alloc_per_node: { cpu: number; memory_bytes: number } }).alloc_per_node;
+    expect(alloc).toMatchObject({ cpu: 2, memory_bytes: 256 * 1048576 });
 
     // Options on the command line win over the script's.
     const id2 = await submit(cluster, ["-J", "fromcli", "--mem", "128M", "env.sh"], work);

@@ -14,11 +14,7 @@ import { faketimeMissingReason } from "../harness/faketime";
  * Faults whose row is not yet all zero, each with the bug behind it (see the README's fault table). They run as
  * `it.fails`: when the bug is fixed the test turns red, and the fault leaves this list.
  */
-const KNOWN_BUGS: Record<string, string> = {
-  "kill -9 ctld, restart": "a crun streaming output exits when ctld restarts (its log stream is not resumed)",
-  "kill -9 craned, restart": "ctld's log relay ends a crun's stream when the node's craned restarts",
-  "full disk under craned": "a launch refused for ENOSPC fails the job instead of requeuing it",
-};
+const KNOWN_BUGS: Record<string, string> = {};
 
 const unavailable = binaryMissingReason() ?? containerdUnavailableReason() ?? faketimeMissingReason();
 

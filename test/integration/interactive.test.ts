@@ -49,7 +49,7 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
     return id;
   }
 
-  async function inspect(id: string): Promise<{ status: string; exitCode?: number; nodes?: string[] }> {
+  async function inspect(id: string): Promise<{ status: string; exit_code?: number; nodes?: string[] }> {
     const r = await c.run("ccon", ["inspect", id]);
     return r.code === 0 ? JSON.parse(r.stdout) : { status: "unknown" };
   }
@@ -88,7 +88,7 @@ describe.skipIf(unavailable)("interactive containers (attach, exec, run -it)", (
     again.type("exit 5");
     await again.waitFor(/^EXIT=5$/m);
     await again.waitFor(/^TTY=icanon$/m);
-    expect(await inspect(id)).toMatchObject({ status: "Failed", exitCode: 5 });
+    expect(await inspect(id)).toMatchObject({ status: "Failed", exit_code: 5 });
   });
 
   it("ccon run -it passes what is typed to the container and exits with its exit code", async () => {

@@ -111,6 +111,7 @@ describe.skipIf(skip)("a job's environment and devices on a node with two GPUs",
         sinceMs: 0,
         untilMs: 0,
         awaitStepMs: 30_000,
+        resumeCursors: {},
       });
       const ended = new Promise<void>((resolve, reject) => {
         stream.on("data", (c: StepLogChunk) => lines.push(...c.lines.map((l) => Buffer.from(l.data).toString())));

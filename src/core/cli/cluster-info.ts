@@ -27,7 +27,7 @@ export const CLUSTER_COLUMNS: FormatColumn<PartitionStateRow>[] = [
 
 /**
  * A row per partition and node state among its nodes (the default partition marked `*`); a partition without
- * any node that matched gets a row `0 n/a`. `downOnly` (-R): only the down rows.
+ * any node that matched gets a row `0 n/a`. `downOnly` (-R): only the down and drained rows.
  */
 export function partitionStateRows(reply: QueryClusterReply, downOnly: boolean): PartitionStateRow[] {
   const rows: PartitionStateRow[] = [];
@@ -36,7 +36,7 @@ export function partitionStateRows(reply: QueryClusterReply, downOnly: boolean):
     for (const n of reply.nodes.filter((n) => n.partitions.includes(p.name))) groups.set(n.state, [...(groups.get(n.state) ?? []), n]);
     const base = { partition: p.name + (p.isDefault ? "*" : ""), avail: p.up ? ("up" as const) : ("down" as const) };
     for (const [state, nodes] of groups) {
-      if (downOnly && state !== "down") continue;
+      if (downOnly && !["down", "drain", "drng"].includes(state)) continue;
       rows.push({ ...base, nodes: nodes.length, state, nodelist: compressHostlist(nodes.map((n) => n.name)), reason: nodes[0]?.reason ?? "" });
     }
     if (groups.size === 0 && !downOnly) rows.push({ ...base, partition: p.name, nodes: 0, state: "n/a", nodelist: "", reason: "" });

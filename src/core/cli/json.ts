@@ -180,6 +180,7 @@ export interface JobJson {
   start_time: string | null;
   end_time: string | null;
   held: boolean;
+  requeue_count: number;
   exclusive: boolean;
   priority: number;
   req_nodes: string[];
@@ -217,6 +218,7 @@ export function jobJson(j: JobInfo): JobJson {
     start_time: rfc3339(j.startTime),
     end_time: rfc3339(j.endTime),
     held: j.held,
+    requeue_count: j.requeueCount,
     exclusive: j.exclusive,
     priority: j.priority,
     req_nodes: j.reqNodes,

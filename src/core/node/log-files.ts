@@ -86,6 +86,8 @@ export class StepLogReader {
   private carry: Buffer | undefined;
   /** When the reader first stood at the end of a file that is no longer the current one. */
   private endSeenAt: number | undefined;
+  /** Where the records last returned by next() start in their file. */
+  private recordsAt = 0;
 
   constructor(private readonly file: string) {}
 
@@ -108,6 +110,26 @@ export class StepLogReader {
       if (opened && (wanted <= 0 || i === 0)) return true;
     }
     return this.open(stepLogFiles(this.file)[0] ?? this.file, () => 0); // every file was rotated away meanwhile
+  }
+
+  /**
+   * Positions the reader where an earlier reader's `cursorAfter` pointed, in whichever kept file that now is; at the
+   * oldest kept record when that file is gone. False while the step has no log yet.
+   */
+  resume(cursor: string): boolean {
+    const m = /^(\d+):(\d+)$/.exec(cursor);
+    const files = stepLogFiles(this.file);
+    if (files.length === 0) return false;
+    if (m) {
+      const [ino, offset] = [Number(m[1]), Number(m[2])];
+      for (const f of files) if (inode(f) === ino && this.open(f, (fd) => Math.min(offset, fs.fstatSync(fd).size), ino)) return true;
+    }
+    return this.open(files[0]!, () => 0);
+  }
+
+  /** The cursor of the position `end` bytes into the records last returned by next(), for `resume`. */
+  cursorAfter(end: number): string {
+    return `${this.ino}:${this.recordsAt + end}`;
   }
 
   /** Opens `file` (only if it still is inode `ino`, when given) and reads on from `position`. */
@@ -147,6 +169,7 @@ export class StepLogReader {
         this.endSeenAt = undefined;
         const buf = this.carry ? Buffer.concat([this.carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
         const end = buf.lastIndexOf(NEWLINE) + 1;
+        if (end > 0) this.recordsAt = this.offset - buf.length;
         this.carry = end < buf.length ? buf.subarray(end) : undefined;
         if (end > 0) return buf.subarray(0, end);
         continue; // a record longer than a chunk

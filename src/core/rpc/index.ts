@@ -179,8 +179,8 @@ export function safeHandlers<T extends object>(
 
 /** Resolves once `ready()` holds, `timeoutMs` has passed or the caller went away (looked at every 20 ms). */
 export async function waitWhileCallOpen(call: { cancelled: boolean }, ready: () => boolean, timeoutMs = Infinity): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready() && !call.cancelled && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const deadline = performance.now() + timeoutMs;
+  while (!ready() && !call.cancelled && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Binds a unix socket that only root (the daemon's own user) may connect to: created 0600, with no window before. */

@@ -48,18 +48,20 @@ export async function streamStepLog(
       call.on("drain", done);
       call.on("cancelled", done);
     });
-  const send = async (lines: LogLine[]) => {
-    if (!call.write({ lines, eof: false, exitCode: 0, status: 0 })) await drained();
+  const send = async (lines: LogLine[], cursor: string) => {
+    if (!call.write({ lines, eof: false, exitCode: 0, status: 0, cursor })) await drained();
   };
 
   const reader = new StepLogReader(file);
   let positioned = false;
   /** Sends what the files hold beyond what was sent. */
   const pump = async (settleMs: number): Promise<void> => {
-    positioned ||= reader.start(req.tail);
+    const cursor = Object.hasOwn(req.resumeCursors, req.node) ? req.resumeCursors[req.node] : undefined;
+    positioned ||= cursor ? reader.resume(cursor) : reader.start(req.tail);
     if (!positioned) return; // no log yet
     let batch: LogLine[] = [];
     let bytes = 0;
+    let batchEnd = "";
     for (let records = reader.next(settleMs); records && !cancelled; records = reader.next(settleMs)) {
       let start = 0;
       for (let nl = records.indexOf(10); nl >= 0; nl = records.indexOf(10, start)) {
@@ -67,15 +69,16 @@ export async function streamStepLog(
         start = nl + 1;
         if (!line || !inWindow(line, req)) continue;
         batch.push(line);
+        batchEnd = reader.cursorAfter(start);
         bytes += line.data.length;
         if (bytes < MESSAGE_BYTES) continue;
-        await send(batch);
+        await send(batch, batchEnd);
         if (cancelled) return;
         batch = [];
         bytes = 0;
       }
     }
-    if (batch.length && !cancelled) await send(batch);
+    if (batch.length && !cancelled) await send(batch, batchEnd);
   };
 
   try {

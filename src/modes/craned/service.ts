@@ -49,7 +49,10 @@ function taskCountRefusal(step: StepToD, config: CraneConfig): string | undefine
 }
 
 /** Hands a dispatched step to the node's supervisor: its job's cgroup, its spec on disk, then StartStep. */
-export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boolean; reason: string }> {
+/** Errors that say the node's own disk cannot take a step now, whatever the step. */
+const DISK_FULL = new Set(["ENOSPC", "EDQUOT"]);
+
+export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boolean; reason: string; nodeUnfit?: boolean }> {
   const { config, node, layout } = d;
   if ((step.containerMeta || step.podMeta || isPodStep(step)) && !config.container.enabled) {
     return { ok: false, reason: `containers are disabled on node ${node} (Container.Enabled)` };
@@ -80,6 +83,9 @@ export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boo
   } catch (e) {
     d.steps.forgetStep(step.jobId, step.stepId);
     d.log.error(`cannot start step ${step.jobId}.${step.stepId}: ${(e as Error).message}`);
+    if (DISK_FULL.has((e as NodeJS.ErrnoException).code ?? "")) {
+      return { ok: false, reason: `the disk of node ${node}'s state directory ${layout.stateDir} is full`, nodeUnfit: true };
+    }
     return { ok: false, reason: (e as Error).message };
   }
 }
@@ -103,8 +109,8 @@ export function cranedService(d: CranedDeps): CranedServer {
   return {
     async executeStep(call, cb) {
       const step = call.request.step;
-      if (!step) return cb(null, { ok: false, reason: "request has no step" });
-      cb(null, await startStep(d, step));
+      if (!step) return cb(null, { ok: false, reason: "request has no step", nodeUnfit: false });
+      cb(null, { nodeUnfit: false, ...(await startStep(d, step)) });
     },
 
     async terminateStep(call, cb) {

@@ -110,7 +110,7 @@ export function assignJobDevices(job: JobRecord, held: Map<string, Set<string>>,
 }
 
 /** What the scheduler sees: free resources per node, running jobs with their end times, pending jobs. */
-export function buildSnapshot(jobs: ActiveJobSet, registry: NodeRegistry, now: number): Snapshot {
+export function buildSnapshot(jobs: ActiveJobSet, registry: NodeRegistry, now: number, nowMono = 0): Snapshot {
   const used = allocatedByNode(jobs);
   const busy = new Set<string>();
   const running: Snapshot["running"] = [];
@@ -140,7 +140,8 @@ export function buildSnapshot(jobs: ActiveJobSet, registry: NodeRegistry, now: n
       memoryBytes: n.total.memoryBytes - (u?.memoryBytes ?? 0),
       gres: Object.fromEntries(Object.entries(n.total.gres).map(([k, v]) => [k, v - (u?.gres[k] ?? 0)])),
     };
-    return { name: n.name, partitions: n.partitions, total: n.total, free, up: n.up, exclusiveBusy: busy.has(n.name) };
+    const up = n.up && n.drainReason === undefined && !((n.unfitUntilMono ?? 0) > nowMono);
+    return { name: n.name, partitions: n.partitions, total: n.total, free, up, exclusiveBusy: busy.has(n.name) };
   });
   return { now, nodes, running, pending };
 }

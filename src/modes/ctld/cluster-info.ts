@@ -17,9 +17,11 @@ export function nodeInfos(jm: JobManager, q: ClusterFilter = {}): NodeInfo[] {
     .map((n) => {
       const u = used.get(n.name) ?? { cpu: 0, memoryBytes: 0, gres: {} };
       let state = "idle";
+      const busy = u.cpu > 0 || u.memoryBytes > 0;
       if (!n.up) state = "down";
+      else if (n.drainReason !== undefined) state = busy ? "drng" : "drain";
       else if (u.cpu >= n.total.cpu - 1e-9 || u.memoryBytes >= n.total.memoryBytes) state = "alloc";
-      else if (u.cpu > 0 || u.memoryBytes > 0) state = "mix";
+      else if (busy) state = "mix";
       return {
         name: n.name,
         state,
@@ -27,7 +29,7 @@ export function nodeInfos(jm: JobManager, q: ClusterFilter = {}): NodeInfo[] {
         allocated: u,
         partitions: n.partitions,
         address: n.address,
-        reason: n.up ? "" : n.reason,
+        reason: !n.up ? n.reason : (n.drainReason ?? ""),
         lastSeen: n.lastSeen,
       };
     })

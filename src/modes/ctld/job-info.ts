@@ -58,6 +58,7 @@ export function jobInfo(job: JobRecord, withSteps = true): JobInfo {
     startTime: job.startTime,
     endTime: job.endTime,
     held: spec.hold,
+    requeueCount: job.requeueCount,
     priority: job.priority,
     cwd: spec.cwd,
     cmdLine: spec.cmdLine,

@@ -2,13 +2,23 @@
 // out the effects the lifecycle returns (lifecycle/): launches and frees through the node client, saves through
 // the store, notifications to watchers. Every transition is saved before the RPC that caused it is answered.
 import type { CraneConfig } from "../../core/config";
-import { ErrCode, JobStatus, type JobSpec, type StepSpec, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
+import {
+  ErrCode,
+  JobStatus,
+  type JobSpec,
+  type ModifyJobReply,
+  type ModifyJobRequest,
+  type ModifyNodeReply,
+  type ModifyNodeRequest,
+  type StepSpec,
+  type StepStatusChangeRequest,
+} from "../../core/generated/crane/crane";
 import type { Logger } from "../../core/log";
 import { isAdminUid } from "../../core/identity";
 import { monotonicMs } from "../../core/clock";
 import { PRIMARY_STEP, type JobRecord, type StepRecord } from "./records";
 import type { NodeEntry, NodeRegistry } from "./nodes";
-import { NodeClient } from "./node-client";
+import { LaunchRefused, NodeClient } from "./node-client";
 import type { JobStore } from "./store";
 import { allocatedByNode } from "./allocations";
 import type { Resources } from "./scheduler";
@@ -19,6 +29,7 @@ import { Rejection } from "./rejection";
 import { ActiveJobs } from "./active-jobs";
 import { FinishedJobs } from "./finished-jobs";
 import { checkJobSubmission } from "./limits";
+import { describeJobChange, modifyJob, modifyNode } from "./control";
 import { Lifecycle, type Effect, type HeldStep, type Now } from "./lifecycle";
 
 export { Rejection };
@@ -63,6 +74,10 @@ export class JobManager {
     for (const job of store.loadActive(quarantined)) this.jobs.set(job.jobId, job);
     store.onCommit = (saved) => this.changes?.jobs(saved);
     log.info(`recovered ${this.jobs.size} active jobs from the database`);
+    for (const [name, reason] of Object.entries(store.loadNodeDrains())) {
+      const node = nodes.get(name);
+      if (node) node.drainReason = reason;
+    }
   }
 
   start(): void {
@@ -207,6 +222,70 @@ export class JobManager {
     return error;
   }
 
+  /** ccontrol hold / release / update job: see control.ts. Answered once the change is on disk. */
+  async modifyJobs(req: ModifyJobRequest, caller: { uid: number }): Promise<ModifyJobReply> {
+    const reply: ModifyJobReply = { modified: [], notModified: [] };
+    const who = { uid: caller.uid, isAdmin: this.isAdmin(caller.uid) };
+    const saves: Promise<void>[] = [];
+    for (const jobId of req.jobIds) {
+      const job = this.jobs.get(jobId);
+      const before = job && structuredClone({ spec: job.spec, reqPerNode: job.reqPerNode, pendingReason: job.pendingReason, priority: job.priority });
+      const error = job ? modifyJob(job, req, who, this.admission()) : "job does not exist or has already finished";
+      if (error || !job || !before) {
+        reply.notModified.push({ jobId, reason: error });
+        continue;
+      }
+      saves.push(
+        this.store.save(job).then(
+          () => {
+            reply.modified.push(jobId);
+            this.log.info(`job ${jobId} changed by uid ${caller.uid}: ${describeJobChange(req).join(", ")}`);
+          },
+          (e: Error) => {
+            Object.assign(job, before); // not on disk, so not made
+            reply.notModified.push({ jobId, reason: `ctld could not save the change: ${e.message}` });
+          },
+        ),
+      );
+    }
+    await Promise.all(saves);
+    if (reply.modified.length) this.markScheduleDirty();
+    return reply;
+  }
+
+  /** ccontrol update node state=drain|resume (administrators only): see control.ts. Kept across restarts. */
+  modifyNodes(req: ModifyNodeRequest, caller: { uid: number }): ModifyNodeReply {
+    if (!this.isAdmin(caller.uid)) {
+      return { modified: [], notModified: req.nodes.map((n) => `${n}: Permission denied: only an administrator may drain or resume a node`) };
+    }
+    const reply: ModifyNodeReply = { modified: [], notModified: [] };
+    const before = new Map([...this.nodes.nodes.values()].map((n) => [n, n.drainReason]));
+    for (const name of req.nodes) {
+      const node = this.nodes.get(name);
+      const error = node ? modifyNode(node, req.state, req.reason) : `node ${name} does not exist`;
+      if (error) reply.notModified.push(`${name}: ${error}`);
+      else reply.modified.push(name);
+    }
+    if (reply.modified.length) {
+      try {
+        this.store.saveNodeDrains(this.nodeDrains());
+      } catch (e) {
+        for (const [n, reason] of before) n.drainReason = reason; // not on disk, so not made
+        return { modified: [], notModified: req.nodes.map((n) => `${n}: ctld could not save the change: ${(e as Error).message}`) };
+      }
+      this.log.info(`nodes ${reply.modified.join(",")} ${req.state === "drain" ? `drained: ${req.reason}` : "resumed"} by uid ${caller.uid}`);
+      for (const n of reply.modified) this.changes?.node(n);
+      this.markScheduleDirty();
+    }
+    return reply;
+  }
+
+  private nodeDrains(): Record<string, string> {
+    const drains: Record<string, string> = {};
+    for (const n of this.nodes.nodes.values()) if (n.drainReason !== undefined) drains[n.name] = n.drainReason;
+    return drains;
+  }
+
   /** A job by id: active, finished but not yet saved, or finished (from the store). */
   findJob(jobId: number): JobRecord | undefined {
     return this.jobs.get(jobId) ?? this.finished.find(jobId);
@@ -275,7 +354,8 @@ export class JobManager {
     for (const node of nodes) {
       this.nodeClient.execute(node, stepToD(job, step, node, this.nodes, registry)).catch((e: Error) => {
         this.log.warn(`launching step ${key} on ${node} failed: ${e.message}`);
-        void this.apply(this.lifecycle.launchFailed(job, step, node, `launch on node ${node} failed: ${e.message}`, this.now()));
+        const nodeUnfit = e instanceof LaunchRefused && e.nodeUnfit;
+        void this.apply(this.lifecycle.launchFailed(job, step, node, `launch on node ${node} failed: ${e.message}`, this.now(), nodeUnfit));
       });
     }
   }

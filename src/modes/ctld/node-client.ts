@@ -10,6 +10,16 @@ const FREE_JOB_TIMEOUT_MS = 120_000;
 /** OpenStepStream may wait for a container that is starting. */
 const OPEN_STREAM_TIMEOUT_MS = 180_000;
 
+/** A node's refusal of a step; `nodeUnfit` when the node could start no step now (see ExecuteStepReply). */
+export class LaunchRefused extends Error {
+  constructor(
+    reason: string,
+    readonly nodeUnfit: boolean,
+  ) {
+    super(reason);
+  }
+}
+
 export class NodeClient {
   constructor(private readonly nodes: NodeRegistry) {}
 
@@ -19,11 +29,11 @@ export class NodeClient {
     return client;
   }
 
-  /** Starts a step there; rejects with the node's reason when it refused. */
+  /** Starts a step there; rejects with the node's reason when it refused (a LaunchRefused). */
   async execute(node: string, step: StepToD): Promise<void> {
     const c = this.clientOf(node);
     const reply = await unary(c, c.executeStep, { step }, CALL_TIMEOUT_MS);
-    if (!reply.ok) throw new Error(reply.reason);
+    if (!reply.ok) throw new LaunchRefused(reply.reason, reply.nodeUnfit);
   }
 
   async terminate(node: string, req: TerminateStepRequest): Promise<void> {

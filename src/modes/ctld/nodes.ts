@@ -19,6 +19,10 @@ export interface NodeEntry {
   /** The same on the monotonic clock (what the node timeout is measured on). */
   lastSeenMono: number;
   reason: string;
+  /** Set while an administrator has drained the node: it takes no new jobs, its running ones finish. */
+  drainReason?: string;
+  /** A node that refused a launch for its own sake (a full disk) gets no new jobs until then (monotonic ms). */
+  unfitUntilMono?: number;
   containerEnabled: boolean;
   client?: CranedClient;
 }

@@ -45,6 +45,7 @@ export const PUBLIC_JOB_FIELDS = [
   "startTime",
   "endTime",
   "held",
+  "requeueCount",
   "priority",
   "exclusive",
   "reqNodes",

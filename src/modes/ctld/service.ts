@@ -163,6 +163,18 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       cb(null, reply);
     },
 
+    async modifyJob(call, cb) {
+      const caller = await requireCaller(call);
+      checkQueryItems({ jobIds: call.request.jobIds, nodelist: call.request.nodelist }, jm.config.limits, "ModifyJob");
+      cb(null, await jm.modifyJobs(call.request, caller));
+    },
+
+    async modifyNode(call, cb) {
+      const caller = await requireCaller(call);
+      checkQueryItems({ nodes: call.request.nodes }, jm.config.limits, "ModifyNode");
+      cb(null, jm.modifyNodes(call.request, caller));
+    },
+
     async queryClusterInfo(call, cb) {
       await requireCaller(call);
       const q = call.request;

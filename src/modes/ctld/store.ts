@@ -209,6 +209,21 @@ export class JobStore {
     return jobs;
   }
 
+  /** Drained nodes with their reasons (ccontrol update node state=drain), kept across restarts. */
+  loadNodeDrains(): Record<string, string> {
+    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'node_drains'").get() as { value: string } | undefined;
+    try {
+      const parsed: unknown = r ? JSON.parse(r.value) : {};
+      return parsed && typeof parsed === "object" ? (parsed as Record<string, string>) : {};
+    } catch {
+      return {};
+    }
+  }
+
+  saveNodeDrains(drains: Record<string, string>): void {
+    this.setMeta.run("node_drains", JSON.stringify(drains));
+  }
+
   /** Finished jobs, newest first. */
   loadFinished(limit: number, jobIds?: number[]): JobRecord[] {
     if (jobIds && jobIds.length > 0) {

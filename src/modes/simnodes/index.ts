@@ -232,14 +232,14 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     executeStep(call, cb) {
       const node = nodeOf(call);
       const spec = call.request.step;
-      if (!spec) return cb(null, { ok: false, reason: "request has no step" });
+      if (!spec) return cb(null, { ok: false, reason: "request has no step", nodeUnfit: false });
       const key = `${spec.jobId}.${spec.stepId}`;
-      if (node.steps.has(key)) return cb(null, { ok: true, reason: "" }); // launched already (a repeated dispatch)
+      if (node.steps.has(key)) return cb(null, { ok: true, reason: "", nodeUnfit: false }); // launched already (a repeated dispatch)
       const step: SimStep = { node, jobId: spec.jobId, stepId: spec.stepId, status: JobStatus.Running, gone: false, chain: Promise.resolve() };
       node.steps.set(key, step);
       stats.running++;
       bump(stats.executed);
-      cb(null, { ok: true, reason: "" });
+      cb(null, { ok: true, reason: "", nodeUnfit: false });
       report(step, JobStatus.Running);
       const runMs = simulatedRunMs(spec);
       if (runMs !== undefined) ticks.add(Date.now() + runMs, step);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { JobStatus, JobType } from "../../../src/core/generated/crane/crane";
+import { NODE_UNFIT_MS } from "../../../src/modes/ctld/lifecycle";
 import { LifecycleHarness } from "../../harness/ctld-lifecycle";
 
 const PRIMARY = 1;
@@ -193,6 +194,43 @@ describe("ctld lifecycle: nodes and launches", () => {
     expect(h.of("launch").filter((e) => e.step === step)).toEqual([]);
     expect(step.status).toBe(JobStatus.Failed);
     expect(step.reason).toBe("node n2 is not available");
+  });
+
+  it("a launch refused for the node's full disk requeues a job of which nothing ran, and keeps new jobs off that node for a while", () => {
+    const h = new LifecycleHarness();
+    h.allNodesUp();
+    const job = h.submit();
+    h.schedule();
+    const [node] = job.nodes;
+    h.record(h.lifecycle.launchFailed(job, h.step(job, PRIMARY), node!, "the disk of node n1's state directory is full", h.clock.now(), true));
+    expect(job.status).toBe(JobStatus.Pending);
+    expect(job.pendingReason).toBe("Requeued");
+    expect(job.requeueCount).toBe(1);
+    // Placed again, not on the full node while it is unfit.
+    h.schedule();
+    expect(job.status).toBe(JobStatus.Configuring);
+    expect(job.nodes).not.toContain(node);
+
+    // A job whose work already runs is not started twice: its refused step fails as before.
+    const running = h.running({ nodelist: job.nodes });
+    const step = h.addStep(running);
+    h.record(h.lifecycle.launchFailed(running, step, running.nodes[0]!, "the disk is full", h.clock.now(), true));
+    expect(step.status).toBe(JobStatus.Failed);
+    expect(running.status).toBe(JobStatus.Running);
+  });
+
+  it("a node unfit after a full disk takes jobs again once the while has passed", () => {
+    const h = new LifecycleHarness();
+    h.nodeUp("n1");
+    const job = h.submit({ nodelist: ["n1"] });
+    h.schedule();
+    h.record(h.lifecycle.launchFailed(job, h.step(job, PRIMARY), "n1", "full", h.clock.now(), true));
+    h.schedule();
+    expect(job.status).toBe(JobStatus.Pending);
+    h.clock.advance(NODE_UNFIT_MS + 1);
+    h.schedule();
+    expect(job.status).toBe(JobStatus.Configuring);
+    expect(job.nodes).toEqual(["n1"]);
   });
 
   it("a node that comes back without a step fails that step; steps of ended jobs are orphans to drop and free", () => {

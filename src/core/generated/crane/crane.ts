@@ -579,6 +579,8 @@ export interface JobInfo {
   exclusive: boolean;
   reqNodes: string[];
   excludeNodes: string[];
+  /** Times the job went back to the queue after it had been started (its node went down, its launch was refused). */
+  requeueCount: number;
 }
 
 export interface SubmitJobRequest {
@@ -709,6 +711,16 @@ export interface StepLogRequest {
    * that does not know the step yet waits up to this long for it to arrive instead of reporting it ended.
    */
   awaitStepMs: number;
+  /**
+   * A follow that resumes after its stream broke: per node, the cursor of the last message it got from that node.
+   * That node's log is read on from there (the tail is ignored for it).
+   */
+  resumeCursors: { [key: string]: string };
+}
+
+export interface StepLogRequest_ResumeCursorsEntry {
+  key: string;
+  value: string;
 }
 
 export interface LogLine {
@@ -727,6 +739,8 @@ export interface StepLogChunk {
   eof: boolean;
   exitCode: number;
   status: JobStatus;
+  /** Where this message's lines end in their node's log (opaque; see resume_cursors). Lines of one message come from one node. */
+  cursor: string;
 }
 
 export interface StreamRequest {
@@ -838,6 +852,46 @@ export interface QueryJobHistoryReply {
   jobs: JobHistoryEntry[];
 }
 
+/** ccontrol hold / release / update job: each field marked set is changed on every job named. */
+export interface ModifyJobRequest {
+  jobIds: number[];
+  setHold: boolean;
+  hold: boolean;
+  setTimeLimit: boolean;
+  /** 0 = the partition's maximum (unlimited when it has none) */
+  timeLimitSeconds: number;
+  setPriority: boolean;
+  priority: number;
+  /** "" = unchanged */
+  partition: string;
+  setNodelist: boolean;
+  nodelist: string[];
+}
+
+export interface JobModifyFailure {
+  jobId: number;
+  reason: string;
+}
+
+export interface ModifyJobReply {
+  modified: number[];
+  notModified: JobModifyFailure[];
+}
+
+/** ccontrol update node: drain (no new jobs; running ones finish) or resume. Administrators only. */
+export interface ModifyNodeRequest {
+  nodes: string[];
+  /** drain | resume */
+  state: string;
+  reason: string;
+}
+
+export interface ModifyNodeReply {
+  modified: string[];
+  /** "<node>: <why>" */
+  notModified: string[];
+}
+
 export interface StepRef {
   jobId: number;
   stepId: number;
@@ -946,6 +1000,8 @@ export interface ExecuteStepRequest {
 export interface ExecuteStepReply {
   ok: boolean;
   reason: string;
+  /** Refused because the node cannot start any step now (its state directory's disk is full), not because of the step. */
+  nodeUnfit: boolean;
 }
 
 export interface TerminateStepRequest {
@@ -4444,6 +4500,7 @@ function createBaseJobInfo(): JobInfo {
     exclusive: false,
     reqNodes: [],
     excludeNodes: [],
+    requeueCount: 0,
   };
 }
 
@@ -4547,6 +4604,9 @@ export const JobInfo: MessageFns<JobInfo> = {
     }
     for (const v of message.excludeNodes) {
       writer.uint32(266).string(v!);
+    }
+    if (message.requeueCount !== 0) {
+      writer.uint32(272).uint32(message.requeueCount);
     }
     return writer;
   },
@@ -4828,6 +4888,14 @@ export const JobInfo: MessageFns<JobInfo> = {
             message.excludeNodes.push(reader.string());
             continue;
           }
+          case 34: {
+            if (tag !== 272) {
+              break;
+            }
+
+            message.requeueCount = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4943,6 +5011,11 @@ export const JobInfo: MessageFns<JobInfo> = {
         : globalThis.Array.isArray(object?.exclude_nodes)
         ? object.exclude_nodes.map((e: any) => globalThis.String(e))
         : [],
+      requeueCount: isSet(object.requeueCount)
+        ? globalThis.Number(object.requeueCount)
+        : isSet(object.requeue_count)
+        ? globalThis.Number(object.requeue_count)
+        : 0,
     };
   },
 
@@ -5047,6 +5120,9 @@ export const JobInfo: MessageFns<JobInfo> = {
     if (message.excludeNodes?.length) {
       obj.excludeNodes = message.excludeNodes;
     }
+    if (message.requeueCount !== 0) {
+      obj.requeueCount = Math.round(message.requeueCount);
+    }
     return obj;
   },
 
@@ -5094,6 +5170,7 @@ export const JobInfo: MessageFns<JobInfo> = {
     message.exclusive = object.exclusive ?? false;
     message.reqNodes = object.reqNodes?.map((e) => e) || [];
     message.excludeNodes = object.excludeNodes?.map((e) => e) || [];
+    message.requeueCount = object.requeueCount ?? 0;
     return message;
   },
 };
@@ -7095,7 +7172,17 @@ export const QueryClusterReply: MessageFns<QueryClusterReply> = {
 };
 
 function createBaseStepLogRequest(): StepLogRequest {
-  return { jobId: 0, stepId: 0, node: "", follow: false, tail: 0, sinceMs: 0, untilMs: 0, awaitStepMs: 0 };
+  return {
+    jobId: 0,
+    stepId: 0,
+    node: "",
+    follow: false,
+    tail: 0,
+    sinceMs: 0,
+    untilMs: 0,
+    awaitStepMs: 0,
+    resumeCursors: {},
+  };
 }
 
 export const StepLogRequest: MessageFns<StepLogRequest> = {
@@ -7124,6 +7211,9 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     if (message.awaitStepMs !== 0) {
       writer.uint32(64).uint32(message.awaitStepMs);
     }
+    globalThis.Object.entries(message.resumeCursors).forEach(([key, value]: [string, string]) => {
+      StepLogRequest_ResumeCursorsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
     return writer;
   },
 
@@ -7204,6 +7294,17 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
             message.awaitStepMs = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = StepLogRequest_ResumeCursorsEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.resumeCursors[entry9.key] = entry9.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7246,6 +7347,33 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
         : isSet(object.await_step_ms)
         ? globalThis.Number(object.await_step_ms)
         : 0,
+      resumeCursors: isObject(object.resumeCursors)
+        ? (globalThis.Object.entries(object.resumeCursors) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.resume_cursors)
+        ? (globalThis.Object.entries(object.resume_cursors) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -7275,6 +7403,15 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     if (message.awaitStepMs !== 0) {
       obj.awaitStepMs = Math.round(message.awaitStepMs);
     }
+    if (message.resumeCursors) {
+      const entries = globalThis.Object.entries(message.resumeCursors) as [string, string][];
+      if (entries.length > 0) {
+        obj.resumeCursors = {};
+        entries.forEach(([k, v]) => {
+          obj.resumeCursors[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -7291,6 +7428,104 @@ export const StepLogRequest: MessageFns<StepLogRequest> = {
     message.sinceMs = object.sinceMs ?? 0;
     message.untilMs = object.untilMs ?? 0;
     message.awaitStepMs = object.awaitStepMs ?? 0;
+    message.resumeCursors = (globalThis.Object.entries(object.resumeCursors ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseStepLogRequest_ResumeCursorsEntry(): StepLogRequest_ResumeCursorsEntry {
+  return { key: "", value: "" };
+}
+
+export const StepLogRequest_ResumeCursorsEntry: MessageFns<StepLogRequest_ResumeCursorsEntry> = {
+  encode(message: StepLogRequest_ResumeCursorsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StepLogRequest_ResumeCursorsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStepLogRequest_ResumeCursorsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StepLogRequest_ResumeCursorsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: StepLogRequest_ResumeCursorsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StepLogRequest_ResumeCursorsEntry>, I>>(
+    base?: I,
+  ): StepLogRequest_ResumeCursorsEntry {
+    return StepLogRequest_ResumeCursorsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StepLogRequest_ResumeCursorsEntry>, I>>(
+    object: I,
+  ): StepLogRequest_ResumeCursorsEntry {
+    const message = createBaseStepLogRequest_ResumeCursorsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -7429,7 +7664,7 @@ export const LogLine: MessageFns<LogLine> = {
 };
 
 function createBaseStepLogChunk(): StepLogChunk {
-  return { lines: [], eof: false, exitCode: 0, status: 0 };
+  return { lines: [], eof: false, exitCode: 0, status: 0, cursor: "" };
 }
 
 export const StepLogChunk: MessageFns<StepLogChunk> = {
@@ -7445,6 +7680,9 @@ export const StepLogChunk: MessageFns<StepLogChunk> = {
     }
     if (message.status !== 0) {
       writer.uint32(32).int32(message.status);
+    }
+    if (message.cursor !== "") {
+      writer.uint32(42).string(message.cursor);
     }
     return writer;
   },
@@ -7494,6 +7732,14 @@ export const StepLogChunk: MessageFns<StepLogChunk> = {
             message.status = reader.int32() as any;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7516,6 +7762,7 @@ export const StepLogChunk: MessageFns<StepLogChunk> = {
         ? globalThis.Number(object.exit_code)
         : 0,
       status: isSet(object.status) ? jobStatusFromJSON(object.status) : 0,
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
     };
   },
 
@@ -7533,6 +7780,9 @@ export const StepLogChunk: MessageFns<StepLogChunk> = {
     if (message.status !== 0) {
       obj.status = jobStatusToJSON(message.status);
     }
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
     return obj;
   },
 
@@ -7545,6 +7795,7 @@ export const StepLogChunk: MessageFns<StepLogChunk> = {
     message.eof = object.eof ?? false;
     message.exitCode = object.exitCode ?? 0;
     message.status = object.status ?? 0;
+    message.cursor = object.cursor ?? "";
     return message;
   },
 };
@@ -9073,6 +9324,652 @@ export const QueryJobHistoryReply: MessageFns<QueryJobHistoryReply> = {
     message.code = object.code ?? 0;
     message.reason = object.reason ?? "";
     message.jobs = object.jobs?.map((e) => JobHistoryEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseModifyJobRequest(): ModifyJobRequest {
+  return {
+    jobIds: [],
+    setHold: false,
+    hold: false,
+    setTimeLimit: false,
+    timeLimitSeconds: 0,
+    setPriority: false,
+    priority: 0,
+    partition: "",
+    setNodelist: false,
+    nodelist: [],
+  };
+}
+
+export const ModifyJobRequest: MessageFns<ModifyJobRequest> = {
+  encode(message: ModifyJobRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobIds.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.jobIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.setHold !== false) {
+      writer.uint32(16).bool(message.setHold);
+    }
+    if (message.hold !== false) {
+      writer.uint32(24).bool(message.hold);
+    }
+    if (message.setTimeLimit !== false) {
+      writer.uint32(32).bool(message.setTimeLimit);
+    }
+    if (message.timeLimitSeconds !== 0) {
+      writer.uint32(40).uint64(message.timeLimitSeconds);
+    }
+    if (message.setPriority !== false) {
+      writer.uint32(48).bool(message.setPriority);
+    }
+    if (message.priority !== 0) {
+      writer.uint32(56).uint32(message.priority);
+    }
+    if (message.partition !== "") {
+      writer.uint32(66).string(message.partition);
+    }
+    if (message.setNodelist !== false) {
+      writer.uint32(72).bool(message.setNodelist);
+    }
+    for (const v of message.nodelist) {
+      writer.uint32(82).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModifyJobRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModifyJobRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.jobIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.jobIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.setHold = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hold = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.setTimeLimit = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeLimitSeconds = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.setPriority = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.priority = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.partition = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.setNodelist = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.nodelist.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModifyJobRequest {
+    return {
+      jobIds: globalThis.Array.isArray(object?.jobIds)
+        ? object.jobIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.job_ids)
+        ? object.job_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      setHold: isSet(object.setHold)
+        ? globalThis.Boolean(object.setHold)
+        : isSet(object.set_hold)
+        ? globalThis.Boolean(object.set_hold)
+        : false,
+      hold: isSet(object.hold) ? globalThis.Boolean(object.hold) : false,
+      setTimeLimit: isSet(object.setTimeLimit)
+        ? globalThis.Boolean(object.setTimeLimit)
+        : isSet(object.set_time_limit)
+        ? globalThis.Boolean(object.set_time_limit)
+        : false,
+      timeLimitSeconds: isSet(object.timeLimitSeconds)
+        ? globalThis.Number(object.timeLimitSeconds)
+        : isSet(object.time_limit_seconds)
+        ? globalThis.Number(object.time_limit_seconds)
+        : 0,
+      setPriority: isSet(object.setPriority)
+        ? globalThis.Boolean(object.setPriority)
+        : isSet(object.set_priority)
+        ? globalThis.Boolean(object.set_priority)
+        : false,
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
+      partition: isSet(object.partition) ? globalThis.String(object.partition) : "",
+      setNodelist: isSet(object.setNodelist)
+        ? globalThis.Boolean(object.setNodelist)
+        : isSet(object.set_nodelist)
+        ? globalThis.Boolean(object.set_nodelist)
+        : false,
+      nodelist: globalThis.Array.isArray(object?.nodelist)
+        ? object.nodelist.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ModifyJobRequest): unknown {
+    const obj: any = {};
+    if (message.jobIds?.length) {
+      obj.jobIds = message.jobIds.map((e) => Math.round(e));
+    }
+    if (message.setHold !== false) {
+      obj.setHold = message.setHold;
+    }
+    if (message.hold !== false) {
+      obj.hold = message.hold;
+    }
+    if (message.setTimeLimit !== false) {
+      obj.setTimeLimit = message.setTimeLimit;
+    }
+    if (message.timeLimitSeconds !== 0) {
+      obj.timeLimitSeconds = Math.round(message.timeLimitSeconds);
+    }
+    if (message.setPriority !== false) {
+      obj.setPriority = message.setPriority;
+    }
+    if (message.priority !== 0) {
+      obj.priority = Math.round(message.priority);
+    }
+    if (message.partition !== "") {
+      obj.partition = message.partition;
+    }
+    if (message.setNodelist !== false) {
+      obj.setNodelist = message.setNodelist;
+    }
+    if (message.nodelist?.length) {
+      obj.nodelist = message.nodelist;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModifyJobRequest>, I>>(base?: I): ModifyJobRequest {
+    return ModifyJobRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModifyJobRequest>, I>>(object: I): ModifyJobRequest {
+    const message = createBaseModifyJobRequest();
+    message.jobIds = object.jobIds?.map((e) => e) || [];
+    message.setHold = object.setHold ?? false;
+    message.hold = object.hold ?? false;
+    message.setTimeLimit = object.setTimeLimit ?? false;
+    message.timeLimitSeconds = object.timeLimitSeconds ?? 0;
+    message.setPriority = object.setPriority ?? false;
+    message.priority = object.priority ?? 0;
+    message.partition = object.partition ?? "";
+    message.setNodelist = object.setNodelist ?? false;
+    message.nodelist = object.nodelist?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseJobModifyFailure(): JobModifyFailure {
+  return { jobId: 0, reason: "" };
+}
+
+export const JobModifyFailure: MessageFns<JobModifyFailure> = {
+  encode(message: JobModifyFailure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== 0) {
+      writer.uint32(8).uint32(message.jobId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobModifyFailure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobModifyFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.jobId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobModifyFailure {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.Number(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.Number(object.job_id)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: JobModifyFailure): unknown {
+    const obj: any = {};
+    if (message.jobId !== 0) {
+      obj.jobId = Math.round(message.jobId);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JobModifyFailure>, I>>(base?: I): JobModifyFailure {
+    return JobModifyFailure.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JobModifyFailure>, I>>(object: I): JobModifyFailure {
+    const message = createBaseJobModifyFailure();
+    message.jobId = object.jobId ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseModifyJobReply(): ModifyJobReply {
+  return { modified: [], notModified: [] };
+}
+
+export const ModifyJobReply: MessageFns<ModifyJobReply> = {
+  encode(message: ModifyJobReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modified.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.modified) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.notModified) {
+      JobModifyFailure.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModifyJobReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModifyJobReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.modified.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.modified.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.notModified.push(JobModifyFailure.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModifyJobReply {
+    return {
+      modified: globalThis.Array.isArray(object?.modified) ? object.modified.map((e: any) => globalThis.Number(e)) : [],
+      notModified: globalThis.Array.isArray(object?.notModified)
+        ? object.notModified.map((e: any) => JobModifyFailure.fromJSON(e))
+        : globalThis.Array.isArray(object?.not_modified)
+        ? object.not_modified.map((e: any) => JobModifyFailure.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ModifyJobReply): unknown {
+    const obj: any = {};
+    if (message.modified?.length) {
+      obj.modified = message.modified.map((e) => Math.round(e));
+    }
+    if (message.notModified?.length) {
+      obj.notModified = message.notModified.map((e) => JobModifyFailure.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModifyJobReply>, I>>(base?: I): ModifyJobReply {
+    return ModifyJobReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModifyJobReply>, I>>(object: I): ModifyJobReply {
+    const message = createBaseModifyJobReply();
+    message.modified = object.modified?.map((e) => e) || [];
+    message.notModified = object.notModified?.map((e) => JobModifyFailure.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseModifyNodeRequest(): ModifyNodeRequest {
+  return { nodes: [], state: "", reason: "" };
+}
+
+export const ModifyNodeRequest: MessageFns<ModifyNodeRequest> = {
+  encode(message: ModifyNodeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.nodes) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModifyNodeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModifyNodeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodes.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModifyNodeRequest {
+    return {
+      nodes: globalThis.Array.isArray(object?.nodes) ? object.nodes.map((e: any) => globalThis.String(e)) : [],
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ModifyNodeRequest): unknown {
+    const obj: any = {};
+    if (message.nodes?.length) {
+      obj.nodes = message.nodes;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModifyNodeRequest>, I>>(base?: I): ModifyNodeRequest {
+    return ModifyNodeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModifyNodeRequest>, I>>(object: I): ModifyNodeRequest {
+    const message = createBaseModifyNodeRequest();
+    message.nodes = object.nodes?.map((e) => e) || [];
+    message.state = object.state ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseModifyNodeReply(): ModifyNodeReply {
+  return { modified: [], notModified: [] };
+}
+
+export const ModifyNodeReply: MessageFns<ModifyNodeReply> = {
+  encode(message: ModifyNodeReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.modified) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.notModified) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ModifyNodeReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseModifyNodeReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modified.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.notModified.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ModifyNodeReply {
+    return {
+      modified: globalThis.Array.isArray(object?.modified) ? object.modified.map((e: any) => globalThis.String(e)) : [],
+      notModified: globalThis.Array.isArray(object?.notModified)
+        ? object.notModified.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.not_modified)
+        ? object.not_modified.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ModifyNodeReply): unknown {
+    const obj: any = {};
+    if (message.modified?.length) {
+      obj.modified = message.modified;
+    }
+    if (message.notModified?.length) {
+      obj.notModified = message.notModified;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ModifyNodeReply>, I>>(base?: I): ModifyNodeReply {
+    return ModifyNodeReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ModifyNodeReply>, I>>(object: I): ModifyNodeReply {
+    const message = createBaseModifyNodeReply();
+    message.modified = object.modified?.map((e) => e) || [];
+    message.notModified = object.notModified?.map((e) => e) || [];
     return message;
   },
 };
@@ -10840,7 +11737,7 @@ export const ExecuteStepRequest: MessageFns<ExecuteStepRequest> = {
 };
 
 function createBaseExecuteStepReply(): ExecuteStepReply {
-  return { ok: false, reason: "" };
+  return { ok: false, reason: "", nodeUnfit: false };
 }
 
 export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
@@ -10850,6 +11747,9 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.nodeUnfit !== false) {
+      writer.uint32(24).bool(message.nodeUnfit);
     }
     return writer;
   },
@@ -10883,6 +11783,14 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nodeUnfit = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10899,6 +11807,11 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
     return {
       ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      nodeUnfit: isSet(object.nodeUnfit)
+        ? globalThis.Boolean(object.nodeUnfit)
+        : isSet(object.node_unfit)
+        ? globalThis.Boolean(object.node_unfit)
+        : false,
     };
   },
 
@@ -10910,6 +11823,9 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.nodeUnfit !== false) {
+      obj.nodeUnfit = message.nodeUnfit;
+    }
     return obj;
   },
 
@@ -10920,6 +11836,7 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
     const message = createBaseExecuteStepReply();
     message.ok = object.ok ?? false;
     message.reason = object.reason ?? "";
+    message.nodeUnfit = object.nodeUnfit ?? false;
     return message;
   },
 };
@@ -11669,6 +12586,24 @@ export const CraneCtldService = {
       Buffer.from(QueryJobHistoryReply.encode(value).finish()),
     responseDeserialize: (value: Buffer): QueryJobHistoryReply => QueryJobHistoryReply.decode(value),
   },
+  modifyJob: {
+    path: "/crane.grpc.CraneCtld/ModifyJob" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ModifyJobRequest): Buffer => Buffer.from(ModifyJobRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ModifyJobRequest => ModifyJobRequest.decode(value),
+    responseSerialize: (value: ModifyJobReply): Buffer => Buffer.from(ModifyJobReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ModifyJobReply => ModifyJobReply.decode(value),
+  },
+  modifyNode: {
+    path: "/crane.grpc.CraneCtld/ModifyNode" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ModifyNodeRequest): Buffer => Buffer.from(ModifyNodeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ModifyNodeRequest => ModifyNodeRequest.decode(value),
+    responseSerialize: (value: ModifyNodeReply): Buffer => Buffer.from(ModifyNodeReply.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ModifyNodeReply => ModifyNodeReply.decode(value),
+  },
 } as const;
 
 export interface CraneCtldServer extends UntypedServiceImplementation {
@@ -11682,6 +12617,8 @@ export interface CraneCtldServer extends UntypedServiceImplementation {
   openStepStream: handleUnaryCall<StreamRequest, StreamReply>;
   watchCluster: handleServerStreamingCall<WatchClusterRequest, ClusterEvent>;
   queryJobHistory: handleUnaryCall<QueryJobHistoryRequest, QueryJobHistoryReply>;
+  modifyJob: handleUnaryCall<ModifyJobRequest, ModifyJobReply>;
+  modifyNode: handleUnaryCall<ModifyNodeRequest, ModifyNodeReply>;
 }
 
 export interface CraneCtldClient extends Client {
@@ -11816,6 +12753,36 @@ export interface CraneCtldClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: QueryJobHistoryReply) => void,
+  ): ClientUnaryCall;
+  modifyJob(
+    request: ModifyJobRequest,
+    callback: (error: ServiceError | null, response: ModifyJobReply) => void,
+  ): ClientUnaryCall;
+  modifyJob(
+    request: ModifyJobRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ModifyJobReply) => void,
+  ): ClientUnaryCall;
+  modifyJob(
+    request: ModifyJobRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ModifyJobReply) => void,
+  ): ClientUnaryCall;
+  modifyNode(
+    request: ModifyNodeRequest,
+    callback: (error: ServiceError | null, response: ModifyNodeReply) => void,
+  ): ClientUnaryCall;
+  modifyNode(
+    request: ModifyNodeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ModifyNodeReply) => void,
+  ): ClientUnaryCall;
+  modifyNode(
+    request: ModifyNodeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ModifyNodeReply) => void,
   ): ClientUnaryCall;
 }
 

@@ -14,6 +14,15 @@ import { EffectList, type Effect, type Now } from "./effects";
 import { initialSteps } from "./steps";
 import { Transitions } from "./transitions";
 
+/** How long a node that refused a launch for its own sake (a full disk) gets no new jobs. */
+export const NODE_UNFIT_MS = 10_000;
+
+/** Not one of the job's steps has started (its pod, step 0, is not the user's work): it may be placed again. */
+function nothingOfTheUserRan(job: JobRecord): boolean {
+  const notStarted = new Set([JobStatus.Pending, JobStatus.Configuring, JobStatus.Starting]);
+  return job.steps.every((s) => s.stepId === DAEMON_STEP || Object.values(s.perNode).every((p) => notStarted.has(p.status)));
+}
+
 export type { Effect, Now } from "./effects";
 export type { LifecycleConfig } from "./transitions";
 
@@ -36,7 +45,7 @@ export class Lifecycle extends Transitions {
    */
   schedulePass(now: Now): { effects: Effect[]; again: boolean; waiting: boolean } {
     const fx = new EffectList(now);
-    const snapshot = buildSnapshot(this.jobs, this.nodes, now.wall);
+    const snapshot = buildSnapshot(this.jobs, this.nodes, now.wall, now.mono);
     if (snapshot.pending.length === 0) return { effects: [], again: false, waiting: false };
     const result = scheduleUnderUserLimit(snapshot, this.jobs, this.config.limits.maxJobsPerUser, schedule);
     this.log.debug(`schedule: ${snapshot.pending.length} pending, ${result.placements.length} placed`);
@@ -88,10 +97,24 @@ export class Lifecycle extends Transitions {
     return fx.list();
   }
 
-  /** A node could not be asked to start the step: its failure, as if the node had reported it. */
-  launchFailed(job: JobRecord, step: StepRecord, node: string, reason: string, now: Now): Effect[] {
+  /**
+   * A node could not be asked to start the step: its failure, as if the node had reported it. A node that refused
+   * for its own sake (`nodeUnfit`: its disk is full) gets no new job for a while, and a job of which nothing ran yet
+   * goes back to the queue instead of failing.
+   */
+  launchFailed(job: JobRecord, step: StepRecord, node: string, reason: string, now: Now, nodeUnfit = false): Effect[] {
     const fx = new EffectList(now);
     if (this.jobs.get(job.jobId) !== job) return [];
+    const entry = this.nodes.get(node);
+    if (nodeUnfit && entry) {
+      entry.unfitUntilMono = now.mono + NODE_UNFIT_MS;
+      fx.add({ kind: "nodeChanged", node });
+    }
+    if (nodeUnfit && nothingOfTheUserRan(job)) {
+      this.requeue(fx, job, reason);
+      fx.add({ kind: "reschedule" });
+      return fx.list();
+    }
     this.report(fx, job, step, node, { status: JobStatus.Failed, reason }, now.wall);
     return fx.list();
   }

@@ -1,0 +1,85 @@
+// ccontrol's changes to jobs and nodes, as rules over the records (no I/O): who may change what, and when.
+// Hold and release, partition and node list apply to pending jobs only; a time limit may be lowered by the job's
+// owner and raised by an administrator only, also while the job runs (as in Slurm); priority is an administrator's.
+import { JobStatus, type ModifyJobRequest } from "../../core/generated/crane/crane";
+import { admitJob, type AdmissionContext } from "./admission";
+import type { NodeEntry } from "./nodes";
+import type { JobRecord } from "./records";
+import { Rejection } from "./rejection";
+
+export interface Controller {
+  uid: number;
+  isAdmin: boolean;
+}
+
+/** What the request changes, in words (for the log and for a request that changes nothing). */
+export function describeJobChange(req: ModifyJobRequest): string[] {
+  const what: string[] = [];
+  if (req.setHold) what.push(req.hold ? "hold" : "release");
+  if (req.setTimeLimit) what.push(`time limit ${req.timeLimitSeconds} s`);
+  if (req.setPriority) what.push(`priority ${req.priority}`);
+  if (req.partition) what.push(`partition ${req.partition}`);
+  if (req.setNodelist) what.push(`node list ${req.nodelist.join(",") || "(any)"}`);
+  return what;
+}
+
+/**
+ * Applies the request to the job, or changes nothing and returns why not ("" when applied). Every check comes
+ * before the first change, so a refused request leaves the job as it was.
+ */
+export function modifyJob(job: JobRecord, req: ModifyJobRequest, who: Controller, ctx: AdmissionContext): string {
+  if (who.uid !== job.spec.uid && !who.isAdmin) return "Permission denied: the job belongs to another user";
+  const pending = job.status === JobStatus.Pending;
+  const notPending = (what: string) => `the job is ${JobStatus[job.status]}: only a pending job's ${what} can change`;
+  if (req.setHold && !pending) return notPending(req.hold ? "hold" : "release");
+  if (req.partition && !pending) return notPending("partition");
+  if (req.setNodelist && !pending) return notPending("node list");
+  if (req.setPriority && !who.isAdmin) return "Permission denied: only an administrator may set a job's priority";
+  if (req.setTimeLimit && !who.isAdmin) {
+    const current = job.spec.timeLimitSeconds || Infinity;
+    const wanted = req.timeLimitSeconds || Infinity;
+    if (wanted > current) return "Permission denied: only an administrator may raise a time limit";
+  }
+  if (describeJobChange(req).length === 0) return "nothing to change: name at least one of hold, release, time limit, priority, partition, node list";
+
+  const spec = {
+    ...job.spec,
+    hold: req.setHold ? req.hold : job.spec.hold,
+    timeLimitSeconds: req.setTimeLimit ? req.timeLimitSeconds : job.spec.timeLimitSeconds,
+    partition: req.partition || job.spec.partition,
+    nodelist: req.setNodelist ? req.nodelist : job.spec.nodelist,
+  };
+  // The changed job must still be one that admission would take: its partition exists, its nodes are in it, its
+  // time limit within the partition's maximum, its resources there at all.
+  let admitted: JobRecord;
+  try {
+    admitted = admitJob(spec, { uid: job.spec.uid, gid: job.spec.gid }, ctx);
+  } catch (e) {
+    if (e instanceof Rejection) return e.message;
+    throw e;
+  }
+  const partitionChanged = admitted.spec.partition !== job.spec.partition;
+  job.spec = { ...job.spec, hold: spec.hold, timeLimitSeconds: spec.timeLimitSeconds, partition: admitted.spec.partition, nodelist: spec.nodelist };
+  if (pending) {
+    job.reqPerNode = admitted.reqPerNode;
+    job.pendingReason = job.spec.hold ? "Held" : "Priority";
+    if (partitionChanged && !req.setPriority) job.priority = admitted.priority;
+  }
+  if (req.setPriority) job.priority = req.priority;
+  return "";
+}
+
+/** A node's drain state: a drained node takes no new job; its running jobs finish. */
+export function modifyNode(node: NodeEntry, state: string, reason: string): string {
+  if (state === "drain") {
+    if (!reason.trim()) return "a drain needs a reason (reason=...), shown by cinfo -R";
+    node.drainReason = reason.trim();
+    return "";
+  }
+  if (state === "resume") {
+    if (node.drainReason === undefined) return `node ${node.name} is not drained`;
+    node.drainReason = undefined;
+    return "";
+  }
+  return `unknown node state "${state}" (known: drain, resume)`;
+}
