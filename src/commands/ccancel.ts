@@ -1,7 +1,7 @@
 import { Args, Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { cancelJson, cancelRequest, cancelText, type CancelJson } from "../core/cli/cancel";
-import { CliError, ExitCode } from "../core/cli/errors";
+import { CliError } from "../core/cli/errors";
 
 export default class Ccancel extends CraneCommand {
   static override summary = "Cancel jobs or steps: by id (JOB or JOB.STEP, separated by commas or spaces) and/or by filters";
@@ -28,9 +28,7 @@ export default class Ccancel extends CraneCommand {
     const req = cancelRequest((argv as string[]).join(","), flags);
     const reply = await this.ctld.call(this.ctld.client.cancelJob, req, "Failed to cancel jobs");
     const { done, failures } = cancelText(reply);
-    if (done) this.log(done);
-    for (const f of failures) this.logToStderr(f);
-    if (failures.length) this.failAfterOutput(new CliError(this.jsonEnabled() ? "" : "some jobs were not cancelled", ExitCode.Backend));
+    this.printOutcome({ done: done ? [done] : [], failures }, "some jobs were not cancelled");
     return cancelJson(reply);
   }
 }

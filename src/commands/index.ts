@@ -19,6 +19,10 @@ import Cacct from "./cacct";
 import Cbatch from "./cbatch";
 import Ccancel from "./ccancel";
 import Cinfo from "./cinfo";
+import CcontrolHold from "./ccontrol/hold";
+import CcontrolRelease from "./ccontrol/release";
+import CcontrolShow from "./ccontrol/show";
+import CcontrolUpdate from "./ccontrol/update";
 import Completion from "./completion";
 import ConfigCheck from "./config/check";
 import ConfigReference from "./config/reference";
@@ -35,6 +39,7 @@ import Up from "./up";
 /** Descriptions of the topics whose first command's summary would not describe them. */
 export const topics: TopicMap = {
   config: { description: "Check the configuration file, print the reference of its keys" },
+  ccontrol: { description: "Show and change jobs and nodes: show, hold, release, update" },
 };
 
 export const commands: Record<string, typeof Command> = {
@@ -50,6 +55,10 @@ export const commands: Record<string, typeof Command> = {
   ccancel: Ccancel,
   cinfo: Cinfo,
   cacct: Cacct,
+  "ccontrol:show": CcontrolShow,
+  "ccontrol:hold": CcontrolHold,
+  "ccontrol:release": CcontrolRelease,
+  "ccontrol:update": CcontrolUpdate,
   top: Top,
   completion: Completion,
   "config:check": ConfigCheck,

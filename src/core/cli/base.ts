@@ -19,7 +19,7 @@
 // The id (`ccon:run`) is the key in src/commands/index.ts; the dispatcher sets `static id` from it.
 import { Command, Flags, Parser } from "@oclif/core";
 import type { Interfaces } from "@oclif/core";
-import { CliError, UsageError } from "./errors.js";
+import { CliError, ExitCode, UsageError } from "./errors.js";
 import { buildFlagSpec, splitAtFirstPositional, type FlagDefLike } from "./argv.js";
 import { connectCtld, type CtldConnection } from "./ctld.js";
 
@@ -123,6 +123,16 @@ export abstract class CraneCommand extends Command {
    */
   protected failAfterOutput(err: CliError): void {
     this.failureAfterOutput = err;
+  }
+
+  /**
+   * Prints what was done (stdout) and what failed (stderr, a line each); with failures the command then exits 4
+   * with `summary` (after --json output, silently).
+   */
+  protected printOutcome(outcome: { done: string[]; failures: string[] }, summary: string): void {
+    for (const line of outcome.done) this.log(line);
+    for (const line of outcome.failures) this.logToStderr(line);
+    if (outcome.failures.length) this.failAfterOutput(new CliError(this.jsonEnabled() ? "" : summary, ExitCode.Backend));
   }
 
   protected override async init(): Promise<void> {

@@ -2,8 +2,10 @@
 // (`Key=Value` pairs, a few per line).
 import type { JobInfo, ModifyJobRequest, ModifyNodeRequest, NodeInfo, PartitionInfo } from "../generated/crane/crane";
 import { compressHostlist, expandHostlist, formatDuration, formatGres, formatMemoryMiB, parseJobStepSelectors, parseTimeLimit } from "../parse";
-import { CliError } from "./errors";
-import { rfc3339, statusName } from "./json";
+import { clusterJson, type ClusterJson } from "./cluster-info";
+import type { CtldConnection } from "./ctld";
+import { CliError, ExitCode } from "./errors";
+import { jobJson, rfc3339, statusName, type JobJson } from "./json";
 
 /** `1,2 3` (commas or separate arguments) as job ids; steps are refused (ccontrol acts on jobs). */
 export function parseJobIds(args: string[]): number[] {
@@ -131,4 +133,78 @@ export function showPartition(p: PartitionInfo): string {
     [`Nodes=${compressHostlist(p.nodes)}`, `TotalNodes=${p.nodes.length}`],
     [`PriorityTier=${p.priority}`, `MaxTime=${p.maxTimeSeconds ? formatDuration(p.maxTimeSeconds) : "UNLIMITED"}`],
   ]);
+}
+
+/** `ccontrol hold|release|update --json`: what changed and what did not, and why. */
+export interface ModifyJson {
+  modified: (number | string)[];
+  not_modified: { id: number | string; reason: string }[];
+}
+
+export interface Outcome {
+  done: string[];
+  failures: string[];
+  json: ModifyJson;
+}
+
+export async function modifyJobs(ctld: CtldConnection, req: ModifyJobRequest, verb: string): Promise<Outcome> {
+  const r = await ctld.call(ctld.client.modifyJob, req, "Failed to change the jobs");
+  const modified = [...r.modified].sort((a, b) => a - b);
+  return {
+    done: modified.length ? [`Job ${modified.join(",")} ${verb}.`] : [],
+    failures: r.notModified.map((f) => `Failed to change job ${f.jobId}: ${f.reason}.`),
+    json: { modified, not_modified: r.notModified.map((f) => ({ id: f.jobId, reason: f.reason })) },
+  };
+}
+
+export async function modifyNodes(ctld: CtldConnection, req: ModifyNodeRequest): Promise<Outcome> {
+  const r = await ctld.call(ctld.client.modifyNode, req, "Failed to change the nodes");
+  const failed = r.notModified.map((line) => {
+    const at = line.indexOf(": ");
+    return { id: line.slice(0, at), reason: line.slice(at + 2) };
+  });
+  return {
+    done: r.modified.length ? [`Node ${compressHostlist(r.modified)} ${req.state === "drain" ? "drained" : "resumed"}.`] : [],
+    failures: failed.map((f) => `Failed to change node ${f.id}: ${f.reason}.`),
+    json: { modified: r.modified, not_modified: failed },
+  };
+}
+
+/** `ccontrol show --json`: the jobs (as cqueue --json has them), or the nodes and partitions (as cinfo --json). */
+export type ShowJson = { jobs: JobJson[] } | ClusterJson;
+
+/** Every active job of the caller's view (and the finished one named), printed in detail. */
+export async function showJobs(ctld: CtldConnection, name: string | undefined): Promise<{ text: string; json: ShowJson }> {
+  const jobId = name === undefined ? undefined : parseJobIds([name])[0];
+  const r = await ctld.call(
+    ctld.client.queryJobsInfo,
+    {
+      jobIds: jobId === undefined ? [] : [{ jobId, stepIds: [] }],
+      states: [],
+      users: [],
+      partitions: [],
+      names: [],
+      types: [],
+      includeCompleted: jobId !== undefined,
+      limit: 0,
+      nodes: [],
+    },
+    "Failed to query the jobs",
+  );
+  if (jobId !== undefined && !r.jobs.some((j) => j.jobId === jobId)) throw new CliError(`Job ${jobId} does not exist.`, ExitCode.Backend);
+  const text = r.jobs.length ? r.jobs.map(showJob).join("\n\n") : "No jobs in the system.";
+  return { text, json: { jobs: r.jobs.map(jobJson) } };
+}
+
+export async function showCluster(ctld: CtldConnection, kind: "node" | "partition", name: string | undefined): Promise<{ text: string; json: ShowJson }> {
+  const names = name ? expandHostlist(name) : [];
+  const r = await ctld.call(
+    ctld.client.queryClusterInfo,
+    { partitions: kind === "partition" ? names : [], nodes: kind === "node" ? names : [], states: [] },
+    "Failed to query the cluster",
+  );
+  const items = kind === "node" ? r.nodes.map(showNode) : r.partitions.map(showPartition);
+  if (name && items.length === 0) throw new CliError(`${kind === "node" ? "Node" : "Partition"} ${name} does not exist.`, ExitCode.Backend);
+  const json = clusterJson(r);
+  return { text: items.join("\n\n"), json: kind === "node" ? { partitions: [], nodes: json.nodes } : { partitions: json.partitions, nodes: [] } };
 }
