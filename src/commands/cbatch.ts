@@ -23,6 +23,7 @@ const SUPPORTED = new Set([
   ...Object.keys(resourceFlags),
   ...Object.keys(jobOnlyFlags),
   "chdir",
+  "parsable",
   "output",
   "error",
   "input",
@@ -42,8 +43,6 @@ const SUPPORTED = new Set([
 ]);
 const IGNORED = new Set([
   "array",
-  "dependency",
-  "begin",
   "deadline",
   "signal",
   "licenses",
@@ -52,7 +51,6 @@ const IGNORED = new Set([
   "mail-user",
   "wckey",
   "extra-attr",
-  "parsable",
   "cpu-freq",
   "priority",
   "distribution",
@@ -62,7 +60,18 @@ const IGNORED = new Set([
   "ntasks-per-socket",
   "wait",
 ]);
-const BOOLEAN = new Set(["exclusive", "hold", "get-user-env", "pod", "pod-userns", "pod-host-network", "requeue", "no-requeue"]);
+const BOOLEAN = new Set([
+  "exclusive",
+  "hold",
+  "kill-on-invalid-dep",
+  "parsable",
+  "get-user-env",
+  "pod",
+  "pod-userns",
+  "pod-host-network",
+  "requeue",
+  "no-requeue",
+]);
 
 export default class Cbatch extends CraneCommand {
   static override summary = "Submit a batch script (or, with --pod, a container job whose script runs in a pod)";
@@ -90,6 +99,7 @@ export default class Cbatch extends CraneCommand {
     wrap: Flags.string({ description: "Run this command line as the script" }),
     interpreter: Flags.string({ description: "Interpreter of the script (default: its #! line, else /bin/sh)" }),
     repeat: Flags.integer({ description: "Submit the same job N times", default: 1 }),
+    parsable: Flags.boolean({ description: "Print only the job id (one per line), for scripts: id=$(cbatch --parsable job.sh)" }),
     pod: Flags.boolean({ description: "Make this a container job: the script runs beside a pod that 'ccon run' steps join" }),
     "pod-name": Flags.string({ description: "Pod name, used for the containers' host name (default: the job name)" }),
     "pod-port": Flags.string({ description: "Publish a pod port: PORT or HOST:CONTAINER (repeatable)", multiple: true }),
@@ -184,7 +194,7 @@ export default class Cbatch extends CraneCommand {
         : await ctld
             .call(ctld.client.submitBatchJob, { job: spec }, "Failed to submit the job")
             .then((one) => (one.ok ? { jobIds: [one.jobId], codes: [], reasons: [] } : { jobIds: [], codes: [one.code], reasons: [one.reason] }));
-    if (r.jobIds.length) this.log(`Job id allocated: ${r.jobIds.join(", ")}.`);
+    if (r.jobIds.length) this.log(options.parsable === "true" ? r.jobIds.join("\n") : `Job id allocated: ${r.jobIds.join(", ")}.`);
     r.codes.forEach((c, i) => this.logToStderr(`Job allocation failed: ${errMessage(c, r.reasons[i])}.`));
     if (r.codes.length) this.failAfterOutput(new CliError("", ExitCode.Backend));
     return submitJson(r.jobIds, r.codes, r.reasons);

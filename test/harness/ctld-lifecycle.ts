@@ -63,6 +63,8 @@ export class LifecycleHarness {
     this.nodes = new NodeRegistry(this.config);
     const log: Logger = { debug() {}, info() {}, warn() {}, error: (m: string) => void this.errors.push(m) };
     this.lifecycle = new Lifecycle(this.jobs, this.nodes, this.config, log, this.clock.mono);
+    // Finished jobs leave the active set: their statuses stay known, as the store keeps them for ctld.
+    this.lifecycle.finishedStatus = (id) => this.of("finished").find((e) => e.job.jobId === id)?.job.status;
   }
 
   /** The node's craned has registered and pings (no client: the lifecycle never calls one). */

@@ -35,7 +35,8 @@ export default class CconRun extends CraneCommand {
   ];
   static override stopAtFirstPositional = true;
   static override strict = false;
-  static override topicFlags = { ...resourceFlags, ...jobOnlyFlags };
+  // `--dependency` without its -d here: after `run`, -d is --detach, as in docker run.
+  static override topicFlags = { ...resourceFlags, ...jobOnlyFlags, dependency: Flags.string({ description: jobOnlyFlags.dependency.description }) };
   static override topicFlagsHeader = "CRANE FLAGS";
   static override topicFlagsNote = "To use crane flags, place them between 'ccon' and 'run', e.g.,\n  ccon -p CPU run ...";
   static override enableJsonFlag = true;

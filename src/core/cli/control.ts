@@ -104,6 +104,7 @@ export function showJob(j: JobInfo): string {
     [`Priority=${j.priority}`, `Partition=${j.partition}`, `Held=${j.held ? "yes" : "no"}`, `Restarts=${j.requeueCount}`],
     [`JobState=${statusName(j.status).toUpperCase()}`, `Reason=${dash(j.status === 0 ? j.pendingReason : j.reason)}`, `ExitCode=${j.exitCode}`],
     [`TimeLimit=${limit}`, `SubmitTime=${time(j.submitTime)}`, `StartTime=${time(j.startTime)}`, `EndTime=${time(j.endTime)}`],
+    [`Dependency=${dash(j.dependency)}`, `BeginTime=${j.beginTime ? time(j.beginTime) : "Unknown"}`],
     [`ReqNodeList=${dash(compressHostlist(j.reqNodes))}`, `ExcNodeList=${dash(compressHostlist(j.excludeNodes))}`],
     [`NodeList=${dash(compressHostlist(j.nodes))}`, `NumNodes=${j.nodeNum}`, `NumTasks=${j.ntasks}`, `CpusPerTask=${j.cpusPerTask}`],
     [

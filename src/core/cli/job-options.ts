@@ -6,6 +6,8 @@ import { JobSpec, JobType, PodMeta_NetworkMode, type PodMeta } from "../generate
 import { currentIdentity } from "../identity";
 import {
   ParseError,
+  parseBeginTime,
+  parseDependency,
   parseGpusPerNode,
   parseGres,
   parseMemory,
@@ -39,6 +41,9 @@ export const jobOnlyFlags = {
   exclusive: Flags.boolean({ description: "Use whole nodes, shared with no other job" }),
   hold: Flags.boolean({ char: "H", description: "Submit held: the job pends until released" }),
   comment: Flags.string({ description: "A comment stored with the job" }),
+  dependency: Flags.string({ char: "d", description: "Start after other jobs: afterok:ID[:ID], afterany:, afternotok:, after:, singleton (',' all, '?' any)" }),
+  "kill-on-invalid-dep": Flags.boolean({ description: "Cancel the job when its dependency can never be satisfied (instead of pending)" }),
+  begin: Flags.string({ char: "b", description: "Start no earlier than: now+1h, now+90, 16:30, 2026-12-24[T08:00]" }),
 };
 
 /** Option values by long name, from directives and flags alike (strings; booleans as "true"/"false"). */
@@ -109,6 +114,13 @@ export function applyJobOptions(spec: JobSpec, o: OptionMap): void {
   if (o.exclusive === "true") spec.exclusive = true;
   if (o.hold === "true") spec.hold = true;
   if (o.comment) spec.extraAttr = JSON.stringify({ comment: o.comment });
+  if (o.dependency) {
+    const { dependencies, anyOf } = parsed("--dependency", () => parseDependency(o.dependency!));
+    spec.dependencies = dependencies;
+    spec.dependencyAnyOf = anyOf;
+  }
+  if (o["kill-on-invalid-dep"] === "true") spec.killOnInvalidDep = true;
+  if (o.begin) spec.beginTime = parsed("--begin", () => parseBeginTime(o.begin!, new Date()));
 }
 
 /** A JobSpec with the caller's identity and submission context filled in. */

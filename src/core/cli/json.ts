@@ -181,6 +181,8 @@ export interface JobJson {
   end_time: string | null;
   held: boolean;
   requeue_count: number;
+  dependency: string;
+  begin_time: string | null;
   exclusive: boolean;
   priority: number;
   req_nodes: string[];
@@ -219,6 +221,8 @@ export function jobJson(j: JobInfo): JobJson {
     end_time: rfc3339(j.endTime),
     held: j.held,
     requeue_count: j.requeueCount,
+    dependency: j.dependency,
+    begin_time: rfc3339(j.beginTime),
     exclusive: j.exclusive,
     priority: j.priority,
     req_nodes: j.reqNodes,

@@ -7,3 +7,4 @@ export * from "./selector.js";
 export * from "./script.js";
 export * from "./output-pattern.js";
 export * from "./container.js";
+export * from "./dependency.js";

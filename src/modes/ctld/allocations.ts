@@ -110,7 +110,8 @@ export function assignJobDevices(job: JobRecord, held: Map<string, Set<string>>,
 }
 
 /** What the scheduler sees: free resources per node, running jobs with their end times, pending jobs. */
-export function buildSnapshot(jobs: ActiveJobSet, registry: NodeRegistry, now: number, nowMono = 0): Snapshot {
+/** `gated`: pending jobs that wait for their begin time or dependencies, left out (see dependencies.ts). */
+export function buildSnapshot(jobs: ActiveJobSet, registry: NodeRegistry, now: number, nowMono = 0, gated?: ReadonlySet<number>): Snapshot {
   const used = allocatedByNode(jobs);
   const busy = new Set<string>();
   const running: Snapshot["running"] = [];
@@ -119,7 +120,7 @@ export function buildSnapshot(jobs: ActiveJobSet, registry: NodeRegistry, now: n
     if (job.status === JobStatus.Pending) {
       // A held job waits for its release whatever the cluster does (its reason is Held from submission): a queue
       // of many held jobs costs each schedule cycle nothing.
-      if (job.spec.hold) continue;
+      if (job.spec.hold || gated?.has(job.jobId)) continue;
       pending.push(toPendingJob(job.jobId, job.spec.partition, job.reqPerNode, job.spec.nodeNum, job.spec, job));
       continue;
     }

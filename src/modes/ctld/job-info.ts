@@ -1,6 +1,7 @@
 // A job and its steps as the public API shows them (QueryJobsInfo, WatchCluster).
 import type { JobInfo, StepInfo } from "../../core/generated/crane/crane";
 import type { JobRecord, StepRecord } from "./records";
+import { formatDependency } from "../../core/parse/dependency";
 
 function stepInfo(job: JobRecord, s: StepRecord): StepInfo {
   return {
@@ -59,6 +60,8 @@ export function jobInfo(job: JobRecord, withSteps = true): JobInfo {
     endTime: job.endTime,
     held: spec.hold,
     requeueCount: job.requeueCount,
+    dependency: formatDependency(spec.dependencies ?? [], spec.dependencyAnyOf ?? false),
+    beginTime: spec.beginTime ?? 0,
     priority: job.priority,
     cwd: spec.cwd,
     cmdLine: spec.cmdLine,

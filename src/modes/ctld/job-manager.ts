@@ -69,6 +69,7 @@ export class JobManager {
     this.nodeClient = new NodeClient(nodes);
     this.lifecycle = new Lifecycle(this.jobs, nodes, config, log, monotonicMs());
     this.finished = new FinishedJobs(store);
+    this.lifecycle.finishedStatus = (jobId) => this.finishedStatus(jobId);
     const quarantined = (jobId: number, why: string) =>
       log.error(`job ${jobId}: its saved record cannot be read (${why}); moved to the database's quarantine table`);
     for (const job of store.loadActive(quarantined)) this.jobs.set(job.jobId, job);
@@ -123,8 +124,26 @@ export class JobManager {
     }
   }
 
+  /** A finished job's status never changes: dependencies look each one up in the store once. */
+  private readonly finishedStatuses = new Map<number, JobStatus>();
+
+  private finishedStatus(jobId: number): JobStatus | undefined {
+    let status = this.finishedStatuses.get(jobId);
+    if (status === undefined) {
+      status = this.finished.find(jobId)?.status;
+      if (status === undefined) return undefined;
+      if (this.finishedStatuses.size >= 100_000) this.finishedStatuses.clear();
+      this.finishedStatuses.set(jobId, status);
+    }
+    return status;
+  }
+
   private async acceptJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
     checkJobSubmission(spec, caller, this.config, this.jobs.countOf(caller.uid));
+    // A dependency names jobs that exist (active or finished), as Slurm requires.
+    for (const id of spec.dependencies.flatMap((d) => d.jobIds)) {
+      if (!this.findJob(id)) throw new Rejection(ErrCode.ERR_INVALID_PARAM, `invalid dependency: job ${id} does not exist`);
+    }
     const job = this.admitJob(spec, caller);
     job.jobId = this.store.allocateJobId();
     const image = spec.containerMeta?.image;

@@ -112,6 +112,13 @@ export function checkJobSubmission(spec: JobSpec, caller: { uid: number }, confi
   const partition = config.partitions.find((p) => p.name === (spec.partition || config.defaultPartition));
   checkTasksPerNode(ntasksPerNode, largestPartitionCpu(config, partition), limits, "job");
   checkSubmitJobsPerUser(caller.uid, activeOfCaller, 1, limits);
+  const dependencyIds = spec.dependencies.reduce((n, d) => n + d.jobIds.length, 0);
+  if (dependencyIds > limits.maxQueryItems || spec.dependencies.length > limits.maxQueryItems) {
+    throw new Rejection(
+      ErrCode.ERR_INVALID_PARAM,
+      `a dependency on ${dependencyIds} jobs exceeds the limit of ${limits.maxQueryItems} (CraneCtld.MaxQueryItems)`,
+    );
+  }
 }
 
 /** What one step submission may not exceed; `jobNodes` are the nodes of its job. */

@@ -46,6 +46,8 @@ export const PUBLIC_JOB_FIELDS = [
   "endTime",
   "held",
   "requeueCount",
+  "dependency",
+  "beginTime",
   "priority",
   "exclusive",
   "reqNodes",

@@ -7,7 +7,7 @@
 // no more than before, and no index work.
 import path from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import type { JobHistoryEntry } from "../../core/generated/crane/crane";
+import { JobSpec, type JobHistoryEntry } from "../../core/generated/crane/crane";
 import type { JobRecord } from "./records";
 import { historyOrder, historyRow, matchesHistory, type HistoryFilter, type TimeRange } from "./history-rows";
 import { isTerminal } from "../../core/job-state";
@@ -379,6 +379,8 @@ function historyValues(job: JobRecord): SQLInputValue[] {
 }
 
 /** A saved job, or why the row is not one (bad JSON, or not the shape of a job record). */
+const JOB_SPEC_DEFAULTS = JobSpec.fromPartial({});
+
 function readJobRow(jobId: number, data: string): JobRecord | string {
   let v: unknown;
   try {
@@ -392,5 +394,7 @@ function readJobRow(jobId: number, data: string): JobRecord | string {
   if (typeof j.status !== "number" || !j.spec || typeof j.spec !== "object" || !Array.isArray(j.steps) || !Array.isArray(j.nodes)) {
     return "missing status, spec, steps or nodes";
   }
+  // A record saved before a field was added gets the field's default (a new field is never undefined).
+  j.spec = { ...JOB_SPEC_DEFAULTS, ...j.spec };
   return j as JobRecord;
 }

@@ -323,6 +323,62 @@ export function errCodeToJSON(object: ErrCode): string {
   }
 }
 
+export enum DependencyKind {
+  /** DEP_AFTER - once each job has started (or ended) */
+  DEP_AFTER = 0,
+  /** DEP_AFTER_ANY - once each job has ended, however */
+  DEP_AFTER_ANY = 1,
+  /** DEP_AFTER_OK - once each job has completed with exit code 0 */
+  DEP_AFTER_OK = 2,
+  /** DEP_AFTER_NOT_OK - once each job has ended otherwise (failed, cancelled, timed out, out of memory) */
+  DEP_AFTER_NOT_OK = 3,
+  /** DEP_SINGLETON - once no earlier job of the same user and name is active */
+  DEP_SINGLETON = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function dependencyKindFromJSON(object: any): DependencyKind {
+  switch (object) {
+    case 0:
+    case "DEP_AFTER":
+      return DependencyKind.DEP_AFTER;
+    case 1:
+    case "DEP_AFTER_ANY":
+      return DependencyKind.DEP_AFTER_ANY;
+    case 2:
+    case "DEP_AFTER_OK":
+      return DependencyKind.DEP_AFTER_OK;
+    case 3:
+    case "DEP_AFTER_NOT_OK":
+      return DependencyKind.DEP_AFTER_NOT_OK;
+    case 4:
+    case "DEP_SINGLETON":
+      return DependencyKind.DEP_SINGLETON;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DependencyKind.UNRECOGNIZED;
+  }
+}
+
+export function dependencyKindToJSON(object: DependencyKind): string {
+  switch (object) {
+    case DependencyKind.DEP_AFTER:
+      return "DEP_AFTER";
+    case DependencyKind.DEP_AFTER_ANY:
+      return "DEP_AFTER_ANY";
+    case DependencyKind.DEP_AFTER_OK:
+      return "DEP_AFTER_OK";
+    case DependencyKind.DEP_AFTER_NOT_OK:
+      return "DEP_AFTER_NOT_OK";
+    case DependencyKind.DEP_SINGLETON:
+      return "DEP_SINGLETON";
+    case DependencyKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Resources on one node. GRES keys are "name" or "name:type". */
 export interface ResourceSpec {
   cpu: number;
@@ -465,6 +521,13 @@ export interface JobSpec {
   memPerCpu: number;
   /** For interactive (crun) jobs: the command the primary step runs. */
   argv: string[];
+  /** -d/--dependency: the job starts once its conditions hold (all of them, or any with `any_of`). */
+  dependencies: JobDependency[];
+  dependencyAnyOf: boolean;
+  /** --kill-on-invalid-dep: a dependency that can never hold cancels the job instead of leaving it pending. */
+  killOnInvalidDep: boolean;
+  /** --begin: not started before this time (ms since the epoch; 0 = at once). */
+  beginTime: number;
 }
 
 export interface JobSpec_GresPerNodeEntry {
@@ -475,6 +538,11 @@ export interface JobSpec_GresPerNodeEntry {
 export interface JobSpec_EnvEntry {
   key: string;
   value: string;
+}
+
+export interface JobDependency {
+  kind: DependencyKind;
+  jobIds: number[];
 }
 
 /** What a user submits as a step of an existing job. */
@@ -581,6 +649,9 @@ export interface JobInfo {
   excludeNodes: string[];
   /** Times the job went back to the queue after it had been started (its node went down, its launch was refused). */
   requeueCount: number;
+  /** as -d spells it, "" for none */
+  dependency: string;
+  beginTime: number;
 }
 
 export interface SubmitJobRequest {
@@ -665,7 +736,7 @@ export interface CancelJobReply {
 
 export interface NodeInfo {
   name: string;
-  /** idle | mix | alloc | down | drain */
+  /** idle | mix | alloc | down | drain (drained, idle) | drng (draining: jobs still run) */
   state: string;
   total: ResourceSpec | undefined;
   allocated: ResourceSpec | undefined;
@@ -858,7 +929,7 @@ export interface ModifyJobRequest {
   setHold: boolean;
   hold: boolean;
   setTimeLimit: boolean;
-  /** 0 = the partition's maximum (unlimited when it has none) */
+  /** 0 = unlimited (refused in a partition with a maximum) */
   timeLimitSeconds: number;
   setPriority: boolean;
   priority: number;
@@ -2360,6 +2431,10 @@ function createBaseJobSpec(): JobSpec {
     extraAttr: "",
     memPerCpu: 0,
     argv: [],
+    dependencies: [],
+    dependencyAnyOf: false,
+    killOnInvalidDep: false,
+    beginTime: 0,
   };
 }
 
@@ -2460,6 +2535,18 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     for (const v of message.argv) {
       writer.uint32(258).string(v!);
+    }
+    for (const v of message.dependencies) {
+      JobDependency.encode(v!, writer.uint32(266).fork()).join();
+    }
+    if (message.dependencyAnyOf !== false) {
+      writer.uint32(272).bool(message.dependencyAnyOf);
+    }
+    if (message.killOnInvalidDep !== false) {
+      writer.uint32(280).bool(message.killOnInvalidDep);
+    }
+    if (message.beginTime !== 0) {
+      writer.uint32(288).int64(message.beginTime);
     }
     return writer;
   },
@@ -2739,6 +2826,38 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.argv.push(reader.string());
             continue;
           }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.dependencies.push(JobDependency.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 34: {
+            if (tag !== 272) {
+              break;
+            }
+
+            message.dependencyAnyOf = reader.bool();
+            continue;
+          }
+          case 35: {
+            if (tag !== 280) {
+              break;
+            }
+
+            message.killOnInvalidDep = reader.bool();
+            continue;
+          }
+          case 36: {
+            if (tag !== 288) {
+              break;
+            }
+
+            message.beginTime = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2886,6 +3005,24 @@ export const JobSpec: MessageFns<JobSpec> = {
       argv: globalThis.Array.isArray(object?.argv)
         ? object.argv.map((e: any) => globalThis.String(e))
         : [],
+      dependencies: globalThis.Array.isArray(object?.dependencies)
+        ? object.dependencies.map((e: any) => JobDependency.fromJSON(e))
+        : [],
+      dependencyAnyOf: isSet(object.dependencyAnyOf)
+        ? globalThis.Boolean(object.dependencyAnyOf)
+        : isSet(object.dependency_any_of)
+        ? globalThis.Boolean(object.dependency_any_of)
+        : false,
+      killOnInvalidDep: isSet(object.killOnInvalidDep)
+        ? globalThis.Boolean(object.killOnInvalidDep)
+        : isSet(object.kill_on_invalid_dep)
+        ? globalThis.Boolean(object.kill_on_invalid_dep)
+        : false,
+      beginTime: isSet(object.beginTime)
+        ? globalThis.Number(object.beginTime)
+        : isSet(object.begin_time)
+        ? globalThis.Number(object.begin_time)
+        : 0,
     };
   },
 
@@ -2999,6 +3136,18 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.argv?.length) {
       obj.argv = message.argv;
     }
+    if (message.dependencies?.length) {
+      obj.dependencies = message.dependencies.map((e) => JobDependency.toJSON(e));
+    }
+    if (message.dependencyAnyOf !== false) {
+      obj.dependencyAnyOf = message.dependencyAnyOf;
+    }
+    if (message.killOnInvalidDep !== false) {
+      obj.killOnInvalidDep = message.killOnInvalidDep;
+    }
+    if (message.beginTime !== 0) {
+      obj.beginTime = Math.round(message.beginTime);
+    }
     return obj;
   },
 
@@ -3059,6 +3208,10 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.extraAttr = object.extraAttr ?? "";
     message.memPerCpu = object.memPerCpu ?? 0;
     message.argv = object.argv?.map((e) => e) || [];
+    message.dependencies = object.dependencies?.map((e) => JobDependency.fromPartial(e)) || [];
+    message.dependencyAnyOf = object.dependencyAnyOf ?? false;
+    message.killOnInvalidDep = object.killOnInvalidDep ?? false;
+    message.beginTime = object.beginTime ?? 0;
     return message;
   },
 };
@@ -3229,6 +3382,109 @@ export const JobSpec_EnvEntry: MessageFns<JobSpec_EnvEntry> = {
     const message = createBaseJobSpec_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseJobDependency(): JobDependency {
+  return { kind: 0, jobIds: [] };
+}
+
+export const JobDependency: MessageFns<JobDependency> = {
+  encode(message: JobDependency, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.jobIds.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.jobIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobDependency {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobDependency();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.jobIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.jobIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobDependency {
+    return {
+      kind: isSet(object.kind) ? dependencyKindFromJSON(object.kind) : 0,
+      jobIds: globalThis.Array.isArray(object?.jobIds)
+        ? object.jobIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.job_ids)
+        ? object.job_ids.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: JobDependency): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = dependencyKindToJSON(message.kind);
+    }
+    if (message.jobIds?.length) {
+      obj.jobIds = message.jobIds.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JobDependency>, I>>(base?: I): JobDependency {
+    return JobDependency.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JobDependency>, I>>(object: I): JobDependency {
+    const message = createBaseJobDependency();
+    message.kind = object.kind ?? 0;
+    message.jobIds = object.jobIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -4501,6 +4757,8 @@ function createBaseJobInfo(): JobInfo {
     reqNodes: [],
     excludeNodes: [],
     requeueCount: 0,
+    dependency: "",
+    beginTime: 0,
   };
 }
 
@@ -4607,6 +4865,12 @@ export const JobInfo: MessageFns<JobInfo> = {
     }
     if (message.requeueCount !== 0) {
       writer.uint32(272).uint32(message.requeueCount);
+    }
+    if (message.dependency !== "") {
+      writer.uint32(282).string(message.dependency);
+    }
+    if (message.beginTime !== 0) {
+      writer.uint32(288).int64(message.beginTime);
     }
     return writer;
   },
@@ -4896,6 +5160,22 @@ export const JobInfo: MessageFns<JobInfo> = {
             message.requeueCount = reader.uint32();
             continue;
           }
+          case 35: {
+            if (tag !== 282) {
+              break;
+            }
+
+            message.dependency = reader.string();
+            continue;
+          }
+          case 36: {
+            if (tag !== 288) {
+              break;
+            }
+
+            message.beginTime = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5016,6 +5296,12 @@ export const JobInfo: MessageFns<JobInfo> = {
         : isSet(object.requeue_count)
         ? globalThis.Number(object.requeue_count)
         : 0,
+      dependency: isSet(object.dependency) ? globalThis.String(object.dependency) : "",
+      beginTime: isSet(object.beginTime)
+        ? globalThis.Number(object.beginTime)
+        : isSet(object.begin_time)
+        ? globalThis.Number(object.begin_time)
+        : 0,
     };
   },
 
@@ -5123,6 +5409,12 @@ export const JobInfo: MessageFns<JobInfo> = {
     if (message.requeueCount !== 0) {
       obj.requeueCount = Math.round(message.requeueCount);
     }
+    if (message.dependency !== "") {
+      obj.dependency = message.dependency;
+    }
+    if (message.beginTime !== 0) {
+      obj.beginTime = Math.round(message.beginTime);
+    }
     return obj;
   },
 
@@ -5171,6 +5463,8 @@ export const JobInfo: MessageFns<JobInfo> = {
     message.reqNodes = object.reqNodes?.map((e) => e) || [];
     message.excludeNodes = object.excludeNodes?.map((e) => e) || [];
     message.requeueCount = object.requeueCount ?? 0;
+    message.dependency = object.dependency ?? "";
+    message.beginTime = object.beginTime ?? 0;
     return message;
   },
 };

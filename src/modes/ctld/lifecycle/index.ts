@@ -12,6 +12,7 @@ import { scheduleUnderUserLimit } from "../limits";
 import { schedule, type Resources } from "../scheduler";
 import { EffectList, type Effect, type Now } from "./effects";
 import { initialSteps } from "./steps";
+import { gateOf, type OtherJobs } from "../dependencies";
 import { Transitions } from "./transitions";
 
 /** How long a node that refused a launch for its own sake (a full disk) gets no new jobs. */
@@ -45,8 +46,9 @@ export class Lifecycle extends Transitions {
    */
   schedulePass(now: Now): { effects: Effect[]; again: boolean; waiting: boolean } {
     const fx = new EffectList(now);
-    const snapshot = buildSnapshot(this.jobs, this.nodes, now.wall, now.mono);
-    if (snapshot.pending.length === 0) return { effects: [], again: false, waiting: false };
+    const gated = this.applyGates(fx, now);
+    const snapshot = buildSnapshot(this.jobs, this.nodes, now.wall, now.mono, gated);
+    if (snapshot.pending.length === 0) return { effects: fx.list(), again: false, waiting: gated.size > 0 };
     const result = scheduleUnderUserLimit(snapshot, this.jobs, this.config.limits.maxJobsPerUser, schedule);
     this.log.debug(`schedule: ${snapshot.pending.length} pending, ${result.placements.length} placed`);
     for (const [jobId, reason] of result.pending) {
@@ -64,7 +66,47 @@ export class Lifecycle extends Transitions {
       job.allocByNode = Object.fromEntries(p.nodes.map((n, i) => [n, p.allocated[i] ?? p.perNode]));
       assignDevices(job);
     }
-    return { effects: fx.list(), again: result.again, waiting: result.pending.size > 0 };
+    // A job that started may be what an `after` dependency waits for: look again soon.
+    const again = result.again || (gated.size > 0 && result.placements.length > 0);
+    return { effects: fx.list(), again, waiting: result.pending.size + gated.size > 0 };
+  }
+
+  /** Statuses of finished jobs, for dependencies on them (set by the job manager: they live in the store). */
+  finishedStatus: (jobId: number) => JobStatus | undefined = () => undefined;
+  /** The earliest --begin time still ahead (wall clock), when the next pass is due without any other event. */
+  private nextBeginAt = Infinity;
+
+  /**
+   * Pending jobs that wait for their --begin time or their dependencies (dependencies.ts), left out of this pass
+   * with their reason; one whose dependency can never hold keeps waiting as DependencyNeverSatisfied, or is
+   * cancelled with --kill-on-invalid-dep.
+   */
+  private applyGates(fx: EffectList, now: Now): Set<number> {
+    const gated = new Set<number>();
+    this.nextBeginAt = Infinity;
+    const others: OtherJobs = {
+      status: (id) => this.jobs.get(id)?.status ?? this.finishedStatus(id),
+      earlierNamesake: (job) => this.jobs.hasEarlierNamesake(job),
+    };
+    for (const job of this.jobs.pendingWithGates()) {
+      if (job.status !== JobStatus.Pending || job.spec.hold) continue;
+      const gate = gateOf(job, now.wall, others);
+      if (gate.state === "ready") continue;
+      if (job.spec.beginTime > now.wall) this.nextBeginAt = Math.min(this.nextBeginAt, job.spec.beginTime);
+      if (gate.state === "never" && job.spec.killOnInvalidDep) {
+        job.reason = gate.reason;
+        this.endJob(fx, job, JobStatus.Cancelled, 0, gate.reason);
+        continue;
+      }
+      gated.add(job.jobId);
+      const reason = gate.state === "never" ? "DependencyNeverSatisfied" : gate.reason;
+      if (job.pendingReason !== reason) {
+        job.pendingReason = reason;
+        if (gate.state === "never") job.reason = gate.reason;
+        fx.add({ kind: "notify", job });
+      }
+    }
+    return gated;
   }
 
   private startJob(fx: EffectList, job: JobRecord, nodes: string[], perNode: Resources, now: Now): void {
@@ -243,6 +285,10 @@ export class Lifecycle extends Transitions {
       }
     }
     for (const node of this.nodes.expire(timeoutMs, now.mono)) this.nodeDown(fx, node);
+    if (now.wall >= this.nextBeginAt) {
+      this.nextBeginAt = Infinity;
+      fx.add({ kind: "reschedule" });
+    }
     for (const job of [...this.jobs.values()]) {
       if (job.status === JobStatus.Pending) continue;
       if (job.status === JobStatus.Completing) {

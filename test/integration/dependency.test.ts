@@ -1,0 +1,82 @@
+// Dependencies, --begin and --parsable against a real one-node cluster, including a dependency kept across a kill -9
+// of ctld.
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { binaryMissingReason, finished, processGone, restartCtld, startCluster, waitFor, type JobJson, type TestCluster } from "../harness/cluster";
+
+const skip = !!binaryMissingReason();
+
+describe.skipIf(skip)("dependencies and begin times on a one-node cluster", () => {
+  let cluster: TestCluster;
+  let work: string;
+  const cbatch = async (...args: string[]) => {
+    const r = await cluster.run("cbatch", ["--parsable", ...args], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\n$/); // --parsable: the bare id
+    return Number(r.stdout);
+  };
+  const show = async (id: number) => {
+    const r = await cluster.run("ccontrol", ["show", "job", String(id), "--json"]);
+    return (
+      JSON.parse(r.stdout) as { jobs: (JobJson & { dependency: string; begin_time: string | null; start_time: string | null; end_time: string | null })[] }
+    ).jobs[0]!;
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    work = path.join(cluster.dir, "work");
+    fs.mkdirSync(work);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("afterok, afternotok and --kill-on-invalid-dep follow how the job they name ended", async () => {
+    const failing = await cbatch("--wrap", "sleep 2; exit 3");
+    const onFailure = await cbatch("-d", `afternotok:${failing}`, "--wrap", "true");
+    const onSuccess = await cbatch("-d", `afterok:${failing}`, "--wrap", "true");
+    const killed = await cbatch("-d", `afterok:${failing}`, "--kill-on-invalid-dep", "--wrap", "true");
+    expect(await show(onSuccess)).toMatchObject({ status: "Pending", pending_reason: "Dependency", dependency: `afterok:${failing}` });
+
+    expect((await cluster.waitJob(onFailure, finished, 30_000)).status).toBe("Completed");
+    expect((await cluster.waitJob(killed, finished, 30_000)).status).toBe("Cancelled");
+    await cluster.waitJob(onSuccess, (j) => j.pending_reason === "DependencyNeverSatisfied", 10_000);
+    const text = await cluster.run("cqueue", ["-j", String(onSuccess)]);
+    expect(text.stdout).toContain("DependencyNeverSatisfied");
+    await cluster.run("ccancel", [String(onSuccess)]);
+  });
+
+  it("a dependency survives a kill -9 of ctld", async () => {
+    const first = await cbatch("--wrap", "sleep 3");
+    const second = await cbatch("-d", `afterany:${first}`, "--wrap", "true");
+    const old = cluster.pids().ctld;
+    process.kill(old, "SIGKILL");
+    await waitFor("ctld to die", () => processGone(old), 20_000);
+    restartCtld(cluster);
+    const done = await cluster.waitJob(second, finished, 60_000);
+    expect(done.status).toBe("Completed");
+    const firstDone = await show(first);
+    expect(Date.parse((await show(second)).start_time!)).toBeGreaterThanOrEqual(Date.parse(firstDone.end_time!));
+  }, 90_000);
+
+  it("--begin holds a job back as BeginTime until its time", async () => {
+    const id = await cbatch("--begin", "now+3", "--wrap", "true");
+    const pending = await show(id);
+    expect(pending).toMatchObject({ status: "Pending", pending_reason: "BeginTime" });
+    const begin = Date.parse(pending.begin_time!);
+    const done = await cluster.waitJob(id, finished, 30_000);
+    expect(done.status).toBe("Completed");
+    expect(Date.parse((await show(id)).start_time!)).toBeGreaterThanOrEqual(begin);
+  });
+
+  it("refuses a dependency on a job that does not exist, and one it cannot read, saying why", async () => {
+    const missing = await cluster.run("cbatch", ["-d", "afterok:987654", "--wrap", "true"], { cwd: work });
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("job 987654 does not exist");
+    const bad = await cluster.run("cbatch", ["-d", "before:1", "--wrap", "true"], { cwd: work });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown kind "before"');
+  });
+});
