@@ -11,12 +11,13 @@ import {
   buildPodMeta,
   exportedEnvironment,
   jobOnlyFlags,
+  parsed,
   resourceFlags,
   type OptionMap,
 } from "../core/cli/job-options";
 import { submitJson, type SubmitJson } from "../core/cli/submit";
 import { JobType } from "../core/generated/crane/crane";
-import { ParseError, normaliseDirectiveName, parseBatchScript } from "../core/parse";
+import { ParseError, normaliseDirectiveName, parseArraySpec, parseBatchScript } from "../core/parse";
 
 /** Directive names cbatch understands (long form, no dashes). */
 const SUPPORTED = new Set([
@@ -24,6 +25,7 @@ const SUPPORTED = new Set([
   ...Object.keys(jobOnlyFlags),
   "chdir",
   "parsable",
+  "array",
   "output",
   "error",
   "input",
@@ -42,7 +44,6 @@ const SUPPORTED = new Set([
   "no-requeue",
 ]);
 const IGNORED = new Set([
-  "array",
   "deadline",
   "signal",
   "licenses",
@@ -99,6 +100,7 @@ export default class Cbatch extends CraneCommand {
     wrap: Flags.string({ description: "Run this command line as the script" }),
     interpreter: Flags.string({ description: "Interpreter of the script (default: its #! line, else /bin/sh)" }),
     repeat: Flags.integer({ description: "Submit the same job N times", default: 1 }),
+    array: Flags.string({ char: "a", description: "A job per task id: 1-100, 1,5,9, 0-30:3; %N runs at most N at once (CRANE_ARRAY_TASK_ID)" }),
     parsable: Flags.boolean({ description: "Print only the job id (one per line), for scripts: id=$(cbatch --parsable job.sh)" }),
     pod: Flags.boolean({ description: "Make this a container job: the script runs beside a pod that 'ccon run' steps join" }),
     "pod-name": Flags.string({ description: "Pod name, used for the containers' host name (default: the job name)" }),
@@ -168,6 +170,12 @@ export default class Cbatch extends CraneCommand {
     if (options.chdir) spec.cwd = path.resolve(options.chdir);
     spec.env = exportedEnvironment(options.export);
     spec.getUserEnv = options["get-user-env"] === "true";
+    if (options.array) {
+      if (flags.repeat > 1) throw new CliError("--array and --repeat cannot be combined");
+      const { taskIds, maxRunning } = parsed("--array", () => parseArraySpec(options.array!));
+      spec.arrayTaskIds = taskIds;
+      spec.arrayMaxRunning = maxRunning;
+    }
     spec.shScript = script.body;
     spec.interpreter = options.interpreter ?? script.interpreter ?? "";
     spec.io = {

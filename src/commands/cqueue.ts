@@ -78,7 +78,7 @@ export default class Cqueue extends CraneCommand {
       if (flags.job) {
         const sel = parseJobStepSelectors(flags.job);
         if (sel.some((s) => s.stepId !== undefined)) throw new CliError("Step selector is unsupported in cqueue --job, use --step for step queries.");
-        req.jobIds = sel.map((s) => ({ jobId: s.jobId, stepIds: [] }));
+        req.jobIds = sel.map((s) => ({ jobId: s.jobId, stepIds: [], arrayTaskId: s.arrayTaskId }));
       }
       if (flags.step && flags.step !== "all")
         req.jobIds.push(...parseJobStepSelectors(flags.step).map((s) => ({ jobId: s.jobId, stepIds: s.stepId ? [s.stepId] : [] })));

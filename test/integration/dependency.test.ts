@@ -80,3 +80,65 @@ describe.skipIf(skip)("dependencies and begin times on a one-node cluster", () =
     expect(bad.stderr).toContain('unknown kind "before"');
   });
 });
+
+describe.skipIf(skip)("job arrays on a one-node cluster", () => {
+  let cluster: TestCluster;
+  let work: string;
+  const jobs = async () => {
+    const r = await cluster.run("cqueue", ["--json", "-a"]);
+    return (JSON.parse(r.stdout) as { jobs: (JobJson & { array: { array_job_id: number; task_id: number } | null })[] }).jobs;
+  };
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    work = path.join(cluster.dir, "work");
+    fs.mkdirSync(work);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("runs a task per id with its CRANE_ARRAY_* variables and %A_%a output, at most %N at once", async () => {
+    const script = 'echo "$CRANE_ARRAY_JOB_ID $CRANE_ARRAY_TASK_ID $CRANE_ARRAY_TASK_COUNT $CRANE_ARRAY_TASK_MIN $CRANE_ARRAY_TASK_MAX"; sleep 1';
+    const r = await cluster.run("cbatch", ["--parsable", "--array=2-8:2%2", "-o", "out-%A_%a.txt", "--wrap", script], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    const arrayId = Number(r.stdout);
+    const queue = await cluster.run("cqueue", [], { cwd: work });
+    expect(queue.stdout).toMatch(new RegExp(`^${arrayId}_\\[\\d[\\d,-]*\\]\\s`, "m")); // pending tasks folded into one row
+    let mostRunning = 0;
+    await waitFor(
+      "every task to end",
+      async () => {
+        const mine = (await jobs()).filter((j) => j.array?.array_job_id === arrayId);
+        mostRunning = Math.max(mostRunning, mine.filter((j) => !["Pending", ...["Completed", "Failed", "Cancelled"]].includes(j.status)).length);
+        return mine.length === 4 && mine.every(finished);
+      },
+      60_000,
+    );
+    expect(mostRunning).toBeLessThanOrEqual(2);
+    for (const task of [2, 4, 6, 8]) {
+      expect(fs.readFileSync(path.join(work, `out-${arrayId}_${task}.txt`), "utf8").trim()).toBe(`${arrayId} ${task} 4 2 8`);
+    }
+  }, 90_000);
+
+  it("ccancel ARRAY_TASK cancels one task, ccancel ARRAY all that are left", async () => {
+    const r = await cluster.run("cbatch", ["--parsable", "-a", "1-3", "-H", "--wrap", "true"], { cwd: work });
+    const arrayId = Number(r.stdout);
+    const one = await cluster.run("ccancel", [`${arrayId}_2`]);
+    expect(one.code, one.stderr).toBe(0);
+    const tasks = async () => new Map((await jobs()).filter((j) => j.array?.array_job_id === arrayId).map((j) => [j.array!.task_id, j.status]));
+    expect(await tasks()).toEqual(
+      new Map([
+        [1, "Pending"],
+        [2, "Cancelled"],
+        [3, "Pending"],
+      ]),
+    );
+    const missing = await cluster.run("ccancel", [`${arrayId}_9`]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain(`array task ${arrayId}_9 does not exist`);
+    expect((await cluster.run("ccancel", [String(arrayId)])).code).toBe(0);
+    expect([...(await tasks()).values()]).toEqual(["Cancelled", "Cancelled", "Cancelled"]);
+  });
+});

@@ -22,14 +22,16 @@ export function cancelRequest(ids: string, f: CancelFilters): CancelJobRequest {
   if (ids && !SELECTOR.test(ids)) throw new CliError("job id list must follow the format <job_id>[.<step_id>] or comma-separated list");
   if (f.name && f.name.length > 60) throw new CliError("Invalid job name: name is too long (up to 60).");
   const states = f.state ? parseStates(f.state) : [];
-  const byJob = new Map<number, number[]>();
+  // One selector per job (or array task), with the steps named for it.
+  const byJob = new Map<string, { jobId: number; arrayTaskId?: number; stepIds: number[] }>();
   for (const s of ids ? parseJobStepSelectors(ids) : []) {
-    const steps = byJob.get(s.jobId) ?? [];
-    if (s.stepId !== undefined) steps.push(s.stepId);
-    byJob.set(s.jobId, steps);
+    const key = `${s.jobId}_${s.arrayTaskId ?? ""}`;
+    const entry = byJob.get(key) ?? { jobId: s.jobId, stepIds: [], ...(s.arrayTaskId !== undefined ? { arrayTaskId: s.arrayTaskId } : {}) };
+    if (s.stepId !== undefined) entry.stepIds.push(s.stepId);
+    byJob.set(key, entry);
   }
   return {
-    jobIds: [...byJob].map(([jobId, stepIds]) => ({ jobId, stepIds })),
+    jobIds: [...byJob.values()],
     partition: f.partition ?? "",
     name: f.name ?? "",
     user: f.user ?? "",

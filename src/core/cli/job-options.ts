@@ -53,7 +53,8 @@ function fail(message: string): never {
   throw new CliError(message, ExitCode.CmdArg);
 }
 
-function parsed<T>(what: string, f: () => T): T {
+/** Runs a parser; its ParseError becomes a usage error naming the option. */
+export function parsed<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {

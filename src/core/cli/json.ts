@@ -182,6 +182,7 @@ export interface JobJson {
   held: boolean;
   requeue_count: number;
   dependency: string;
+  array: { array_job_id: number; task_id: number; task_count: number; task_min: number; task_max: number; max_running: number } | null;
   begin_time: string | null;
   exclusive: boolean;
   priority: number;
@@ -222,6 +223,16 @@ export function jobJson(j: JobInfo): JobJson {
     held: j.held,
     requeue_count: j.requeueCount,
     dependency: j.dependency,
+    array: j.array
+      ? {
+          array_job_id: j.array.arrayJobId,
+          task_id: j.array.taskId,
+          task_count: j.array.taskCount,
+          task_min: j.array.taskMin,
+          task_max: j.array.taskMax,
+          max_running: j.array.maxRunning,
+        }
+      : null,
     begin_time: rfc3339(j.beginTime),
     exclusive: j.exclusive,
     priority: j.priority,

@@ -35,7 +35,7 @@ const nodeListOrReason = (j: JobInfo) => (j.status === JobStatus.Pending ? j.pen
 
 /** The keys of `cqueue -o`; the context of a value is the current time (ms). */
 export const JOB_COLUMNS: FormatColumn<JobInfo, number>[] = [
-  { letter: "j", name: "jobid", value: (j) => String(j.jobId) },
+  { letter: "j", name: "jobid", value: (j) => jobLabel(j) },
   { letter: "n", name: "name", value: (j) => j.name },
   { letter: "u", name: "user", value: (j) => j.username },
   { letter: "U", name: "uid", value: (j) => String(j.uid) },
@@ -107,11 +107,57 @@ export function checkQueueFormat(format: string, steps: boolean): void {
   else parseFormat(format, JOB_COLUMNS);
 }
 
-export function renderJobs(jobs: JobInfo[], opts: QueueViewOptions): string {
+/** Rows that stand for several pending tasks of one array (`12_[5-100]`), by their first task's record. */
+const foldedLabels = new WeakMap<JobInfo, string>();
+
+/** How cqueue names a job: `12`, an array task `12_5`, or pending tasks folded into one row `12_[5-9,20]`. */
+export function jobLabel(j: JobInfo): string {
+  return foldedLabels.get(j) ?? (j.array ? `${j.array.arrayJobId}_${j.array.taskId}` : String(j.jobId));
+}
+
+/** `1,2,3,5,7-9` style ranges of sorted ids. */
+function idRanges(ids: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ids.length;) {
+    let j = i;
+    while (j + 1 < ids.length && ids[j + 1] === ids[j]! + 1) j++;
+    parts.push(j > i ? `${ids[i]}-${ids[j]}` : String(ids[i]));
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+/** Pending tasks of an array that wait for the same reason become one row, as Slurm's squeue shows them. */
+export function foldPendingArrays(jobs: JobInfo[]): JobInfo[] {
+  const groups = new Map<string, JobInfo[]>();
+  const out: JobInfo[] = [];
+  for (const j of jobs) {
+    if (!j.array || j.status !== JobStatus.Pending) {
+      out.push(j);
+      continue;
+    }
+    const key = `${j.array.arrayJobId}:${j.pendingReason}`;
+    const group = groups.get(key);
+    if (group) group.push(j);
+    else {
+      groups.set(key, [j]);
+      out.push(j);
+    }
+  }
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const ids = group.map((j) => j.array!.taskId).sort((a, b) => a - b);
+    foldedLabels.set(group[0]!, `${group[0]!.array!.arrayJobId}_[${idRanges(ids)}]`);
+  }
+  return out;
+}
+
+export function renderJobs(all: JobInfo[], opts: QueueViewOptions): string {
   const now = opts.now ?? Date.now();
+  const jobs = foldPendingArrays(all);
   if (opts.format !== undefined) return renderFormat(parseFormat(opts.format, JOB_COLUMNS), jobs, now, opts);
   const rows = jobs.map((j) => [
-    String(j.jobId),
+    jobLabel(j),
     j.partition,
     j.name,
     j.username,

@@ -8,3 +8,4 @@ export * from "./script.js";
 export * from "./output-pattern.js";
 export * from "./container.js";
 export * from "./dependency.js";
+export * from "./array.js";

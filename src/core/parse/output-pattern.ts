@@ -66,8 +66,10 @@ export function expandOutputPattern(pattern: string, ctx: OutputPatternContext):
 }
 
 /** Where stdout goes when no `--output` is given: `<cwd>/Crane-<jobid>.out`. */
-export function defaultOutputPath(cwd: string, jobId: number): string {
-  return path.posix.join(cwd, `Crane-${jobId}.out`);
+/** `Crane-<job>.out`; an array task's is `Crane-<array>_<task>.out`, as Slurm's default names them. */
+export function defaultOutputPath(cwd: string, ctx: Pick<OutputPatternContext, "jobId" | "arrayJobId" | "arrayTaskId">): string {
+  const name = ctx.arrayJobId !== undefined && ctx.arrayTaskId !== undefined ? `${ctx.arrayJobId}_${ctx.arrayTaskId}` : String(ctx.jobId);
+  return path.posix.join(cwd, `Crane-${name}.out`);
 }
 
 /**
@@ -75,9 +77,9 @@ export function defaultOutputPath(cwd: string, jobId: number): string {
  * appends `Crane-<jobid>.out` when it names a directory (or ends with `/`).
  */
 export function resolveOutputPath(pattern: string | undefined, cwd: string, ctx: OutputPatternContext, isDirectory: (p: string) => boolean): string {
-  if (pattern === undefined || pattern === "") return defaultOutputPath(cwd, ctx.jobId);
+  if (pattern === undefined || pattern === "") return defaultOutputPath(cwd, ctx);
   const expanded = expandOutputPattern(pattern, ctx);
   const absolute = path.posix.resolve(cwd, expanded);
-  if (expanded.endsWith("/") || isDirectory(absolute)) return defaultOutputPath(absolute, ctx.jobId);
+  if (expanded.endsWith("/") || isDirectory(absolute)) return defaultOutputPath(absolute, ctx);
   return absolute;
 }

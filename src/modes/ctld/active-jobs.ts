@@ -7,6 +7,8 @@ export class ActiveJobs extends Map<number, JobRecord> {
   private readonly perUid = new Map<number, number>();
   /** Jobs with a --begin time or dependencies: the only ones a schedule pass must check for them. */
   private readonly withGates = new Set<number>();
+  /** Array id -> task id -> job id, of the active tasks. */
+  private readonly arrays = new Map<number, Map<number, number>>();
 
   /** Active jobs of this uid. */
   countOf(uid: number): number {
@@ -21,6 +23,11 @@ export class ActiveJobs extends Map<number, JobRecord> {
       this.bump(job.spec.uid, 1);
       if (hasGate(job.spec)) this.withGates.add(jobId);
       else this.withGates.delete(jobId);
+      const a = job.spec.array;
+      if (a) {
+        const tasks = this.arrays.get(a.arrayJobId) ?? new Map<number, number>();
+        this.arrays.set(a.arrayJobId, tasks.set(a.taskId, jobId));
+      }
     }
     return super.set(jobId, job);
   }
@@ -29,13 +36,25 @@ export class ActiveJobs extends Map<number, JobRecord> {
     const prev = super.get(jobId);
     if (prev) this.bump(prev.spec.uid, -1);
     this.withGates.delete(jobId);
+    const a = prev?.spec.array;
+    const tasks = a && this.arrays.get(a.arrayJobId);
+    if (a && tasks) {
+      tasks.delete(a.taskId);
+      if (tasks.size === 0) this.arrays.delete(a.arrayJobId);
+    }
     return super.delete(jobId);
   }
 
   override clear(): void {
     this.perUid.clear();
     this.withGates.clear();
+    this.arrays.clear();
     super.clear();
+  }
+
+  /** The active tasks of array `arrayJobId`: task id -> job id (empty when it is no array, or all ended). */
+  arrayTasks(arrayJobId: number): ReadonlyMap<number, number> {
+    return this.arrays.get(arrayJobId) ?? new Map();
   }
 
   /** Active jobs that have a --begin time or dependencies. */

@@ -1,11 +1,12 @@
-// What a pending job still waits for before the scheduler may look at it: its --begin time and its -d dependencies.
+// What a pending job still waits for before the scheduler may look at it: its --begin time and its -d dependencies
+// (an array's limit of running tasks, `%N`, is counted by the lifecycle's pass, which knows the whole array).
 // Pure: the other jobs are looked up through `lookup` (active jobs, then finished ones).
 import { DependencyKind, JobStatus, type JobDependency, type JobSpec } from "../../core/generated/crane/crane";
 import { isTerminal } from "../../core/job-state";
 import type { JobRecord } from "./records";
 
 /** Ready to schedule, waiting (with the pending reason to show), or never (the reason why not). */
-export type Gate = { state: "ready" } | { state: "waiting"; reason: "BeginTime" | "Dependency" } | { state: "never"; reason: string };
+export type Gate = { state: "ready" } | { state: "waiting"; reason: "BeginTime" | "Dependency" | "JobArrayTaskLimit" } | { state: "never"; reason: string };
 
 export interface OtherJobs {
   /** The job's current status, or undefined when ctld no longer knows it (its record was purged). */
@@ -43,7 +44,7 @@ function conditionOf(dep: JobDependency, job: JobRecord, jobs: OtherJobs): { res
 }
 
 export function hasGate(spec: JobSpec): boolean {
-  return spec.beginTime > 0 || spec.dependencies.length > 0;
+  return spec.beginTime > 0 || spec.dependencies.length > 0 || (spec.array?.maxRunning ?? 0) > 0;
 }
 
 export function gateOf(job: JobRecord, now: number, jobs: OtherJobs): Gate {

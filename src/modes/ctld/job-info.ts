@@ -62,6 +62,7 @@ export function jobInfo(job: JobRecord, withSteps = true): JobInfo {
     requeueCount: job.requeueCount,
     dependency: formatDependency(spec.dependencies ?? [], spec.dependencyAnyOf ?? false),
     beginTime: spec.beginTime ?? 0,
+    array: spec.array,
     priority: job.priority,
     cwd: spec.cwd,
     cmdLine: spec.cmdLine,

@@ -6,6 +6,7 @@ import {
   ErrCode,
   JobStatus,
   type JobSpec,
+  type JobStepSelector,
   type ModifyJobReply,
   type ModifyJobRequest,
   type ModifyNodeReply,
@@ -28,7 +29,7 @@ import { stepToD } from "./step-dispatch";
 import { Rejection } from "./rejection";
 import { ActiveJobs } from "./active-jobs";
 import { FinishedJobs } from "./finished-jobs";
-import { checkJobSubmission } from "./limits";
+import { checkArraySubmission, checkJobSubmission } from "./limits";
 import { describeJobChange, modifyJob, modifyNode } from "./control";
 import { Lifecycle, type Effect, type HeldStep, type Now } from "./lifecycle";
 
@@ -139,6 +140,48 @@ export class JobManager {
   }
 
   private async acceptJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
+    // Only ctld makes a job an array task: what a client sends in that field is dropped.
+    if (spec.arrayTaskIds.length === 0) return this.acceptOne({ ...spec, array: undefined }, caller);
+    return this.acceptArray(spec, caller);
+  }
+
+  /**
+   * `--array`: a job per task id, the first task's job id being the array's. The first task is admitted alone, so a
+   * refusal refuses the whole array before any of it exists.
+   */
+  private async acceptArray(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
+    const taskIds = [...new Set(spec.arrayTaskIds)].sort((a, b) => a - b);
+    checkArraySubmission(taskIds.length, caller, this.config.limits, this.jobs.countOf(caller.uid));
+    const arrayJobId = this.store.peekNextJobId();
+    const task = (taskId: number): JobSpec => ({
+      ...spec,
+      arrayTaskIds: [],
+      arrayMaxRunning: 0,
+      array: {
+        arrayJobId,
+        taskId,
+        taskCount: taskIds.length,
+        taskMin: taskIds[0]!,
+        taskMax: taskIds[taskIds.length - 1]!,
+        maxRunning: spec.arrayMaxRunning,
+      },
+    });
+    // Queued synchronously: the first task gets the id peeked, and a refusal of it comes before any other task.
+    const first = this.queueNew(task(taskIds[0]!), caller);
+    const rest = taskIds.slice(1).map(async (t) => this.persistNew(this.queueNew(task(t), caller)));
+    if (first.jobId !== arrayJobId) this.log.error(`array ${arrayJobId}: its first task got job id ${first.jobId}`);
+    await this.persistNew(first);
+    const failed = (await Promise.allSettled(rest)).filter((r) => r.status === "rejected");
+    if (failed.length) this.log.error(`array ${arrayJobId}: ${failed.length} of its ${taskIds.length} tasks were not accepted`);
+    return arrayJobId;
+  }
+
+  private acceptOne(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
+    return this.persistNew(this.queueNew(spec, caller));
+  }
+
+  /** Admits the job and queues it with a new id, synchronously (throws the Rejection); persistNew saves it. */
+  private queueNew(spec: JobSpec, caller: { uid: number; gid: number }): JobRecord {
     checkJobSubmission(spec, caller, this.config, this.jobs.countOf(caller.uid));
     // A dependency names jobs that exist (active or finished), as Slurm requires.
     for (const id of spec.dependencies.flatMap((d) => d.jobIds)) {
@@ -149,6 +192,10 @@ export class JobManager {
     const image = spec.containerMeta?.image;
     if (image?.username) this.credentials.set(`${job.jobId}.${PRIMARY_STEP}`, { username: image.username, password: image.password });
     this.jobs.set(job.jobId, job);
+    return job;
+  }
+
+  private async persistNew(job: JobRecord): Promise<number> {
     try {
       await this.store.save(job);
     } catch (e) {
@@ -303,6 +350,33 @@ export class JobManager {
     const drains: Record<string, string> = {};
     for (const n of this.nodes.nodes.values()) if (n.drainReason !== undefined) drains[n.name] = n.drainReason;
     return drains;
+  }
+
+  /**
+   * Selectors with arrays resolved: an array's id stands for all its active tasks (and its first task's job), `12_7`
+   * for that task's job. `missing`: the `12_7` selectors whose task is not active.
+   */
+  expandArraySelectors(selectors: JobStepSelector[]): { selectors: JobStepSelector[]; missing: JobStepSelector[] } {
+    const out: JobStepSelector[] = [];
+    const missing: JobStepSelector[] = [];
+    const seen = new Set<string>();
+    const add = (jobId: number, stepIds: number[]) => {
+      const key = `${jobId}:${stepIds.join(",")}`;
+      if (!seen.has(key)) out.push({ jobId, stepIds });
+      seen.add(key);
+    };
+    for (const sel of selectors) {
+      const tasks = this.jobs.arrayTasks(sel.jobId);
+      if (sel.arrayTaskId !== undefined) {
+        const jobId = tasks.get(sel.arrayTaskId);
+        if (jobId === undefined) missing.push(sel);
+        else add(jobId, sel.stepIds);
+        continue;
+      }
+      add(sel.jobId, sel.stepIds);
+      for (const jobId of tasks.values()) add(jobId, sel.stepIds);
+    }
+    return { selectors: out, missing };
   }
 
   /** A job by id: active, finished but not yet saved, or finished (from the store). */

@@ -130,6 +130,17 @@ export function checkStepSubmission(spec: StepSpec, config: CraneConfig, jobNode
   checkTasksPerNode(ntasksPerNode, largestNodeCpu(config, jobNodes), limits, "step");
 }
 
+/** An array as a whole: its task count against MaxJobsPerSubmit and the user's room for active jobs. */
+export function checkArraySubmission(tasks: number, caller: { uid: number }, limits: CtldLimits, activeOfCaller: number): void {
+  if (tasks > limits.maxJobsPerSubmit) {
+    throw new Rejection(
+      ErrCode.ERR_INVALID_PARAM,
+      `an array of ${tasks} tasks exceeds the limit of ${limits.maxJobsPerSubmit} (CraneCtld.MaxJobsPerSubmit): split it into several arrays`,
+    );
+  }
+  checkSubmitJobsPerUser(caller.uid, activeOfCaller, tasks, limits);
+}
+
 /** A SubmitBatchJobs request as a whole: how many copies, how many bytes in all, and the user's active jobs. */
 export function checkBatchSubmission(spec: JobSpec, count: number, caller: { uid: number }, limits: CtldLimits, activeOfCaller: number): void {
   if (count > limits.maxJobsPerSubmit) {

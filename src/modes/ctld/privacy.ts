@@ -48,6 +48,7 @@ export const PUBLIC_JOB_FIELDS = [
   "requeueCount",
   "dependency",
   "beginTime",
+  "array",
   "priority",
   "exclusive",
   "reqNodes",

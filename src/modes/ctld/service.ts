@@ -102,8 +102,9 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
 
     async queryJobsInfo(call, cb) {
       const caller = await requireCaller(call);
-      const q = call.request;
-      checkQueryItems(q, jm.config.limits, "QueryJobsInfo");
+      checkQueryItems(call.request, jm.config.limits, "QueryJobsInfo");
+      const q = { ...call.request, jobIds: jm.expandArraySelectors(call.request.jobIds).selectors };
+      if (call.request.jobIds.length && !q.jobIds.length) return cb(null, { ok: true, jobs: [] });
       const limit = q.limit || 100_000;
       const active = [...jm.jobs.values()].filter((j) => matches(j, q));
       let finished: JobRecord[] = [];
@@ -128,7 +129,11 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       const reply: CancelJobReply = { cancelled: [], notCancelled: [] };
       const targets: { jobId: number; stepIds: number[] }[] = [];
       if (q.jobIds.length) {
-        targets.push(...q.jobIds);
+        const { selectors, missing } = jm.expandArraySelectors(q.jobIds);
+        targets.push(...selectors);
+        for (const m of missing) {
+          reply.notCancelled.push({ jobId: m.jobId, stepId: 0, reason: `array task ${m.jobId}_${m.arrayTaskId} does not exist or has already finished` });
+        }
       } else {
         for (const job of jm.jobs.values()) targets.push({ jobId: job.jobId, stepIds: [] });
       }

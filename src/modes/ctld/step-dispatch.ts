@@ -47,5 +47,6 @@ export function stepToD(job: JobRecord, step: StepRecord, node: string, nodes: N
     startTime: job.startTime,
     deviceFiles,
     gpuIds,
+    array: job.spec.array,
   };
 }

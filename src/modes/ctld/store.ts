@@ -183,6 +183,11 @@ export class JobStore {
   }
 
   /** Job ids never repeat, also across restarts: the counter is saved with the job that used it. */
+  /** The id the next allocateJobId() returns. */
+  peekNextJobId(): number {
+    return this.nextJobId;
+  }
+
   allocateJobId(): number {
     return this.nextJobId++;
   }

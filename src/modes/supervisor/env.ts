@@ -26,6 +26,13 @@ export function stepEnvironment(step: StepToD, clusterName: string): Record<stri
     CRANE_CLUSTER_NAME: clusterName,
     CRANE_GPUS: String(gpus),
   };
+  if (step.array) {
+    env.CRANE_ARRAY_JOB_ID = String(step.array.arrayJobId);
+    env.CRANE_ARRAY_TASK_ID = String(step.array.taskId);
+    env.CRANE_ARRAY_TASK_COUNT = String(step.array.taskCount);
+    env.CRANE_ARRAY_TASK_MIN = String(step.array.taskMin);
+    env.CRANE_ARRAY_TASK_MAX = String(step.array.taskMax);
+  }
   if (step.timeLimitSeconds) env.CRANE_JOB_END_TIME = String(step.startTime + step.timeLimitSeconds * 1000);
   // A container sees only its own devices, numbered from 0; a process step sees the host's, so it gets the host
   // indices of the GPUs ctld assigned to the job on this node.

@@ -152,6 +152,8 @@ function batchFiles(step: StepToD, node: string, cwd: string, script: string) {
     nodeName: node,
     nodeIndex: step.nodeIndex,
     taskId: 0,
+    arrayJobId: step.array?.arrayJobId,
+    arrayTaskId: step.array?.taskId,
   };
   const isDir = (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory();
   const output = resolveOutputPath(step.io?.outputPattern || undefined, cwd, ctx, isDir);

@@ -49,8 +49,9 @@ describe("expandOutputPattern", () => {
 
 describe("defaultOutputPath", () => {
   it("puts Crane-<jobid>.out in the working directory", () => {
-    expect(defaultOutputPath("/home/alice", 42)).toBe("/home/alice/Crane-42.out");
-    expect(defaultOutputPath("/home/alice/", 42)).toBe("/home/alice/Crane-42.out");
+    expect(defaultOutputPath("/home/alice", { jobId: 42 })).toBe("/home/alice/Crane-42.out");
+    expect(defaultOutputPath("/home/alice/", { jobId: 42 })).toBe("/home/alice/Crane-42.out");
+    expect(defaultOutputPath("/w", { jobId: 50, arrayJobId: 42, arrayTaskId: 7 })).toBe("/w/Crane-42_7.out");
   });
 });
 

@@ -528,6 +528,11 @@ export interface JobSpec {
   killOnInvalidDep: boolean;
   /** --begin: not started before this time (ms since the epoch; 0 = at once). */
   beginTime: number;
+  /** --array, as submitted: a job per task id, at most array_max_running of them started at once (0 = no limit). */
+  arrayTaskIds: number[];
+  arrayMaxRunning: number;
+  /** Set by ctld on each task's job: the array's id (its first task's job id) and this task's place in it. */
+  array: ArrayTask | undefined;
 }
 
 export interface JobSpec_GresPerNodeEntry {
@@ -538,6 +543,15 @@ export interface JobSpec_GresPerNodeEntry {
 export interface JobSpec_EnvEntry {
   key: string;
   value: string;
+}
+
+export interface ArrayTask {
+  arrayJobId: number;
+  taskId: number;
+  taskCount: number;
+  taskMin: number;
+  taskMax: number;
+  maxRunning: number;
 }
 
 export interface JobDependency {
@@ -652,6 +666,8 @@ export interface JobInfo {
   /** as -d spells it, "" for none */
   dependency: string;
   beginTime: number;
+  /** unset for a job that is not an array task */
+  array: ArrayTask | undefined;
 }
 
 export interface SubmitJobRequest {
@@ -691,6 +707,8 @@ export interface SubmitStepReply {
 export interface JobStepSelector {
   jobId: number;
   stepIds: number[];
+  /** `12_7`: only task 7 of the array whose id is job_id. Without it, an array's id selects all its tasks. */
+  arrayTaskId?: number | undefined;
 }
 
 export interface QueryJobsRequest {
@@ -1057,6 +1075,7 @@ export interface StepToD {
   deviceFiles: string[];
   /** Host indices of the GPUs among device_files (e.g. 3 for /dev/nvidia3), for CUDA_VISIBLE_DEVICES of process steps. */
   gpuIds: number[];
+  array: ArrayTask | undefined;
 }
 
 export interface StepToD_EnvEntry {
@@ -2435,6 +2454,9 @@ function createBaseJobSpec(): JobSpec {
     dependencyAnyOf: false,
     killOnInvalidDep: false,
     beginTime: 0,
+    arrayTaskIds: [],
+    arrayMaxRunning: 0,
+    array: undefined,
   };
 }
 
@@ -2547,6 +2569,19 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.beginTime !== 0) {
       writer.uint32(288).int64(message.beginTime);
+    }
+    if (message.arrayTaskIds.length !== 0) {
+      writer.uint32(298).fork();
+      for (const v of message.arrayTaskIds) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    if (message.arrayMaxRunning !== 0) {
+      writer.uint32(304).uint32(message.arrayMaxRunning);
+    }
+    if (message.array !== undefined) {
+      ArrayTask.encode(message.array, writer.uint32(314).fork()).join();
     }
     return writer;
   },
@@ -2858,6 +2893,40 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.beginTime = longToNumber(reader.int64());
             continue;
           }
+          case 37: {
+            if (tag === 296) {
+              message.arrayTaskIds.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 298) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.arrayTaskIds.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 38: {
+            if (tag !== 304) {
+              break;
+            }
+
+            message.arrayMaxRunning = reader.uint32();
+            continue;
+          }
+          case 39: {
+            if (tag !== 314) {
+              break;
+            }
+
+            message.array = ArrayTask.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3023,6 +3092,17 @@ export const JobSpec: MessageFns<JobSpec> = {
         : isSet(object.begin_time)
         ? globalThis.Number(object.begin_time)
         : 0,
+      arrayTaskIds: globalThis.Array.isArray(object?.arrayTaskIds)
+        ? object.arrayTaskIds.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.array_task_ids)
+        ? object.array_task_ids.map((e: any) => globalThis.Number(e))
+        : [],
+      arrayMaxRunning: isSet(object.arrayMaxRunning)
+        ? globalThis.Number(object.arrayMaxRunning)
+        : isSet(object.array_max_running)
+        ? globalThis.Number(object.array_max_running)
+        : 0,
+      array: isSet(object.array) ? ArrayTask.fromJSON(object.array) : undefined,
     };
   },
 
@@ -3148,6 +3228,15 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.beginTime !== 0) {
       obj.beginTime = Math.round(message.beginTime);
     }
+    if (message.arrayTaskIds?.length) {
+      obj.arrayTaskIds = message.arrayTaskIds.map((e) => Math.round(e));
+    }
+    if (message.arrayMaxRunning !== 0) {
+      obj.arrayMaxRunning = Math.round(message.arrayMaxRunning);
+    }
+    if (message.array !== undefined) {
+      obj.array = ArrayTask.toJSON(message.array);
+    }
     return obj;
   },
 
@@ -3212,6 +3301,11 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.dependencyAnyOf = object.dependencyAnyOf ?? false;
     message.killOnInvalidDep = object.killOnInvalidDep ?? false;
     message.beginTime = object.beginTime ?? 0;
+    message.arrayTaskIds = object.arrayTaskIds?.map((e) => e) || [];
+    message.arrayMaxRunning = object.arrayMaxRunning ?? 0;
+    message.array = (object.array !== undefined && object.array !== null)
+      ? ArrayTask.fromPartial(object.array)
+      : undefined;
     return message;
   },
 };
@@ -3382,6 +3476,179 @@ export const JobSpec_EnvEntry: MessageFns<JobSpec_EnvEntry> = {
     const message = createBaseJobSpec_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseArrayTask(): ArrayTask {
+  return { arrayJobId: 0, taskId: 0, taskCount: 0, taskMin: 0, taskMax: 0, maxRunning: 0 };
+}
+
+export const ArrayTask: MessageFns<ArrayTask> = {
+  encode(message: ArrayTask, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.arrayJobId !== 0) {
+      writer.uint32(8).uint32(message.arrayJobId);
+    }
+    if (message.taskId !== 0) {
+      writer.uint32(16).uint32(message.taskId);
+    }
+    if (message.taskCount !== 0) {
+      writer.uint32(24).uint32(message.taskCount);
+    }
+    if (message.taskMin !== 0) {
+      writer.uint32(32).uint32(message.taskMin);
+    }
+    if (message.taskMax !== 0) {
+      writer.uint32(40).uint32(message.taskMax);
+    }
+    if (message.maxRunning !== 0) {
+      writer.uint32(48).uint32(message.maxRunning);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ArrayTask {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArrayTask();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.arrayJobId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.taskId = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.taskCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.taskMin = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.taskMax = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.maxRunning = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ArrayTask {
+    return {
+      arrayJobId: isSet(object.arrayJobId)
+        ? globalThis.Number(object.arrayJobId)
+        : isSet(object.array_job_id)
+        ? globalThis.Number(object.array_job_id)
+        : 0,
+      taskId: isSet(object.taskId)
+        ? globalThis.Number(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.Number(object.task_id)
+        : 0,
+      taskCount: isSet(object.taskCount)
+        ? globalThis.Number(object.taskCount)
+        : isSet(object.task_count)
+        ? globalThis.Number(object.task_count)
+        : 0,
+      taskMin: isSet(object.taskMin)
+        ? globalThis.Number(object.taskMin)
+        : isSet(object.task_min)
+        ? globalThis.Number(object.task_min)
+        : 0,
+      taskMax: isSet(object.taskMax)
+        ? globalThis.Number(object.taskMax)
+        : isSet(object.task_max)
+        ? globalThis.Number(object.task_max)
+        : 0,
+      maxRunning: isSet(object.maxRunning)
+        ? globalThis.Number(object.maxRunning)
+        : isSet(object.max_running)
+        ? globalThis.Number(object.max_running)
+        : 0,
+    };
+  },
+
+  toJSON(message: ArrayTask): unknown {
+    const obj: any = {};
+    if (message.arrayJobId !== 0) {
+      obj.arrayJobId = Math.round(message.arrayJobId);
+    }
+    if (message.taskId !== 0) {
+      obj.taskId = Math.round(message.taskId);
+    }
+    if (message.taskCount !== 0) {
+      obj.taskCount = Math.round(message.taskCount);
+    }
+    if (message.taskMin !== 0) {
+      obj.taskMin = Math.round(message.taskMin);
+    }
+    if (message.taskMax !== 0) {
+      obj.taskMax = Math.round(message.taskMax);
+    }
+    if (message.maxRunning !== 0) {
+      obj.maxRunning = Math.round(message.maxRunning);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ArrayTask>, I>>(base?: I): ArrayTask {
+    return ArrayTask.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ArrayTask>, I>>(object: I): ArrayTask {
+    const message = createBaseArrayTask();
+    message.arrayJobId = object.arrayJobId ?? 0;
+    message.taskId = object.taskId ?? 0;
+    message.taskCount = object.taskCount ?? 0;
+    message.taskMin = object.taskMin ?? 0;
+    message.taskMax = object.taskMax ?? 0;
+    message.maxRunning = object.maxRunning ?? 0;
     return message;
   },
 };
@@ -4759,6 +5026,7 @@ function createBaseJobInfo(): JobInfo {
     requeueCount: 0,
     dependency: "",
     beginTime: 0,
+    array: undefined,
   };
 }
 
@@ -4871,6 +5139,9 @@ export const JobInfo: MessageFns<JobInfo> = {
     }
     if (message.beginTime !== 0) {
       writer.uint32(288).int64(message.beginTime);
+    }
+    if (message.array !== undefined) {
+      ArrayTask.encode(message.array, writer.uint32(298).fork()).join();
     }
     return writer;
   },
@@ -5176,6 +5447,14 @@ export const JobInfo: MessageFns<JobInfo> = {
             message.beginTime = longToNumber(reader.int64());
             continue;
           }
+          case 37: {
+            if (tag !== 298) {
+              break;
+            }
+
+            message.array = ArrayTask.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5302,6 +5581,7 @@ export const JobInfo: MessageFns<JobInfo> = {
         : isSet(object.begin_time)
         ? globalThis.Number(object.begin_time)
         : 0,
+      array: isSet(object.array) ? ArrayTask.fromJSON(object.array) : undefined,
     };
   },
 
@@ -5415,6 +5695,9 @@ export const JobInfo: MessageFns<JobInfo> = {
     if (message.beginTime !== 0) {
       obj.beginTime = Math.round(message.beginTime);
     }
+    if (message.array !== undefined) {
+      obj.array = ArrayTask.toJSON(message.array);
+    }
     return obj;
   },
 
@@ -5465,6 +5748,9 @@ export const JobInfo: MessageFns<JobInfo> = {
     message.requeueCount = object.requeueCount ?? 0;
     message.dependency = object.dependency ?? "";
     message.beginTime = object.beginTime ?? 0;
+    message.array = (object.array !== undefined && object.array !== null)
+      ? ArrayTask.fromPartial(object.array)
+      : undefined;
     return message;
   },
 };
@@ -6084,7 +6370,7 @@ export const SubmitStepReply: MessageFns<SubmitStepReply> = {
 };
 
 function createBaseJobStepSelector(): JobStepSelector {
-  return { jobId: 0, stepIds: [] };
+  return { jobId: 0, stepIds: [], arrayTaskId: undefined };
 }
 
 export const JobStepSelector: MessageFns<JobStepSelector> = {
@@ -6098,6 +6384,9 @@ export const JobStepSelector: MessageFns<JobStepSelector> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.arrayTaskId !== undefined) {
+      writer.uint32(24).uint32(message.arrayTaskId);
     }
     return writer;
   },
@@ -6141,6 +6430,14 @@ export const JobStepSelector: MessageFns<JobStepSelector> = {
 
             break;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.arrayTaskId = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6165,6 +6462,11 @@ export const JobStepSelector: MessageFns<JobStepSelector> = {
         : globalThis.Array.isArray(object?.step_ids)
         ? object.step_ids.map((e: any) => globalThis.Number(e))
         : [],
+      arrayTaskId: isSet(object.arrayTaskId)
+        ? globalThis.Number(object.arrayTaskId)
+        : isSet(object.array_task_id)
+        ? globalThis.Number(object.array_task_id)
+        : undefined,
     };
   },
 
@@ -6176,6 +6478,9 @@ export const JobStepSelector: MessageFns<JobStepSelector> = {
     if (message.stepIds?.length) {
       obj.stepIds = message.stepIds.map((e) => Math.round(e));
     }
+    if (message.arrayTaskId !== undefined) {
+      obj.arrayTaskId = Math.round(message.arrayTaskId);
+    }
     return obj;
   },
 
@@ -6186,6 +6491,7 @@ export const JobStepSelector: MessageFns<JobStepSelector> = {
     const message = createBaseJobStepSelector();
     message.jobId = object.jobId ?? 0;
     message.stepIds = object.stepIds?.map((e) => e) || [];
+    message.arrayTaskId = object.arrayTaskId ?? undefined;
     return message;
   },
 };
@@ -11140,6 +11446,7 @@ function createBaseStepToD(): StepToD {
     startTime: 0,
     deviceFiles: [],
     gpuIds: [],
+    array: undefined,
   };
 }
 
@@ -11250,6 +11557,9 @@ export const StepToD: MessageFns<StepToD> = {
         writer.uint32(v);
       }
       writer.join();
+    }
+    if (message.array !== undefined) {
+      ArrayTask.encode(message.array, writer.uint32(282).fork()).join();
     }
     return writer;
   },
@@ -11552,6 +11862,14 @@ export const StepToD: MessageFns<StepToD> = {
 
             break;
           }
+          case 35: {
+            if (tag !== 282) {
+              break;
+            }
+
+            message.array = ArrayTask.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -11703,6 +12021,7 @@ export const StepToD: MessageFns<StepToD> = {
         : globalThis.Array.isArray(object?.gpu_ids)
         ? object.gpu_ids.map((e: any) => globalThis.Number(e))
         : [],
+      array: isSet(object.array) ? ArrayTask.fromJSON(object.array) : undefined,
     };
   },
 
@@ -11816,6 +12135,9 @@ export const StepToD: MessageFns<StepToD> = {
     if (message.gpuIds?.length) {
       obj.gpuIds = message.gpuIds.map((e) => Math.round(e));
     }
+    if (message.array !== undefined) {
+      obj.array = ArrayTask.toJSON(message.array);
+    }
     return obj;
   },
 
@@ -11874,6 +12196,9 @@ export const StepToD: MessageFns<StepToD> = {
     message.startTime = object.startTime ?? 0;
     message.deviceFiles = object.deviceFiles?.map((e) => e) || [];
     message.gpuIds = object.gpuIds?.map((e) => e) || [];
+    message.array = (object.array !== undefined && object.array !== null)
+      ? ArrayTask.fromPartial(object.array)
+      : undefined;
     return message;
   },
 };

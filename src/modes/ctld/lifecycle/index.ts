@@ -2,7 +2,7 @@
 // records in memory and return the effects to carry out (see effects.ts). Nothing here does I/O or reads a clock:
 // the time of each event is given, so tests drive it with a fake clock and look at the effects. The transitions
 // these events share are in transitions.ts.
-import { JobStatus, JobType, type StepStatusChangeRequest } from "../../../core/generated/crane/crane";
+import { JobStatus, JobType, type ArrayTask, type StepStatusChangeRequest } from "../../../core/generated/crane/crane";
 import { isTerminal } from "../../../core/job-state";
 import { isAdminUid } from "../../../core/identity";
 import { DAEMON_STEP, PRIMARY_STEP, findStep, type JobRecord, type StepRecord } from "../records";
@@ -88,9 +88,26 @@ export class Lifecycle extends Transitions {
       status: (id) => this.jobs.get(id)?.status ?? this.finishedStatus(id),
       earlierNamesake: (job) => this.jobs.hasEarlierNamesake(job),
     };
+    /** Per array with a `%N` limit: how many more of its tasks may start in this pass. */
+    const taskBudget = new Map<number, number>();
+    const budgetOf = (a: ArrayTask) => {
+      let left = taskBudget.get(a.arrayJobId);
+      if (left === undefined) {
+        let started = 0;
+        for (const id of this.jobs.arrayTasks(a.arrayJobId).values()) if (this.jobs.get(id)?.status !== JobStatus.Pending) started++;
+        taskBudget.set(a.arrayJobId, (left = a.maxRunning - started));
+      }
+      return left;
+    };
     for (const job of this.jobs.pendingWithGates()) {
       if (job.status !== JobStatus.Pending || job.spec.hold) continue;
-      const gate = gateOf(job, now.wall, others);
+      let gate = gateOf(job, now.wall, others);
+      const array = job.spec.array;
+      if (gate.state === "ready" && array && array.maxRunning > 0) {
+        const left = budgetOf(array);
+        if (left > 0) taskBudget.set(array.arrayJobId, left - 1);
+        else gate = { state: "waiting", reason: "JobArrayTaskLimit" };
+      }
       if (gate.state === "ready") continue;
       if (job.spec.beginTime > now.wall) this.nextBeginAt = Math.min(this.nextBeginAt, job.spec.beginTime);
       if (gate.state === "never" && job.spec.killOnInvalidDep) {
