@@ -1,6 +1,7 @@
 // ctld's map of active jobs, which also counts them per uid, so that CraneCtld.MaxSubmitJobsPerUser costs a lookup
 // per submission instead of a walk over every queued job. A job's uid never changes once it is admitted.
 import { hasGate } from "./dependencies";
+import type { JobStepSelector } from "../../core/generated/crane/crane";
 import type { JobRecord } from "./records";
 
 export class ActiveJobs extends Map<number, JobRecord> {
@@ -55,6 +56,33 @@ export class ActiveJobs extends Map<number, JobRecord> {
   /** The active tasks of array `arrayJobId`: task id -> job id (empty when it is no array, or all ended). */
   arrayTasks(arrayJobId: number): ReadonlyMap<number, number> {
     return this.arrays.get(arrayJobId) ?? new Map();
+  }
+
+  /**
+   * Selectors with arrays resolved: an array's id stands for all its active tasks (and its first task's job), `12_7`
+   * for that task's job. `missing`: the `12_7` selectors whose task is not active.
+   */
+  expandArraySelectors(selectors: JobStepSelector[]): { selectors: JobStepSelector[]; missing: JobStepSelector[] } {
+    const out: JobStepSelector[] = [];
+    const missing: JobStepSelector[] = [];
+    const seen = new Set<string>();
+    const add = (jobId: number, stepIds: number[]) => {
+      const key = `${jobId}:${stepIds.join(",")}`;
+      if (!seen.has(key)) out.push({ jobId, stepIds });
+      seen.add(key);
+    };
+    for (const sel of selectors) {
+      const tasks = this.arrayTasks(sel.jobId);
+      if (sel.arrayTaskId !== undefined) {
+        const jobId = tasks.get(sel.arrayTaskId);
+        if (jobId === undefined) missing.push(sel);
+        else add(jobId, sel.stepIds);
+        continue;
+      }
+      add(sel.jobId, sel.stepIds);
+      for (const jobId of tasks.values()) add(jobId, sel.stepIds);
+    }
+    return { selectors: out, missing };
   }
 
   /** Active jobs that have a --begin time or dependencies. */

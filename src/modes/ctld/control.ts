@@ -1,9 +1,12 @@
 // ccontrol's changes to jobs and nodes, as rules over the records (no I/O): who may change what, and when.
 // Hold and release, partition and node list apply to pending jobs only; a time limit may be lowered by the job's
 // owner and raised by an administrator only, also while the job runs (as in Slurm); priority is an administrator's.
-import { JobStatus, type ModifyJobRequest } from "../../core/generated/crane/crane";
+import { JobStatus, type ModifyJobReply, type ModifyJobRequest, type ModifyNodeReply, type ModifyNodeRequest } from "../../core/generated/crane/crane";
+import type { Logger } from "../../core/log";
+import type { ActiveJobs } from "./active-jobs";
 import { admitJob, type AdmissionContext } from "./admission";
-import type { NodeEntry } from "./nodes";
+import type { NodeEntry, NodeRegistry } from "./nodes";
+import type { JobStore } from "./store";
 import type { JobRecord } from "./records";
 import { Rejection } from "./rejection";
 
@@ -82,4 +85,66 @@ export function modifyNode(node: NodeEntry, state: string, reason: string): stri
     return "";
   }
   return `unknown node state "${state}" (known: drain, resume)`;
+}
+
+export interface JobControlDeps {
+  jobs: ActiveJobs;
+  store: JobStore;
+  log: Logger;
+  admission: () => AdmissionContext;
+}
+
+/** ModifyJob: the request applied to each job named, each change saved before it is reported made. */
+export async function modifyJobs(req: ModifyJobRequest, who: Controller, d: JobControlDeps): Promise<ModifyJobReply> {
+  const reply: ModifyJobReply = { modified: [], notModified: [] };
+  const saves: Promise<void>[] = [];
+  for (const jobId of req.jobIds) {
+    const job = d.jobs.get(jobId);
+    const before = job && structuredClone({ spec: job.spec, reqPerNode: job.reqPerNode, pendingReason: job.pendingReason, priority: job.priority });
+    const error = job ? modifyJob(job, req, who, d.admission()) : "job does not exist or has already finished";
+    if (error || !job || !before) {
+      reply.notModified.push({ jobId, reason: error });
+      continue;
+    }
+    saves.push(
+      d.store.save(job).then(
+        () => {
+          reply.modified.push(jobId);
+          d.log.info(`job ${jobId} changed by uid ${who.uid}: ${describeJobChange(req).join(", ")}`);
+        },
+        (e: Error) => {
+          Object.assign(job, before); // not on disk, so not made
+          reply.notModified.push({ jobId, reason: `ctld could not save the change: ${e.message}` });
+        },
+      ),
+    );
+  }
+  await Promise.all(saves);
+  return reply;
+}
+
+/** ModifyNode: drains or resumes the nodes named (administrators only), the drains saved before they are reported. */
+export function modifyNodes(req: ModifyNodeRequest, who: Controller, nodes: NodeRegistry, store: JobStore, log: Logger): ModifyNodeReply {
+  if (!who.isAdmin) {
+    return { modified: [], notModified: req.nodes.map((n) => `${n}: Permission denied: only an administrator may drain or resume a node`) };
+  }
+  const reply: ModifyNodeReply = { modified: [], notModified: [] };
+  const before = new Map([...nodes.nodes.values()].map((n) => [n, n.drainReason]));
+  for (const name of req.nodes) {
+    const node = nodes.get(name);
+    const error = node ? modifyNode(node, req.state, req.reason) : `node ${name} does not exist`;
+    if (error) reply.notModified.push(`${name}: ${error}`);
+    else reply.modified.push(name);
+  }
+  if (reply.modified.length === 0) return reply;
+  const drains: Record<string, string> = {};
+  for (const n of nodes.nodes.values()) if (n.drainReason !== undefined) drains[n.name] = n.drainReason;
+  try {
+    store.saveNodeDrains(drains);
+  } catch (e) {
+    for (const [n, reason] of before) n.drainReason = reason; // not on disk, so not made
+    return { modified: [], notModified: req.nodes.map((n) => `${n}: ctld could not save the change: ${(e as Error).message}`) };
+  }
+  log.info(`nodes ${reply.modified.join(",")} ${req.state === "drain" ? `drained: ${req.reason}` : "resumed"} by uid ${who.uid}`);
+  return reply;
 }

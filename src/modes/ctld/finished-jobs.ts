@@ -1,4 +1,5 @@
 // Finished jobs: in the store, and in memory until their final save commits, so that no query misses them.
+import type { JobStatus } from "../../core/generated/crane/crane";
 import type { JobRecord } from "./records";
 import type { JobStore } from "./store";
 
@@ -14,6 +15,20 @@ export class FinishedJobs {
 
   saved(job: JobRecord): void {
     if (this.saving.get(job.jobId) === job) this.saving.delete(job.jobId);
+  }
+
+  /** A finished job's status never changes: dependencies on it look it up in the store once. */
+  private readonly statuses = new Map<number, JobStatus>();
+
+  statusOf(jobId: number): JobStatus | undefined {
+    let status = this.statuses.get(jobId);
+    if (status === undefined) {
+      status = this.find(jobId)?.status;
+      if (status === undefined) return undefined;
+      if (this.statuses.size >= 100_000) this.statuses.clear();
+      this.statuses.set(jobId, status);
+    }
+    return status;
   }
 
   find(jobId: number): JobRecord | undefined {

@@ -6,7 +6,6 @@ import {
   ErrCode,
   JobStatus,
   type JobSpec,
-  type JobStepSelector,
   type ModifyJobReply,
   type ModifyJobRequest,
   type ModifyNodeReply,
@@ -30,7 +29,8 @@ import { Rejection } from "./rejection";
 import { ActiveJobs } from "./active-jobs";
 import { FinishedJobs } from "./finished-jobs";
 import { checkArraySubmission, checkJobSubmission } from "./limits";
-import { describeJobChange, modifyJob, modifyNode } from "./control";
+import { modifyJobs, modifyNodes } from "./control";
+import { arrayTaskSpec } from "./arrays";
 import { Lifecycle, type Effect, type HeldStep, type Now } from "./lifecycle";
 
 export { Rejection };
@@ -70,7 +70,7 @@ export class JobManager {
     this.nodeClient = new NodeClient(nodes);
     this.lifecycle = new Lifecycle(this.jobs, nodes, config, log, monotonicMs());
     this.finished = new FinishedJobs(store);
-    this.lifecycle.finishedStatus = (jobId) => this.finishedStatus(jobId);
+    this.lifecycle.finishedStatus = (jobId) => this.finished.statusOf(jobId);
     const quarantined = (jobId: number, why: string) =>
       log.error(`job ${jobId}: its saved record cannot be read (${why}); moved to the database's quarantine table`);
     for (const job of store.loadActive(quarantined)) this.jobs.set(job.jobId, job);
@@ -125,20 +125,6 @@ export class JobManager {
     }
   }
 
-  /** A finished job's status never changes: dependencies look each one up in the store once. */
-  private readonly finishedStatuses = new Map<number, JobStatus>();
-
-  private finishedStatus(jobId: number): JobStatus | undefined {
-    let status = this.finishedStatuses.get(jobId);
-    if (status === undefined) {
-      status = this.finished.find(jobId)?.status;
-      if (status === undefined) return undefined;
-      if (this.finishedStatuses.size >= 100_000) this.finishedStatuses.clear();
-      this.finishedStatuses.set(jobId, status);
-    }
-    return status;
-  }
-
   private async acceptJob(spec: JobSpec, caller: { uid: number; gid: number }): Promise<number> {
     // Only ctld makes a job an array task: what a client sends in that field is dropped.
     if (spec.arrayTaskIds.length === 0) return this.acceptOne({ ...spec, array: undefined }, caller);
@@ -153,19 +139,7 @@ export class JobManager {
     const taskIds = [...new Set(spec.arrayTaskIds)].sort((a, b) => a - b);
     checkArraySubmission(taskIds.length, caller, this.config.limits, this.jobs.countOf(caller.uid));
     const arrayJobId = this.store.peekNextJobId();
-    const task = (taskId: number): JobSpec => ({
-      ...spec,
-      arrayTaskIds: [],
-      arrayMaxRunning: 0,
-      array: {
-        arrayJobId,
-        taskId,
-        taskCount: taskIds.length,
-        taskMin: taskIds[0]!,
-        taskMax: taskIds[taskIds.length - 1]!,
-        maxRunning: spec.arrayMaxRunning,
-      },
-    });
+    const task = (taskId: number) => arrayTaskSpec(spec, arrayJobId, taskIds, taskId);
     // Queued synchronously: the first task gets the id peeked, and a refusal of it comes before any other task.
     const first = this.queueNew(task(taskIds[0]!), caller);
     const rest = taskIds.slice(1).map(async (t) => this.persistNew(this.queueNew(task(t), caller)));
@@ -288,95 +262,23 @@ export class JobManager {
     return error;
   }
 
-  /** ccontrol hold / release / update job: see control.ts. Answered once the change is on disk. */
+  /** ccontrol hold / release / update job: see control.ts. Answered once the changes are on disk. */
   async modifyJobs(req: ModifyJobRequest, caller: { uid: number }): Promise<ModifyJobReply> {
-    const reply: ModifyJobReply = { modified: [], notModified: [] };
-    const who = { uid: caller.uid, isAdmin: this.isAdmin(caller.uid) };
-    const saves: Promise<void>[] = [];
-    for (const jobId of req.jobIds) {
-      const job = this.jobs.get(jobId);
-      const before = job && structuredClone({ spec: job.spec, reqPerNode: job.reqPerNode, pendingReason: job.pendingReason, priority: job.priority });
-      const error = job ? modifyJob(job, req, who, this.admission()) : "job does not exist or has already finished";
-      if (error || !job || !before) {
-        reply.notModified.push({ jobId, reason: error });
-        continue;
-      }
-      saves.push(
-        this.store.save(job).then(
-          () => {
-            reply.modified.push(jobId);
-            this.log.info(`job ${jobId} changed by uid ${caller.uid}: ${describeJobChange(req).join(", ")}`);
-          },
-          (e: Error) => {
-            Object.assign(job, before); // not on disk, so not made
-            reply.notModified.push({ jobId, reason: `ctld could not save the change: ${e.message}` });
-          },
-        ),
-      );
-    }
-    await Promise.all(saves);
+    const reply = await modifyJobs(
+      req,
+      { uid: caller.uid, isAdmin: this.isAdmin(caller.uid) },
+      { jobs: this.jobs, store: this.store, log: this.log, admission: () => this.admission() },
+    );
     if (reply.modified.length) this.markScheduleDirty();
     return reply;
   }
 
   /** ccontrol update node state=drain|resume (administrators only): see control.ts. Kept across restarts. */
   modifyNodes(req: ModifyNodeRequest, caller: { uid: number }): ModifyNodeReply {
-    if (!this.isAdmin(caller.uid)) {
-      return { modified: [], notModified: req.nodes.map((n) => `${n}: Permission denied: only an administrator may drain or resume a node`) };
-    }
-    const reply: ModifyNodeReply = { modified: [], notModified: [] };
-    const before = new Map([...this.nodes.nodes.values()].map((n) => [n, n.drainReason]));
-    for (const name of req.nodes) {
-      const node = this.nodes.get(name);
-      const error = node ? modifyNode(node, req.state, req.reason) : `node ${name} does not exist`;
-      if (error) reply.notModified.push(`${name}: ${error}`);
-      else reply.modified.push(name);
-    }
-    if (reply.modified.length) {
-      try {
-        this.store.saveNodeDrains(this.nodeDrains());
-      } catch (e) {
-        for (const [n, reason] of before) n.drainReason = reason; // not on disk, so not made
-        return { modified: [], notModified: req.nodes.map((n) => `${n}: ctld could not save the change: ${(e as Error).message}`) };
-      }
-      this.log.info(`nodes ${reply.modified.join(",")} ${req.state === "drain" ? `drained: ${req.reason}` : "resumed"} by uid ${caller.uid}`);
-      for (const n of reply.modified) this.changes?.node(n);
-      this.markScheduleDirty();
-    }
+    const reply = modifyNodes(req, { uid: caller.uid, isAdmin: this.isAdmin(caller.uid) }, this.nodes, this.store, this.log);
+    for (const n of reply.modified) this.changes?.node(n);
+    if (reply.modified.length) this.markScheduleDirty();
     return reply;
-  }
-
-  private nodeDrains(): Record<string, string> {
-    const drains: Record<string, string> = {};
-    for (const n of this.nodes.nodes.values()) if (n.drainReason !== undefined) drains[n.name] = n.drainReason;
-    return drains;
-  }
-
-  /**
-   * Selectors with arrays resolved: an array's id stands for all its active tasks (and its first task's job), `12_7`
-   * for that task's job. `missing`: the `12_7` selectors whose task is not active.
-   */
-  expandArraySelectors(selectors: JobStepSelector[]): { selectors: JobStepSelector[]; missing: JobStepSelector[] } {
-    const out: JobStepSelector[] = [];
-    const missing: JobStepSelector[] = [];
-    const seen = new Set<string>();
-    const add = (jobId: number, stepIds: number[]) => {
-      const key = `${jobId}:${stepIds.join(",")}`;
-      if (!seen.has(key)) out.push({ jobId, stepIds });
-      seen.add(key);
-    };
-    for (const sel of selectors) {
-      const tasks = this.jobs.arrayTasks(sel.jobId);
-      if (sel.arrayTaskId !== undefined) {
-        const jobId = tasks.get(sel.arrayTaskId);
-        if (jobId === undefined) missing.push(sel);
-        else add(jobId, sel.stepIds);
-        continue;
-      }
-      add(sel.jobId, sel.stepIds);
-      for (const jobId of tasks.values()) add(jobId, sel.stepIds);
-    }
-    return { selectors: out, missing };
   }
 
   /** A job by id: active, finished but not yet saved, or finished (from the store). */

@@ -103,7 +103,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
     async queryJobsInfo(call, cb) {
       const caller = await requireCaller(call);
       checkQueryItems(call.request, jm.config.limits, "QueryJobsInfo");
-      const q = { ...call.request, jobIds: jm.expandArraySelectors(call.request.jobIds).selectors };
+      const q = { ...call.request, jobIds: jm.jobs.expandArraySelectors(call.request.jobIds).selectors };
       if (call.request.jobIds.length && !q.jobIds.length) return cb(null, { ok: true, jobs: [] });
       const limit = q.limit || 100_000;
       const active = [...jm.jobs.values()].filter((j) => matches(j, q));
@@ -129,7 +129,7 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       const reply: CancelJobReply = { cancelled: [], notCancelled: [] };
       const targets: { jobId: number; stepIds: number[] }[] = [];
       if (q.jobIds.length) {
-        const { selectors, missing } = jm.expandArraySelectors(q.jobIds);
+        const { selectors, missing } = jm.jobs.expandArraySelectors(q.jobIds);
         targets.push(...selectors);
         for (const m of missing) {
           reply.notCancelled.push({ jobId: m.jobId, stepId: 0, reason: `array task ${m.jobId}_${m.arrayTaskId} does not exist or has already finished` });
