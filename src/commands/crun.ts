@@ -2,7 +2,7 @@ import { Flags } from "@oclif/core";
 import path from "node:path";
 import { CraneCommand } from "../core/cli/base";
 import { CliError, ExitCode } from "../core/cli/errors";
-import { applyJobOptions, applyResourceOptions, baseJobSpec, exportedEnvironment, jobOnlyFlags, resourceFlags } from "../core/cli/job-options";
+import { applyJobOptions, applyResourceOptions, baseJobSpec, exportedEnvironment, jobOnlyFlags, OVERLAP_FLAG, resourceFlags } from "../core/cli/job-options";
 import { waitForStart } from "../core/cli/progress";
 import { followStep, jobIdFromEnv } from "../core/cli/step-client";
 import { jobOnlyOptionsGiven, optionMap, stepSpec, submitJob, submitStep } from "../core/cli/submit";
@@ -22,6 +22,7 @@ export default class Crun extends CraneCommand {
     ...resourceFlags,
     ...jobOnlyFlags,
     chdir: Flags.string({ char: "D", description: "Working directory" }),
+    overlap: OVERLAP_FLAG,
     export: Flags.string({ description: "Environment: ALL (default), NONE, or NAME[=VALUE],..." }),
     quiet: Flags.boolean({ char: "Q", description: "No progress messages" }),
   };

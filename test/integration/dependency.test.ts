@@ -81,7 +81,7 @@ describe.skipIf(skip)("dependencies and begin times on a one-node cluster", () =
   });
 });
 
-describe.skipIf(skip)("job arrays on a one-node cluster", () => {
+describe.skipIf(skip)("job arrays and step shares on a one-node cluster", () => {
   let cluster: TestCluster;
   let work: string;
   const jobs = async () => {
@@ -120,6 +120,20 @@ describe.skipIf(skip)("job arrays on a one-node cluster", () => {
     for (const task of [2, 4, 6, 8]) {
       expect(fs.readFileSync(path.join(work, `out-${arrayId}_${task}.txt`), "utf8").trim()).toBe(`${arrayId} ${task} 4 2 8`);
     }
+  }, 90_000);
+
+  it("a crun step that names its CPUs waits for its share beside a sibling, unless --overlap", async () => {
+    const script = (overlap: string) => [`crun -c 2 sh -c 'sleep 2; echo first-done' &`, "sleep 0.5", `crun -c 1 ${overlap} echo second`, "wait"].join("\n");
+    const run = async (overlap: string) => {
+      const out = path.join(work, `shares${overlap}.txt`);
+      const r = await cluster.run("cbatch", ["--parsable", "-c", "2", "-o", out, "--wrap", script(overlap)], { cwd: work });
+      expect(r.code, r.stderr).toBe(0);
+      const done = await cluster.waitJob(Number(r.stdout), finished, 60_000);
+      expect(done.status).toBe("Completed");
+      return fs.readFileSync(out, "utf8").trim().split("\n");
+    };
+    expect(await run("")).toEqual(["first-done", "second"]);
+    expect(await run("--overlap")).toEqual(["second", "first-done"]);
   }, 90_000);
 
   it("ccancel ARRAY_TASK cancels one task, ccancel ARRAY all that are left", async () => {

@@ -7,7 +7,7 @@ import type { CtldConnection } from "../../core/cli/ctld";
 import { containerExitCode, exitCodeAfterAttach, openContainerSession, StepNotRunningError } from "../../core/cli/container-session";
 import { CliError, ExitCode } from "../../core/cli/errors";
 import type { CconJson } from "../../core/cli/json";
-import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, resourceFlags } from "../../core/cli/job-options";
+import { applyJobOptions, applyResourceOptions, baseJobSpec, buildPodMeta, jobOnlyFlags, OVERLAP_FLAG, resourceFlags } from "../../core/cli/job-options";
 import { waitForStart } from "../../core/cli/progress";
 import { dashCommandNote, isCommandNotFound, misplacedFlagMessage, misplacedFlags } from "../../core/cli/run-hint";
 import { followStep, jobIdFromEnv } from "../../core/cli/step-client";
@@ -46,6 +46,7 @@ export default class CconRun extends CraneCommand {
     env: Flags.string({ char: "e", description: "Set an environment variable: K=V (K alone copies it from here)", multiple: true }),
     volume: Flags.string({ char: "v", description: "Bind mount: HOST:CONTAINER[:ro]", multiple: true }),
     detach: Flags.boolean({ char: "d", description: "Run in the background and print the container id" }),
+    overlap: OVERLAP_FLAG,
     rm: Flags.boolean({ description: "Remove the container when it ends (crane always does: accepted for docker's habit)" }),
     interactive: Flags.boolean({ char: "i", description: "Keep stdin open" }),
     tty: Flags.boolean({ char: "t", description: "Allocate a terminal" }),
@@ -100,7 +101,7 @@ export default class CconRun extends CraneCommand {
       stdinOnce: flags.interactive && !flags.detach,
       detached: flags.detach,
     };
-    const options = optionMap(topic);
+    const options = optionMap({ ...topic, overlap: flags.overlap });
     const parentJob = jobIdFromEnv("ccon run");
     const ctld = this.ctld;
     let jobId: number;

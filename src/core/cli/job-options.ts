@@ -46,6 +46,9 @@ export const jobOnlyFlags = {
   begin: Flags.string({ char: "b", description: "Start no earlier than: now+1h, now+90, 16:30, 2026-12-24[T08:00]" }),
 };
 
+/** `--overlap`, for a step inside a job (crun, ccon run with CRANE_JOB_ID). */
+export const OVERLAP_FLAG = Flags.boolean({ description: "Inside a job: share the CPUs, memory and GPUs other steps use instead of waiting for a share" });
+
 /** Option values by long name, from directives and flags alike (strings; booleans as "true"/"false"). */
 export type OptionMap = Record<string, string | undefined>;
 

@@ -50,6 +50,7 @@ export function stepSpec(jobId: number, type: JobType, o: OptionMap, fields: Ste
     cmdLine: fields.cmdLine,
     argv: fields.argv ?? [],
     containerMeta: fields.containerMeta,
+    overlap: o.overlap === "true",
   });
 }
 

@@ -35,6 +35,11 @@ export interface StepRecord {
   io?: IoMeta;
   /** The batch script of a batch primary step. */
   isBatchPrimary: boolean;
+  /**
+   * What the step asked for by name (CPUs, memory, GRES; not with --overlap): it gets that apart from its siblings'
+   * shares and waits (Pending, StepResources) until it is free. What it does not name it shares with them.
+   */
+  ownShare?: Resources;
   /** Per-node progress of the step, keyed by node name. */
   perNode: Record<string, NodeStepState>;
   /** Why ctld asked the step to end (Cancelled, ExceedTimeLimit), applied to its final status. */

@@ -45,6 +45,7 @@ export function admitStep(job: JobRecord | undefined, spec: StepSpec, caller: { 
     },
     io: spec.io,
     isBatchPrimary: false,
+    ownShare: spec.overlap ? undefined : namedShare(spec, res),
   });
 }
 
@@ -77,6 +78,12 @@ function pickStepNodes(job: JobRecord, spec: StepSpec): string[] {
     if (!chosen.includes(n)) chosen.push(n);
   }
   return chosen;
+}
+
+/** The part of `res` the step named; undefined when it named nothing. */
+function namedShare(spec: StepSpec, res: Resources): Resources | undefined {
+  if (!(spec.cpusPerTask > 0 || spec.memPerNode > 0 || spec.gresGiven)) return undefined;
+  return { cpu: spec.cpusPerTask > 0 ? res.cpu : 0, memoryBytes: spec.memPerNode > 0 ? res.memoryBytes : 0, gres: spec.gresGiven ? res.gres : {} };
 }
 
 /** What the step asks for on each node (the whole allocation unless it says), refused beyond the job's. */

@@ -584,6 +584,8 @@ export interface StepSpec {
   argv: string[];
   io: IoMeta | undefined;
   gresGiven: boolean;
+  /** --overlap: the step shares what its siblings use instead of waiting for its own share (StepResources). */
+  overlap: boolean;
 }
 
 export interface StepSpec_GresPerNodeEntry {
@@ -3778,6 +3780,7 @@ function createBaseStepSpec(): StepSpec {
     argv: [],
     io: undefined,
     gresGiven: false,
+    overlap: false,
   };
 }
 
@@ -3842,6 +3845,9 @@ export const StepSpec: MessageFns<StepSpec> = {
     }
     if (message.gresGiven !== false) {
       writer.uint32(160).bool(message.gresGiven);
+    }
+    if (message.overlap !== false) {
+      writer.uint32(168).bool(message.overlap);
     }
     return writer;
   },
@@ -4025,6 +4031,14 @@ export const StepSpec: MessageFns<StepSpec> = {
             message.gresGiven = reader.bool();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.overlap = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4140,6 +4154,7 @@ export const StepSpec: MessageFns<StepSpec> = {
         : isSet(object.gres_given)
         ? globalThis.Boolean(object.gres_given)
         : false,
+      overlap: isSet(object.overlap) ? globalThis.Boolean(object.overlap) : false,
     };
   },
 
@@ -4217,6 +4232,9 @@ export const StepSpec: MessageFns<StepSpec> = {
     if (message.gresGiven !== false) {
       obj.gresGiven = message.gresGiven;
     }
+    if (message.overlap !== false) {
+      obj.overlap = message.overlap;
+    }
     return obj;
   },
 
@@ -4263,6 +4281,7 @@ export const StepSpec: MessageFns<StepSpec> = {
     message.argv = object.argv?.map((e) => e) || [];
     message.io = (object.io !== undefined && object.io !== null) ? IoMeta.fromPartial(object.io) : undefined;
     message.gresGiven = object.gresGiven ?? false;
+    message.overlap = object.overlap ?? false;
     return message;
   },
 };

@@ -152,7 +152,7 @@ export class Lifecycle extends Transitions {
   /** A new step of a running job was saved: it starts now if its job is ready for steps, else when it is. */
   stepAdded(job: JobRecord, step: StepRecord, now: Now): Effect[] {
     const fx = new EffectList(now);
-    if (job.status === JobStatus.Running || job.status === JobStatus.Starting) this.dispatch(fx, job, step);
+    if (job.status === JobStatus.Running || job.status === JobStatus.Starting) this.dispatchAdded(fx, job, step);
     return fx.list();
   }
 

@@ -67,3 +67,29 @@ export function stepOutcome(step: StepRecord): StepOutcome | undefined {
   if (states.some((s) => s === JobStatus.Starting || s === JobStatus.Running)) return { status: JobStatus.Starting };
   return undefined;
 }
+
+/**
+ * Why a step with a share of its own (StepRecord.ownShare) does not fit beside its started siblings' shares on one
+ * of its nodes, within the job's allocation there; undefined when it fits or has no share of its own.
+ */
+export function shareShortfall(job: JobRecord, step: StepRecord): string | undefined {
+  const mine = step.ownShare;
+  if (!mine) return undefined;
+  for (const node of step.nodes) {
+    const alloc = job.allocByNode?.[node] ?? job.allocPerNode;
+    const used: Resources = { cpu: mine.cpu, memoryBytes: mine.memoryBytes, gres: { ...mine.gres } };
+    for (const s of job.steps) {
+      const theirs = s.ownShare;
+      if (s === step || !theirs || !s.nodes.includes(node) || s.status === JobStatus.Pending || isTerminal(s.status)) continue;
+      used.cpu += theirs.cpu;
+      used.memoryBytes += theirs.memoryBytes;
+      for (const [k, v] of Object.entries(theirs.gres)) used.gres[k] = (used.gres[k] ?? 0) + v;
+    }
+    if (used.cpu > alloc.cpu + 1e-9) return `${node}: ${used.cpu} CPUs with its siblings, the job has ${alloc.cpu}`;
+    if (used.memoryBytes > alloc.memoryBytes) return `${node}: ${used.memoryBytes} B of memory with its siblings, the job has ${alloc.memoryBytes}`;
+    for (const [k, v] of Object.entries(used.gres)) {
+      if (v > (alloc.gres[k] ?? 0)) return `${node}: ${k}:${v} with its siblings, the job has ${alloc.gres[k] ?? 0}`;
+    }
+  }
+  return undefined;
+}

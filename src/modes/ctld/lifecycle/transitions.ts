@@ -9,7 +9,7 @@ import { DAEMON_STEP, PRIMARY_STEP, findStep, type JobRecord, type StepRecord } 
 import type { NodeRegistry } from "../nodes";
 import type { ActiveJobs } from "../active-jobs";
 import type { EffectList, Now } from "./effects";
-import { stepOutcome } from "./steps";
+import { shareShortfall, stepOutcome } from "./steps";
 
 export type LifecycleConfig = Pick<CraneConfig, "cranedTimeoutSeconds" | "jobRequeue" | "adminUids" | "limits">;
 
@@ -82,12 +82,32 @@ export class Transitions {
       if (primary?.status === JobStatus.Pending) this.dispatch(fx, job, primary);
     } else if (step.stepId === PRIMARY_STEP && (job.status === JobStatus.Configuring || job.status === JobStatus.Starting)) {
       this.move(job, JobStatus.Running, `job ${job.jobId}`);
-      for (const s of job.steps) if (s.stepId >= 2 && s.status === JobStatus.Pending) this.dispatch(fx, job, s);
+      this.dispatchWaitingSteps(fx, job);
     }
+  }
+
+  /** Starts a step added to the running job, or leaves it Pending (StepResources) until its share is free. */
+  protected dispatchAdded(fx: EffectList, job: JobRecord, step: StepRecord): void {
+    const short = shareShortfall(job, step);
+    if (!short) {
+      if (step.reason === "StepResources") step.reason = "";
+      return this.dispatch(fx, job, step);
+    }
+    if (step.reason !== "StepResources") {
+      step.reason = "StepResources";
+      this.log.info(`step ${job.jobId}.${step.stepId} waits for its share of the job: ${short}`);
+      fx.save(job);
+    }
+  }
+
+  /** The job's added steps still pending, in order, each started if its share is free. */
+  protected dispatchWaitingSteps(fx: EffectList, job: JobRecord): void {
+    for (const s of job.steps) if (s.stepId >= 2 && s.status === JobStatus.Pending) this.dispatchAdded(fx, job, s);
   }
 
   protected stepEnded(fx: EffectList, job: JobRecord, step: StepRecord): void {
     if (job.status === JobStatus.Completing) return;
+    if (step.ownShare && job.status === JobStatus.Running) this.dispatchWaitingSteps(fx, job);
     if (step.stepId === DAEMON_STEP) {
       this.endJob(fx, job, JobStatus.Failed, step.exitCode, `pod failed: ${step.reason || "the pod ended unexpectedly"}`);
     } else if (step.stepId === PRIMARY_STEP) {
