@@ -75,20 +75,26 @@ export function stepOutcome(step: StepRecord): StepOutcome | undefined {
 export function shareShortfall(job: JobRecord, step: StepRecord): string | undefined {
   const mine = step.ownShare;
   if (!mine) return undefined;
+  // GRES by name: a step's `gpu:1` is counted against the job's `gpu:a100:2`.
+  const byName = (gres: Record<string, number>, into: Record<string, number> = {}) => {
+    for (const [k, v] of Object.entries(gres)) into[k.split(":")[0]!] = (into[k.split(":")[0]!] ?? 0) + v;
+    return into;
+  };
   for (const node of step.nodes) {
     const alloc = job.allocByNode?.[node] ?? job.allocPerNode;
-    const used: Resources = { cpu: mine.cpu, memoryBytes: mine.memoryBytes, gres: { ...mine.gres } };
+    const allocGres = byName(alloc.gres);
+    const used: Resources = { cpu: mine.cpu, memoryBytes: mine.memoryBytes, gres: byName(mine.gres) };
     for (const s of job.steps) {
       const theirs = s.ownShare;
       if (s === step || !theirs || !s.nodes.includes(node) || s.status === JobStatus.Pending || isTerminal(s.status)) continue;
       used.cpu += theirs.cpu;
       used.memoryBytes += theirs.memoryBytes;
-      for (const [k, v] of Object.entries(theirs.gres)) used.gres[k] = (used.gres[k] ?? 0) + v;
+      byName(theirs.gres, used.gres);
     }
     if (used.cpu > alloc.cpu + 1e-9) return `${node}: ${used.cpu} CPUs with its siblings, the job has ${alloc.cpu}`;
     if (used.memoryBytes > alloc.memoryBytes) return `${node}: ${used.memoryBytes} B of memory with its siblings, the job has ${alloc.memoryBytes}`;
     for (const [k, v] of Object.entries(used.gres)) {
-      if (v > (alloc.gres[k] ?? 0)) return `${node}: ${k}:${v} with its siblings, the job has ${alloc.gres[k] ?? 0}`;
+      if (v > (allocGres[k] ?? 0)) return `${node}: ${k}:${v} with its siblings, the job has ${allocGres[k] ?? 0}`;
     }
   }
   return undefined;
