@@ -60,6 +60,10 @@ describe("process identity (pid and start time)", () => {
     const who = identify(shim.pid!)!;
     expect(signalChildGroup(who, path.join(dir, "never-written"), "SIGTERM")).toBe("unwritten");
     while (!fs.existsSync(pidFile) || !fs.readFileSync(pidFile, "utf8").trim()) await new Promise((r) => setTimeout(r, 10));
+    // The pid is written before setsid has made the task its own group leader: until then there is no group to signal.
+    const taskPid = fs.readFileSync(pidFile, "utf8").trim();
+    const pgid = () => fs.readFileSync(`/proc/${taskPid}/stat`, "utf8").split(") ")[1]!.split(" ")[2];
+    for (let i = 0; i < 500 && pgid() !== taskPid; i++) await new Promise((r) => setTimeout(r, 10));
     const stranger = path.join(dir, "stranger.pid");
     fs.writeFileSync(stranger, String(process.pid)); // alive, but not the shim's child
     expect(signalChildGroup(who, stranger, "SIGTERM")).toBe("gone");
