@@ -90,6 +90,13 @@ export function signalChildGroup(parent: ProcessIdentity | undefined, pidFile: s
     process.kill(-pid, signal);
     return "signalled";
   } catch {
-    return "gone";
+    // Just started, the task may not be its own group's leader yet (setsid runs after the pid file is written):
+    // then it is signalled alone, and nothing else can be in its group yet.
+    try {
+      process.kill(pid, signal);
+      return "signalled";
+    } catch {
+      return "gone";
+    }
   }
 }
