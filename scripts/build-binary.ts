@@ -5,7 +5,7 @@
 //   3. a V8 code cache of dist/crane.cjs, made by the pinned Node running it once (see src/core/cli/sea-app.ts)
 //   4. Node SEA blob (main + those two as assets, experimental warning off) with the pinned Node 24
 //   5. copy that Node binary, strip it, inject the blob with postject -> dist/crane
-//   6. multi-call symlinks dist/{ccon,cbatch,crun,cqueue,ccancel,cinfo,cacct,ccontrol} -> crane
+//   6. multi-call symlinks dist/{ccon,cbatch,crun,cqueue,ccancel,cinfo,cacct,ccontrol,calloc} -> crane
 // Usage: npm run build            (tsx scripts/build-binary.ts)
 //        npm run build -- --bundle-only   (step 1 only; dist/crane.cjs runs with `node dist/crane.cjs`)
 // Honours SOURCE_DATE_EPOCH for the "Source Time" stamp (reproducible builds).

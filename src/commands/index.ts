@@ -16,6 +16,7 @@ import CconLogin from "./ccon/login";
 import CconLogout from "./ccon/logout";
 import CconTop from "./ccon/top";
 import Cacct from "./cacct";
+import Calloc from "./calloc";
 import Cbatch from "./cbatch";
 import Ccancel from "./ccancel";
 import Cinfo from "./cinfo";
@@ -55,6 +56,7 @@ export const commands: Record<string, typeof Command> = {
   ccancel: Ccancel,
   cinfo: Cinfo,
   cacct: Cacct,
+  calloc: Calloc,
   "ccontrol:show": CcontrolShow,
   "ccontrol:hold": CcontrolHold,
   "ccontrol:release": CcontrolRelease,

@@ -19,6 +19,7 @@ export const loaders: Record<string, () => typeof Command> = {
   ccancel: () => require("./ccancel").default,
   cinfo: () => require("./cinfo").default,
   cacct: () => require("./cacct").default,
+  calloc: () => require("./calloc").default,
   "ccontrol:show": () => require("./ccontrol/show").default,
   "ccontrol:hold": () => require("./ccontrol/hold").default,
   "ccontrol:release": () => require("./ccontrol/release").default,

@@ -1,4 +1,4 @@
-// ccontrol against a real one-node cluster: hold and release, updates of pending and running jobs, drain and resume
+// ccontrol and calloc against a real one-node cluster: hold and release, updates of pending and running jobs, drain
 // of a node (kept across a ctld restart), `show`, and what an unprivileged user may not do.
 import fs from "node:fs";
 import path from "node:path";
@@ -20,7 +20,7 @@ import {
 
 const skip = !!binaryMissingReason();
 
-describe.skipIf(skip)("ccontrol on a one-node cluster", () => {
+describe.skipIf(skip)("ccontrol and calloc on a one-node cluster", () => {
   let cluster: TestCluster;
   let user: UnixUser;
   let work: string;
@@ -137,6 +137,19 @@ describe.skipIf(skip)("ccontrol on a one-node cluster", () => {
     expect((await ccontrol("show", "widget")).stderr).toContain('cannot show "widget"');
 
     for (const j of [id, rootsJob]) await cluster.run("ccancel", [String(j)]);
+  });
+
+  it("calloc runs a command here inside a new allocation, crun adds steps to it, and the allocation ends with it", async () => {
+    const r = await cluster.run("calloc", ["-c", "1", "sh", "-c", 'echo "id=$CRANE_JOB_ID nodes=$CRANE_JOB_NODELIST"; crun echo from-step; exit 3'], {
+      cwd: work,
+    });
+    expect(r.code, r.stderr).toBe(3);
+    const id = Number(/id=(\d+)/.exec(r.stdout)?.[1]);
+    expect(r.stdout).toContain(`nodes=${cluster.nodes[0]}`);
+    expect(r.stdout).toContain("from-step");
+    expect(r.stderr).toContain(`Granted job allocation ${id}`);
+    const ended = await cluster.waitJob(id, finished, 30_000);
+    expect(ended.steps.map((s) => s.step_id)).toContain(2); // the crun step ran in the allocation
   });
 
   it("show node and show partition print their fields", async () => {

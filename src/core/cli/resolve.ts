@@ -7,7 +7,7 @@ import { CliError, ExitCode } from "./errors.js";
 import { editDistance } from "../parse/edit-distance.js";
 
 /** Names that, used as the executable's name (symlink), select a top-level word. */
-export const MULTI_CALL_NAMES = ["ccon", "cbatch", "crun", "cqueue", "ccancel", "cinfo", "cacct", "ccontrol"] as const;
+export const MULTI_CALL_NAMES = ["ccon", "cbatch", "crun", "cqueue", "ccancel", "cinfo", "cacct", "ccontrol", "calloc"] as const;
 export const ROOT_BIN = "crane";
 
 type FlagMap = Record<string, FlagDefLike>;
