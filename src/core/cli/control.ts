@@ -1,6 +1,6 @@
 // ccontrol: its `key=value` arguments turned into requests, and `show` printed as Slurm's scontrol prints it
 // (`Key=Value` pairs, a few per line).
-import type { JobInfo, ModifyJobRequest, ModifyNodeRequest, NodeInfo, PartitionInfo } from "../generated/crane/crane";
+import { ModifyJobRequest, type JobInfo, type ModifyNodeRequest, type NodeInfo, type PartitionInfo } from "../generated/crane/crane";
 import { compressHostlist, expandHostlist, formatDuration, formatGres, formatMemoryMiB, parseJobStepSelectors, parseTimeLimit } from "../parse";
 import { clusterJson, type ClusterJson } from "./cluster-info";
 import type { CtldConnection } from "./ctld";
@@ -18,18 +18,7 @@ export function parseJobIds(args: string[]): number[] {
 }
 
 export function emptyJobChange(jobIds: number[]): ModifyJobRequest {
-  return {
-    jobIds,
-    setHold: false,
-    hold: false,
-    setTimeLimit: false,
-    timeLimitSeconds: 0,
-    setPriority: false,
-    priority: 0,
-    partition: "",
-    setNodelist: false,
-    nodelist: [],
-  };
+  return ModifyJobRequest.fromPartial({ jobIds });
 }
 
 /** `key=value` words, keys case-insensitive (`TimeLimit=1:00:00`, `timelimit=60`); a value may contain `=`. */
