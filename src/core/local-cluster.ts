@@ -5,6 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
+import { daemonEnv } from "./daemon-env";
 import { clusterCgroupPath, destroyCgroup, jobCgroupPath, nodeCgroupPath } from "./cgroup";
 import { loadOrCreateClusterKey } from "./auth/cluster-key";
 import { type CraneConfig, loadConfig } from "./config";
@@ -136,7 +137,7 @@ function startDaemon(dir: string, name: string, args: string[]): number {
   const out = fs.openSync(path.join(dir, `${name}.log`), "a", PRIVATE_FILE); // daemons' logs name users' jobs
   fs.fchmodSync(out, PRIVATE_FILE);
   const [cmd, ...pre] = selfCommand();
-  const child = spawn(cmd!, [...pre, ...args], { detached: true, stdio: ["ignore", out, out] });
+  const child = spawn(cmd!, [...pre, ...args], { detached: true, stdio: ["ignore", out, out], env: daemonEnv() });
   fs.closeSync(out);
   child.unref();
   return child.pid!;

@@ -7,6 +7,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
+import { daemonEnv } from "../../src/core/daemon-env";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const DIST = path.join(ROOT, "dist");
@@ -196,7 +197,7 @@ function startDaemon(
   env: NodeJS.ProcessEnv = {},
 ): number {
   const out = fs.openSync(path.join(cluster.dir, log), "a");
-  const child = spawn(CRANE, args, { detached: true, stdio: ["ignore", out, out], env: { ...cluster.env, ...env } });
+  const child = spawn(CRANE, args, { detached: true, stdio: ["ignore", out, out], env: daemonEnv({ ...cluster.env, ...env }) });
   fs.closeSync(out);
   child.unref();
   const pids = cluster.pids();
