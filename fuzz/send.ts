@@ -19,12 +19,14 @@ export interface Deadlines {
 /**
  * How a call ended: a gRPC status name; STREAMING (a server stream sent a first message; the client then cancels);
  * HTTP_n (an HTTP status without gRPC status); RST_n (the server reset the stream); RESET_BY_CLIENT (the plan
- * reset it itself); NO_ANSWER (nothing before the deadline and grace).
+ * reset it itself); OPEN_NO_DEADLINE (a server stream whose deadline header the plan mangled, still open: with no
+ * deadline a follow may rightly wait, and the client cancels it); NO_ANSWER (nothing before the deadline and grace).
  */
 export type Outcome = string;
 export const NO_ANSWER = "NO_ANSWER";
 export const STREAMING = "STREAMING";
 export const RESET_BY_CLIENT = "RESET_BY_CLIENT";
+export const OPEN_NO_DEADLINE = "OPEN_NO_DEADLINE";
 
 export interface CallResult {
   outcome: Outcome;
@@ -59,8 +61,12 @@ export class Sender {
         cancel();
         resolve({ outcome, details });
       };
+      const noDeadline = method.serverStream && plan.mutation === "frame-bad-timeout";
       const watchdog = setTimeout(
-        () => settle(NO_ANSWER, `no status ${deadlineMs + this.deadlines.graceMs} ms after the call`),
+        () =>
+          noDeadline
+            ? settle(OPEN_NO_DEADLINE, "still open with a mangled grpc-timeout; cancelled")
+            : settle(NO_ANSWER, `no status ${deadlineMs + this.deadlines.graceMs} ms after the call`),
         deadlineMs + this.deadlines.graceMs,
       );
       try {
