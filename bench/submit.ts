@@ -1,14 +1,24 @@
 // Submissions per second to a real ctld over gRPC, each persisted in SQLite before it is acknowledged.
 // Starts its own ctld (from dist/crane if built, else from source) on a free port in a temp directory; jobs are
 // submitted held, so the measure is admission + persistence, not scheduling. Prints one JSON object.
-//   npm run bench:submit -- [--jobs 20000] [--clients 8]
+//   npm run bench:submit -- [--jobs 20000] [--clients 8] [--restart]
+// --restart: then kill -9 ctld, start it again on the same database, and compare its RSS (VmRSS, settled) with
+// all the jobs queued before and after the restart.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { JobSpec, JobType } from "../src/core/generated/crane/crane";
 import { ctldClient, unary } from "../src/core/rpc";
+import { daemonEnv } from "../src/core/daemon-env";
 import { freePortBase } from "../test/harness/cluster";
+
+/** ctld's resident memory once it is idle: read after a few seconds without requests, when the heap has settled. */
+async function settledRssMb(pid: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 3000));
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Math.round(Number(m?.[1] ?? 0) / 1024);
+}
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,17 +45,20 @@ async function main() {
   );
   const dist = path.join(__dirname, "..", "dist", "crane");
   const cmd = fs.existsSync(dist) ? [dist] : [process.execPath, ...process.execArgv, path.join(__dirname, "..", "src", "main.ts")];
-  const ctld = spawn(cmd[0]!, [...cmd.slice(1), "ctld", "-C", path.join(dir, "config.yaml")], { stdio: "ignore" });
   const probe = ctldClient("127.0.0.1", port);
-  for (let i = 0; ; i++) {
-    try {
-      await unary(probe, probe.queryClusterInfo, { partitions: [], nodes: [], states: [] }, 1000);
-      break;
-    } catch {
-      if (i > 100) throw new Error("ctld did not start");
-      await new Promise((r) => setTimeout(r, 100));
+  const startCtld = async () => {
+    const child = spawn(cmd[0]!, [...cmd.slice(1), "ctld", "-C", path.join(dir, "config.yaml")], { stdio: "ignore", env: daemonEnv() });
+    for (let i = 0; ; i++) {
+      try {
+        await unary(probe, probe.queryClusterInfo, { partitions: [], nodes: [], states: [] }, 1000);
+        return child;
+      } catch {
+        if (i > 600) throw new Error("ctld did not start");
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-  }
+  };
+  let ctld = await startCtld();
   const job = JobSpec.fromPartial({
     type: JobType.Batch,
     name: "bench",
@@ -88,6 +101,17 @@ async function main() {
     limit: 1,
     nodes: [],
   });
+  let restart: { rssMbBefore: number; rssMbAfter: number; ratio: number; recoverSeconds: number } | undefined;
+  if (process.argv.includes("--restart")) {
+    const before = await settledRssMb(ctld.pid!);
+    ctld.kill("SIGKILL");
+    await new Promise((r) => ctld.once("exit", r));
+    const t0 = performance.now();
+    ctld = await startCtld();
+    const recoverSeconds = Number(((performance.now() - t0) / 1000).toFixed(1));
+    const after = await settledRssMb(ctld.pid!);
+    restart = { rssMbBefore: before, rssMbAfter: after, ratio: Number((after / before).toFixed(2)), recoverSeconds };
+  }
   probe.close();
   ctld.kill("SIGTERM");
   await new Promise((r) => ctld.once("exit", r));
@@ -102,6 +126,7 @@ async function main() {
       latencyMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) },
       lastJobId: info.jobs[0]?.jobId,
       dbBytes,
+      ...(restart && { restart }),
     }),
   );
 }
