@@ -27,8 +27,7 @@ export default class Ccancel extends CraneCommand {
     }
     const req = cancelRequest((argv as string[]).join(","), flags);
     const reply = await this.ctld.call(this.ctld.client.cancelJob, req, "Failed to cancel jobs");
-    const { done, failures } = cancelText(reply);
-    this.printOutcome({ done: done ? [done] : [], failures }, "some jobs were not cancelled");
+    this.printOutcome(cancelText(reply), "some jobs were not cancelled");
     return cancelJson(reply);
   }
 }

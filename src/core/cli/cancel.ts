@@ -62,18 +62,18 @@ export function cancelJson(r: CancelJobReply): CancelJson {
   return out;
 }
 
-/** The success line (if anything was cancelled) and one line per failure. */
-export function cancelText(r: CancelJobReply): { done?: string; failures: string[] } {
+/** The success line (if anything was cancelled) and one line per failure, as CraneCommand.printOutcome prints them. */
+export function cancelText(r: CancelJobReply): { done: string[]; failures: string[] } {
   const jobs = r.cancelled.filter((c) => c.stepIds.length === 0).map((c) => String(c.jobId));
   const steps = r.cancelled.flatMap((c) => c.stepIds.map((s) => `${c.jobId}.${s}`));
   const done =
     jobs.length && steps.length
-      ? `Job ${jobs.join(",")} Step ${steps.join(",")} cancelled successfully.`
+      ? [`Job ${jobs.join(",")} Step ${steps.join(",")} cancelled successfully.`]
       : jobs.length
-        ? `Job ${jobs.join(",")} cancelled successfully.`
+        ? [`Job ${jobs.join(",")} cancelled successfully.`]
         : steps.length
-          ? `Step ${steps.join(",")} cancelled successfully.`
-          : undefined;
+          ? [`Step ${steps.join(",")} cancelled successfully.`]
+          : [];
   const failures = r.notCancelled.map((n) =>
     n.stepId ? `Failed to cancel step: ${n.jobId}.${n.stepId}. Reason: ${n.reason}.` : `Failed to cancel job: ${n.jobId}. Reason: ${n.reason}.`,
   );

@@ -1,4 +1,5 @@
-// ccontrol's changes to jobs and nodes, as rules over the records (no I/O): who may change what, and when.
+// ccontrol's changes to jobs and nodes: who may change what, and when (modifyJob, modifyNode: rules over the records,
+// no I/O), and the requests carried out with each change saved before it is reported (modifyJobs, modifyNodes).
 // Hold and release, partition and node list apply to pending jobs only; a time limit may be lowered by the job's
 // owner and raised by an administrator only, also while the job runs (as in Slurm); priority is an administrator's.
 import { JobStatus, type ModifyJobReply, type ModifyJobRequest, type ModifyNodeReply, type ModifyNodeRequest } from "../../core/generated/crane/crane";
@@ -62,7 +63,7 @@ export function modifyJob(job: JobRecord, req: ModifyJobRequest, who: Controller
     throw e;
   }
   const partitionChanged = admitted.spec.partition !== job.spec.partition;
-  job.spec = { ...job.spec, hold: spec.hold, timeLimitSeconds: spec.timeLimitSeconds, partition: admitted.spec.partition, nodelist: spec.nodelist };
+  job.spec = { ...spec, partition: admitted.spec.partition };
   if (pending) {
     job.reqPerNode = admitted.reqPerNode;
     job.pendingReason = job.spec.hold ? "Held" : "Priority";

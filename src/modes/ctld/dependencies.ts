@@ -1,6 +1,6 @@
 // What a pending job still waits for before the scheduler may look at it: its --begin time and its -d dependencies
 // (an array's limit of running tasks, `%N`, is counted by the lifecycle's pass, which knows the whole array).
-// Pure: the other jobs are looked up through `lookup` (active jobs, then finished ones).
+// Pure: the other jobs are looked up through OtherJobs (active jobs, then finished ones).
 import { DependencyKind, JobStatus, type JobDependency, type JobSpec } from "../../core/generated/crane/crane";
 import { isTerminal } from "../../core/job-state";
 import type { JobRecord } from "./records";
@@ -52,13 +52,11 @@ export function gateOf(job: JobRecord, now: number, jobs: OtherJobs): Gate {
   if (spec.dependencies.length > 0) {
     const conditions = spec.dependencies.map((d) => conditionOf(d, job, jobs));
     const never = conditions.filter((c) => c.result === "never");
+    const neverGate: Gate = { state: "never", reason: `DependencyNeverSatisfied: ${never.map((c) => c.why).join(", ")}` };
     if (spec.dependencyAnyOf) {
-      if (!conditions.some((c) => c.result === "holds")) {
-        if (never.length === conditions.length) return { state: "never", reason: `DependencyNeverSatisfied: ${never.map((c) => c.why).join(", ")}` };
-        return { state: "waiting", reason: "Dependency" };
-      }
+      if (!conditions.some((c) => c.result === "holds")) return never.length === conditions.length ? neverGate : { state: "waiting", reason: "Dependency" };
     } else if (never.length > 0) {
-      return { state: "never", reason: `DependencyNeverSatisfied: ${never.map((c) => c.why).join(", ")}` };
+      return neverGate;
     } else if (conditions.some((c) => c.result === "waits")) {
       return { state: "waiting", reason: "Dependency" };
     }

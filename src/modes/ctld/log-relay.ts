@@ -42,6 +42,8 @@ export async function proxyLogs(
     return job && findStep(job, req.stepId);
   };
   if (req.follow) await waitWhileCallOpen(call, () => current()?.status !== JobStatus.Pending);
+  /** Where each node's stream is to be read on from (the client's, then what the nodes sent since). */
+  const cursors = { ...req.resumeCursors };
   /** One node's stream into the call; resolves with why it failed ("" when it ended normally). */
   const readNode = (node: string, client: boolean) =>
     new Promise<string>((resolve) => {
@@ -82,7 +84,6 @@ export async function proxyLogs(
       await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
     }
   };
-  const cursors = { ...req.resumeCursors };
   const results = await Promise.all(nodes.map((node) => relayNode(node)));
   const errors = results.filter(Boolean);
   // No node could be read. A follow of a step that ended still gets its end (its output is kept on the node).

@@ -77,7 +77,10 @@ export function shareShortfall(job: JobRecord, step: StepRecord): string | undef
   if (!mine) return undefined;
   // GRES by name: a step's `gpu:1` is counted against the job's `gpu:a100:2`.
   const byName = (gres: Record<string, number>, into: Record<string, number> = {}) => {
-    for (const [k, v] of Object.entries(gres)) into[k.split(":")[0]!] = (into[k.split(":")[0]!] ?? 0) + v;
+    for (const [k, v] of Object.entries(gres)) {
+      const name = k.split(":")[0]!;
+      into[name] = (into[name] ?? 0) + v;
+    }
     return into;
   };
   for (const node of step.nodes) {

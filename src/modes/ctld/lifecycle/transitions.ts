@@ -11,6 +11,9 @@ import type { ActiveJobs } from "../active-jobs";
 import type { EffectList, Now } from "./effects";
 import { shareShortfall, stepOutcome } from "./steps";
 
+/** The reason of a step that waits for its share of the job's allocation. */
+const STEP_RESOURCES = "StepResources";
+
 export type LifecycleConfig = Pick<CraneConfig, "cranedTimeoutSeconds" | "jobRequeue" | "adminUids" | "limits">;
 
 export class Transitions {
@@ -90,11 +93,11 @@ export class Transitions {
   protected dispatchAdded(fx: EffectList, job: JobRecord, step: StepRecord): void {
     const short = shareShortfall(job, step);
     if (!short) {
-      if (step.reason === "StepResources") step.reason = "";
+      if (step.reason === STEP_RESOURCES) step.reason = "";
       return this.dispatch(fx, job, step);
     }
-    if (step.reason !== "StepResources") {
-      step.reason = "StepResources";
+    if (step.reason !== STEP_RESOURCES) {
+      step.reason = STEP_RESOURCES;
       this.log.info(`step ${job.jobId}.${step.stepId} waits for its share of the job: ${short}`);
       fx.save(job);
     }
