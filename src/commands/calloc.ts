@@ -7,7 +7,7 @@ import { applyJobOptions, applyResourceOptions, baseJobSpec, jobOnlyFlags, resou
 import { waitForStart } from "../core/cli/progress";
 import { jobIdFromEnv } from "../core/cli/step-client";
 import { optionMap, submitJob } from "../core/cli/submit";
-import { JobType } from "../core/generated/crane/crane";
+import { CancelJobRequest, JobType } from "../core/generated/crane/crane";
 import { compressHostlist } from "../core/parse";
 
 // What holds the allocation on the job's first node while the shell runs here: the job's primary step.
@@ -53,7 +53,7 @@ export default class Calloc extends CraneCommand {
       ended = true;
       say(`Relinquishing job allocation ${jobId}`);
       await ctld
-        .call(ctld.client.cancelJob, { jobIds: [{ jobId, stepIds: [] }], partition: "", name: "", user: "", account: "", nodes: [] }, "Failed to cancel")
+        .call(ctld.client.cancelJob, CancelJobRequest.fromPartial({ jobIds: [{ jobId }] }), "Failed to cancel")
         .catch((e: Error) => process.stderr.write(`calloc: could not end job ${jobId}: ${e.message}; ccancel ${jobId}\n`));
     };
     const onSignal = () => void relinquish().then(() => process.exit(130));

@@ -2,6 +2,7 @@ import { Args, Flags } from "@oclif/core";
 import { CraneCommand } from "../core/cli/base";
 import { cancelJson, cancelRequest, cancelText, type CancelJson } from "../core/cli/cancel";
 import { CliError } from "../core/cli/errors";
+import { signalName } from "../core/signals";
 
 export default class Ccancel extends CraneCommand {
   static override summary = "Cancel jobs or steps: by id (JOB or JOB.STEP, separated by commas or spaces) and/or by filters";
@@ -16,18 +17,16 @@ export default class Ccancel extends CraneCommand {
     account: Flags.string({ char: "A", description: "Jobs of this account" }),
     user: Flags.string({ char: "u", description: "Jobs of this user" }),
     nodes: Flags.string({ char: "w", description: "Jobs on these nodes (comma list)" }),
-    // Accepted so that the habit gets an answer rather than "unknown flag"; ctld cannot signal a job yet.
-    signal: Flags.string({ char: "s", description: "Send a signal instead of cancelling (not supported yet)", hidden: true }),
+    signal: Flags.string({ char: "s", description: "Send this signal (USR1, SIGUSR1 or 10) to the jobs' running steps instead of cancelling them" }),
   };
 
   async run(): Promise<CancelJson> {
     const { flags, argv } = await this.parse(Ccancel);
-    if (flags.signal !== undefined) {
-      throw new CliError(`--signal is not supported yet: ctld can only cancel (SIGTERM, then SIGKILL), not send ${flags.signal} to a job`);
-    }
-    const req = cancelRequest((argv as string[]).join(","), flags);
-    const reply = await this.ctld.call(this.ctld.client.cancelJob, req, "Failed to cancel jobs");
-    this.printOutcome(cancelText(reply), "some jobs were not cancelled");
+    const signal = flags.signal === undefined ? undefined : signalName(flags.signal);
+    if (flags.signal !== undefined && !signal) throw new CliError(`Invalid signal "${flags.signal}": give a name such as USR1 or SIGUSR1, or a number`);
+    const req = cancelRequest((argv as string[]).join(","), flags, signal);
+    const reply = await this.ctld.call(this.ctld.client.cancelJob, req, signal ? "Failed to signal jobs" : "Failed to cancel jobs");
+    this.printOutcome(cancelText(reply, signal), signal ? "some jobs were not signalled" : "some jobs were not cancelled");
     return cancelJson(reply);
   }
 }

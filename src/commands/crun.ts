@@ -4,9 +4,10 @@ import { CraneCommand } from "../core/cli/base";
 import { CliError, ExitCode } from "../core/cli/errors";
 import { applyJobOptions, applyResourceOptions, baseJobSpec, exportedEnvironment, jobOnlyFlags, OVERLAP_FLAG, resourceFlags } from "../core/cli/job-options";
 import { waitForStart } from "../core/cli/progress";
+import { followTerminal } from "../core/cli/pty-session";
 import { followStep, jobIdFromEnv } from "../core/cli/step-client";
 import { jobOnlyOptionsGiven, optionMap, stepSpec, submitJob, submitStep } from "../core/cli/submit";
-import { JobType } from "../core/generated/crane/crane";
+import { CancelJobRequest, JobType } from "../core/generated/crane/crane";
 
 export default class Crun extends CraneCommand {
   static override summary = "Run a command on allocated nodes and stream its output back";
@@ -25,6 +26,7 @@ export default class Crun extends CraneCommand {
     overlap: OVERLAP_FLAG,
     export: Flags.string({ description: "Environment: ALL (default), NONE, or NAME[=VALUE],..." }),
     quiet: Flags.boolean({ char: "Q", description: "No progress messages" }),
+    pty: Flags.boolean({ description: "Run task 0 in a pseudo-terminal, with this terminal attached to it (e.g. crun --pty bash)" }),
   };
 
   async run(): Promise<void> {
@@ -46,6 +48,7 @@ export default class Crun extends CraneCommand {
       const jobOnly = jobOnlyOptionsGiven(options);
       if (jobOnly.length) throw new CliError(`Invalid argument: --${jobOnly[0]} is not supported in step.`);
       const step = stepSpec(parentJob, JobType.Interactive, options, { name, cwd, env, cmdLine: command.join(" "), argv: command });
+      step.pty = flags.pty;
       jobId = parentJob;
       stepId = await submitStep(ctld, step, { context: "Failed to submit the step", failure: "Failed to allocate step id" });
       progress(`Job ${jobId} step ${stepId} allocated, waiting resources.`);
@@ -58,6 +61,7 @@ export default class Crun extends CraneCommand {
       spec.env = env;
       spec.argv = command;
       spec.cmdLine = command.join(" ");
+      spec.pty = flags.pty;
       jobId = await submitJob(ctld, spec, { context: "Failed to submit the job", failure: "Failed to allocate job id" });
       stepId = 1;
       progress(`Job id allocated: ${jobId}, waiting resources.`);
@@ -69,18 +73,7 @@ export default class Crun extends CraneCommand {
       interrupted = true;
       process.stderr.write(`\nCancelling ${parentJob ? `step ${jobId}.${stepId}` : `job ${jobId}`}...\n`);
       void ctld
-        .call(
-          ctld.client.cancelJob,
-          {
-            jobIds: [{ jobId, stepIds: parentJob ? [stepId] : [] }],
-            partition: "",
-            name: "",
-            user: "",
-            account: "",
-            nodes: [],
-          },
-          "Failed to cancel",
-        )
+        .call(ctld.client.cancelJob, CancelJobRequest.fromPartial({ jobIds: [{ jobId, stepIds: parentJob ? [stepId] : [] }] }), "Failed to cancel")
         .catch(() => undefined);
     };
     process.on("SIGINT", onInterrupt);
@@ -91,7 +84,7 @@ export default class Crun extends CraneCommand {
     if (placed.endedBeforeStart) {
       throw new CliError(`error: ${placed.reason || "the job ended before it started"}`, ExitCode.Backend);
     }
-    const end = await followStep(ctld, { jobId, stepId, node: "", tail: -1 });
+    const end = flags.pty ? await followTerminal(ctld, jobId, stepId) : await followStep(ctld, { jobId, stepId, node: "", tail: -1 });
     if (end.exitCode !== 0) {
       this.logToStderr(`error: step ${jobId}.${stepId}: ${end.reason || `exited with exit code ${end.exitCode}`}`);
       throw new CliError("", end.exitCode > 0 && end.exitCode < 256 ? end.exitCode : ExitCode.Backend);

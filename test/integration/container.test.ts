@@ -221,6 +221,16 @@ describe.skipIf(unavailable)("container jobs on a real cluster and containerd", 
       expect(lines(await ok(c, "ccon", ["logs", "--tail", "3", id]))).toEqual(["198", "199", "200"]);
     });
 
+    it("ccancel --signal USR1 JOB.STEP reaches the container's process, which goes on running", async () => {
+      const script = 'trap "echo got-usr1" USR1; echo ready; while true; do sleep 0.1; done';
+      const { id, jobId } = await runDetached(c, ["run", "-d", "busybox", "sh", "-c", script]);
+      await waitFor("the trap to be set", async () => lines(await ok(c, "ccon", ["logs", id])).includes("ready") || undefined);
+      expect(await ok(c, "ccancel", ["--signal", "USR1", id])).toContain(`Step ${id} sent SIGUSR1`);
+      await waitFor("the trap to run", async () => lines(await ok(c, "ccon", ["logs", id])).includes("got-usr1") || undefined);
+      expect(await statusOf(c, id)).toBe("Running");
+      await ok(c, "ccancel", [String(jobId)]);
+    });
+
     it("run -d, ps, logs (--tail, -f) and stop of a running container", async () => {
       const script = 'trap "echo got-sigterm; exit 0" TERM; i=0; while true; do i=$((i+1)); echo line$i; sleep 0.1; done';
       const { id, jobId } = await runDetached(c, ["run", "-d", "busybox", "sh", "-c", script]);

@@ -196,7 +196,7 @@ describe("craned's stream proxy", () => {
 
   it("opens the runtime URL of a ticket and passes frames both ways", async () => {
     const { rt, proxy } = await proxyTo();
-    const url = proxy.issue(rt.url("/attach/abc?x=1"));
+    const url = proxy.issue({ url: rt.url("/attach/abc?x=1") });
     expect(url).toMatch(new RegExp(`^ws://127\\.0\\.0\\.1:${proxy.port}/stream/[A-Za-z0-9_-]{43}$`));
     const ws = await connectStream(url);
     expect(ws.protocol).toBe("v4.channel.k8s.io");
@@ -211,7 +211,7 @@ describe("craned's stream proxy", () => {
 
   it("a ticket opens one session only; unknown tickets are refused", async () => {
     const { rt, proxy } = await proxyTo();
-    const url = proxy.issue(rt.url());
+    const url = proxy.issue({ url: rt.url() });
     (await connectStream(url)).close();
     await expect(connectStream(url)).rejects.toThrow(/404.*unknown or expired stream ticket/);
     await expect(connectStream(url.replace(/[^/]+$/, "forged"))).rejects.toThrow(/404/);
@@ -220,7 +220,7 @@ describe("craned's stream proxy", () => {
 
   it("survives clients that hang up halfway, and keeps serving", async () => {
     const { rt, proxy } = await proxyTo();
-    for (const ticketUrl of [proxy.issue(rt.url()), proxy.issue(rt.url()), "ws://x/stream/unknown"]) {
+    for (const ticketUrl of [proxy.issue({ url: rt.url() }), proxy.issue({ url: rt.url() }), "ws://x/stream/unknown"]) {
       const socket = net.connect(proxy.port, "127.0.0.1");
       await new Promise<void>((r) => socket.once("connect", () => r()));
       socket.write(`GET ${new URL(ticketUrl).pathname} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
@@ -229,7 +229,7 @@ describe("craned's stream proxy", () => {
     await new Promise((r) => setTimeout(r, 200));
     const o = options();
     const out = collect(o.output);
-    const session = runSession(await connectStream(proxy.issue(rt.url())), o);
+    const session = runSession(await connectStream(proxy.issue({ url: rt.url() })), o);
     o.input.end("still here");
     await session;
     expect(out()).toBe("still here");
@@ -239,6 +239,6 @@ describe("craned's stream proxy", () => {
     const { rt, proxy } = await proxyTo();
     const deadUrl = rt.url();
     await rt.close();
-    await expect(connectStream(proxy.issue(deadUrl))).rejects.toThrow(/502.*did not answer/);
+    await expect(connectStream(proxy.issue({ url: deadUrl }))).rejects.toThrow(/502.*did not answer/);
   });
 });

@@ -1,3 +1,4 @@
+import { CancelJobRequest } from "../../core/generated/crane/crane";
 import { Args, Flags } from "@oclif/core";
 import { CraneCommand } from "../../core/cli/base";
 import { findContainerStep, isActive, resolveContainerArg } from "../../core/cli/containers";
@@ -31,7 +32,7 @@ export default class CconStop extends CraneCommand {
     if (!found || !isActive(found.step.status)) throw new CliError(`Step ${jobId}.${stepId} not found or is not a running container`);
     const r = await this.ctld.call(
       this.ctld.client.cancelJob,
-      { jobIds: [{ jobId, stepIds: [stepId] }], partition: "", name: "", user: "", account: "", nodes: [], graceSeconds: flags.timeout },
+      CancelJobRequest.fromPartial({ jobIds: [{ jobId, stepIds: [stepId] }], graceSeconds: flags.timeout }),
       "Failed to stop the container",
     );
     const stopped = r.cancelled.length > 0;

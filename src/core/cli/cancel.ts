@@ -16,7 +16,7 @@ export interface CancelFilters {
 }
 
 /** The request for `ids` (`12,13.2`, may be empty) and the filters; at least one of them is needed. */
-export function cancelRequest(ids: string, f: CancelFilters): CancelJobRequest {
+export function cancelRequest(ids: string, f: CancelFilters, signal = ""): CancelJobRequest {
   const anyFilter = f.name || f.partition || f.state || f.account || f.user || f.nodes;
   if (!ids && !anyFilter) throw new CliError("at least one condition should be given.");
   if (ids && !SELECTOR.test(ids)) throw new CliError("job id list must follow the format <job_id>[.<step_id>] or comma-separated list");
@@ -38,6 +38,7 @@ export function cancelRequest(ids: string, f: CancelFilters): CancelJobRequest {
     account: f.account ?? "",
     state: states.length === 1 ? states[0] : undefined,
     nodes: f.nodes ? f.nodes.split(",") : [],
+    signal,
   };
 }
 
@@ -62,20 +63,18 @@ export function cancelJson(r: CancelJobReply): CancelJson {
   return out;
 }
 
-/** The success line (if anything was cancelled) and one line per failure, as CraneCommand.printOutcome prints them. */
-export function cancelText(r: CancelJobReply): { done: string[]; failures: string[] } {
+/**
+ * The success line (if anything was cancelled, or signalled with `signal`) and one line per failure, as
+ * CraneCommand.printOutcome prints them.
+ */
+export function cancelText(r: CancelJobReply, signal?: string): { done: string[]; failures: string[] } {
   const jobs = r.cancelled.filter((c) => c.stepIds.length === 0).map((c) => String(c.jobId));
   const steps = r.cancelled.flatMap((c) => c.stepIds.map((s) => `${c.jobId}.${s}`));
-  const done =
-    jobs.length && steps.length
-      ? [`Job ${jobs.join(",")} Step ${steps.join(",")} cancelled successfully.`]
-      : jobs.length
-        ? [`Job ${jobs.join(",")} cancelled successfully.`]
-        : steps.length
-          ? [`Step ${steps.join(",")} cancelled successfully.`]
-          : [];
+  const what = [jobs.length ? `Job ${jobs.join(",")}` : "", steps.length ? `Step ${steps.join(",")}` : ""].filter(Boolean).join(" ");
+  const done = what ? [signal ? `${what} sent ${signal}.` : `${what} cancelled successfully.`] : [];
+  const verb = signal ? "signal" : "cancel";
   const failures = r.notCancelled.map((n) =>
-    n.stepId ? `Failed to cancel step: ${n.jobId}.${n.stepId}. Reason: ${n.reason}.` : `Failed to cancel job: ${n.jobId}. Reason: ${n.reason}.`,
+    n.stepId ? `Failed to ${verb} step: ${n.jobId}.${n.stepId}. Reason: ${n.reason}.` : `Failed to ${verb} job: ${n.jobId}. Reason: ${n.reason}.`,
   );
   return { done, failures };
 }

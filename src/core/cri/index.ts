@@ -67,6 +67,7 @@ export {
   type LogStream,
   type ReadLogOptions,
 } from "./logs";
+export { signalContainer } from "./signal";
 export { exitCodeFromStatus, getAttachUrl, getExecUrl, STREAM_PROTOCOLS, StreamChannel, type StreamSelection } from "./streaming";
 export { supportsContainerEvents, watchContainerEvents, type ContainerEventHandlers, type ContainerEventSubscription } from "./events";
 export { BUSYBOX_IMAGE, PAUSE_IMAGE, buildBusyboxImageLayout, busyboxFingerprint, writeBusyboxImageTar, type BuildBusyboxImageOptions } from "./oci-image";

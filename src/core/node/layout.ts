@@ -74,6 +74,10 @@ export class NodeLayout {
   get supervisorSocket(): string {
     return path.join(this.stateDir, "supervisor.sock");
   }
+  /** The supervisor's websocket server for crun --pty sessions (root-only, like its gRPC socket): see ptySessionPath. */
+  get supervisorStreamSocket(): string {
+    return path.join(this.stateDir, "supervisor-stream.sock");
+  }
   get supervisorPidFile(): string {
     return path.join(this.stateDir, "supervisor.pid");
   }
@@ -102,7 +106,8 @@ export class NodeLayout {
   taskExitFile(jobId: number, stepId: number, task: number): string {
     return path.join(this.stepDir(jobId, stepId), `task-${task}.exit`);
   }
-  taskOutputFifo(jobId: number, stepId: number, task: number, stream: "stdout" | "stderr"): string {
+  /** A task's stdout or stderr FIFO, or the stdin FIFO of a crun --pty task's terminal. */
+  taskFifo(jobId: number, stepId: number, task: number, stream: "stdin" | "stdout" | "stderr"): string {
     return path.join(this.stepDir(jobId, stepId), `task-${task}.${stream}`);
   }
   containerFile(jobId: number, stepId: number): string {
@@ -188,4 +193,9 @@ export function readJson<T>(file: string): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Where a crun --pty step's terminal is served on the supervisor's stream socket. */
+export function ptySessionPath(jobId: number, stepId: number): string {
+  return `/pty/${jobId}.${stepId}`;
 }

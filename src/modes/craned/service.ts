@@ -6,8 +6,9 @@ import { createJobCgroup, destroyCgroup, jobCgroupPath } from "../../core/cgroup
 import type { CraneConfig } from "../../core/config";
 import { type CranedServer, ErrCode, JobStatus, type StepStatusChangeRequest, type StepToD } from "../../core/generated/crane/crane";
 import type { Logger } from "../../core/log";
-import { isPodStep, type NodeLayout } from "../../core/node/layout";
+import { isPodStep, ptySessionPath, type NodeLayout } from "../../core/node/layout";
 import { waitWhileCallOpen } from "../../core/rpc";
+import { signalName } from "../../core/signals";
 import { streamStepLog } from "./logs";
 import { removeJobPods, streamUrl } from "./runtime";
 import type { StepTable } from "./step-table";
@@ -92,7 +93,7 @@ export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boo
 
 export async function stopStep(d: CranedDeps, jobId: number, stepId: number, reason: JobStatus, graceSeconds?: number): Promise<void> {
   await d.supervisor
-    .stopStep({ jobId, stepId, reasonStatus: reason, reason: "", graceSeconds })
+    .stopStep({ jobId, stepId, reasonStatus: reason, reason: "", graceSeconds, signal: "" })
     .catch((e: Error) => d.log.warn(`cannot stop step ${jobId}.${stepId}: ${e.message}`));
 }
 
@@ -115,15 +116,18 @@ export function cranedService(d: CranedDeps): CranedServer {
 
     async terminateStep(call, cb) {
       const r = call.request;
+      if (r.signal) {
+        if (signalName(r.signal) !== r.signal) throw invalidArgument(`TerminateStep: "${r.signal}" is not a signal name such as SIGUSR1`);
+        if (!d.steps.has(r.jobId, r.stepId)) return cb(null, { ok: false, reason: `step ${r.jobId}.${r.stepId} does not run on node ${d.node}` });
+        return cb(null, await d.supervisor.stopStep(r).catch((e: Error) => ({ ok: false, reason: `the node's supervisor did not answer: ${e.message}` })));
+      }
       // The step ends with this status: one that is not an end would leave it ended on the node but not for craned.
       if (!STOP_STATUSES.includes(r.reasonStatus)) {
         const allowed = STOP_STATUSES.map((s) => JobStatus[s]).join(", ");
-        throw Object.assign(new Error(`TerminateStep: reason_status ${JobStatus[r.reasonStatus] ?? r.reasonStatus} is not one of ${allowed}`), {
-          code: grpc.status.INVALID_ARGUMENT,
-        });
+        throw invalidArgument(`TerminateStep: reason_status ${JobStatus[r.reasonStatus] ?? r.reasonStatus} is not one of ${allowed}`);
       }
       await stopStep(d, r.jobId, r.stepId, r.reasonStatus, r.graceSeconds);
-      cb(null, { ok: true });
+      cb(null, { ok: true, reason: "" });
     },
 
     async freeJob(call, cb) {
@@ -140,9 +144,14 @@ export function cranedService(d: CranedDeps): CranedServer {
     },
 
     async openStepStream(call, cb) {
+      const { jobId, stepId } = call.request;
       try {
+        if (d.steps.has(jobId, stepId) && d.layout.readSpec(jobId, stepId).step.pty) {
+          const target = { socketPath: d.layout.supervisorStreamSocket, path: ptySessionPath(jobId, stepId) };
+          return cb(null, { ok: true, reason: "", url: d.streamProxy().issue(target), code: 0 });
+        }
         const runtimeUrl = await streamUrl(d.config.container, d.layout, call.request);
-        cb(null, { ok: true, reason: "", url: d.streamProxy().issue(runtimeUrl), code: 0 });
+        cb(null, { ok: true, reason: "", url: d.streamProxy().issue({ url: runtimeUrl }), code: 0 });
       } catch (e) {
         const reason = (e as Error).message;
         // A container that already exited (its supervisor has not reported it yet) cannot be attached to.
@@ -155,4 +164,8 @@ export function cranedService(d: CranedDeps): CranedServer {
       cb(null, { ok: await d.steps.report(call.request, d.forward) });
     },
   };
+}
+
+function invalidArgument(message: string): Error {
+  return Object.assign(new Error(message), { code: grpc.status.INVALID_ARGUMENT });
 }

@@ -5,7 +5,8 @@
 // obtains the runtime's single-use URL through CRI and hands back its own URL instead: a random 256-bit ticket that
 // opens exactly that runtime URL, once, within TICKET_TTL_MS. The proxy forwards the websocket upgrade and then
 // copies bytes both ways without reading them, so any channel protocol version the runtime speaks passes through.
-// Nothing else is reachable through it: a request without a live ticket is refused.
+// Nothing else is reachable through it: a request without a live ticket is refused. A crun --pty step's terminal is
+// reached the same way, its ticket opening the node supervisor's root-only stream socket instead of the runtime.
 import crypto from "node:crypto";
 import http from "node:http";
 import net from "node:net";
@@ -14,15 +15,25 @@ import type { Logger } from "../../core/log";
 
 const TICKET_TTL_MS = 30_000;
 
+/** Where a ticket leads: the runtime's URL, or a path on a local unix socket. */
+export type StreamTarget = { url: string } | { socketPath: string; path: string };
+
+interface Upstream {
+  connect(): net.Socket;
+  /** The Host header and request path sent upstream. */
+  host: string;
+  path: string;
+}
+
 export interface StreamProxy {
-  /** The proxy URL that opens `runtimeUrl` once. */
-  issue(runtimeUrl: string): string;
+  /** The proxy URL that opens `target` once. */
+  issue(target: StreamTarget): string;
   port: number;
   close(): Promise<void>;
 }
 
 export async function startStreamProxy(opts: { listenAddr: string; port: number; publicHost: string; log: Logger }): Promise<StreamProxy> {
-  const tickets = new Map<string, { target: URL; expires: number }>();
+  const tickets = new Map<string, { target: Upstream; expires: number }>();
   const server = http.createServer((_req, res) => {
     res.writeHead(400, { "Content-Type": "text/plain" }).end("crane stream proxy: only websocket upgrades with a ticket are served\n");
   });
@@ -47,11 +58,11 @@ export async function startStreamProxy(opts: { listenAddr: string; port: number;
   const host = opts.publicHost.includes(":") ? `[${opts.publicHost}]` : opts.publicHost;
   return {
     port,
-    issue(runtimeUrl: string): string {
+    issue(target: StreamTarget): string {
       const now = Date.now();
       for (const [t, v] of tickets) if (v.expires < now) tickets.delete(t);
       const token = crypto.randomBytes(32).toString("base64url");
-      tickets.set(token, { target: new URL(runtimeUrl), expires: now + TICKET_TTL_MS });
+      tickets.set(token, { target: upstream(target), expires: now + TICKET_TTL_MS });
       return `ws://${host}:${port}/stream/${token}`;
     },
     close: () =>
@@ -62,18 +73,24 @@ export async function startStreamProxy(opts: { listenAddr: string; port: number;
   };
 }
 
-/** Replays the upgrade request to the runtime's URL, then splices the two connections together. */
-function forward(req: http.IncomingMessage, client: Duplex, head: Buffer, target: URL, log: Logger): void {
-  const upstream = net.connect(Number(target.port) || 80, target.hostname);
+function upstream(target: StreamTarget): Upstream {
+  if ("socketPath" in target) return { connect: () => net.connect(target.socketPath), host: "localhost", path: target.path };
+  const url = new URL(target.url);
+  return { connect: () => net.connect(Number(url.port) || 80, url.hostname), host: url.host, path: `${url.pathname}${url.search}` };
+}
+
+/** Replays the upgrade request to the ticket's target, then splices the two connections together. */
+function forward(req: http.IncomingMessage, client: Duplex, head: Buffer, target: Upstream, log: Logger): void {
+  const upstream = target.connect();
   const fail = (e: Error) => {
     log.warn(`stream to ${target.host} failed: ${e.message}`);
-    refuse(client, 502, `the container runtime's stream server did not answer: ${e.message}`);
+    refuse(client, 502, `the stream's server on the node did not answer: ${e.message}`);
     upstream.destroy();
   };
   upstream.once("error", fail);
   upstream.once("connect", () => {
     upstream.off("error", fail);
-    const lines = [`${req.method} ${target.pathname}${target.search} HTTP/1.1`];
+    const lines = [`${req.method} ${target.path} HTTP/1.1`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) {
       const name = req.rawHeaders[i]!;
       lines.push(`${name}: ${name.toLowerCase() === "host" ? target.host : req.rawHeaders[i + 1]}`);

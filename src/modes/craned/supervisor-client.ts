@@ -5,7 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { SupervisorClient, type TerminateStepRequest } from "../../core/generated/crane/crane";
+import { SupervisorClient, type TerminateStepReply, type TerminateStepRequest } from "../../core/generated/crane/crane";
 import type { Logger } from "../../core/log";
 import type { NodeLayout } from "../../core/node/layout";
 import { isAlive, readIdentityFile, type ProcessIdentity } from "../../core/node/process-identity";
@@ -42,8 +42,8 @@ export class NodeSupervisor {
     return this.call((c) => unary(c, c.startStep, { jobId, stepId }, CALL_TIMEOUT_MS));
   }
 
-  async stopStep(req: TerminateStepRequest): Promise<void> {
-    await this.call((c) => unary(c, c.stopStep, req, CALL_TIMEOUT_MS));
+  async stopStep(req: TerminateStepRequest): Promise<TerminateStepReply> {
+    return this.call((c) => unary(c, c.stopStep, req, CALL_TIMEOUT_MS));
   }
 
   close(): void {

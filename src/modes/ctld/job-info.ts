@@ -28,6 +28,7 @@ function stepInfo(job: JobRecord, s: StepRecord): StepInfo {
         .map(([k, v]) => [k, v.containerId]),
     ),
     argv: s.argv,
+    pty: s.pty ?? false,
   };
 }
 

@@ -306,7 +306,7 @@ export class JobManager {
           break;
         case "terminate":
           for (const node of e.nodes) {
-            const req = { jobId: e.job.jobId, stepId: e.step.stepId, reasonStatus: e.reasonStatus, reason: e.reason, graceSeconds: e.graceSeconds };
+            const req = { jobId: e.job.jobId, stepId: e.step.stepId, reasonStatus: e.reasonStatus, reason: e.reason, graceSeconds: e.graceSeconds, signal: "" };
             this.nodeClient
               .terminate(node, req)
               .catch((err: Error) => this.log.warn(`terminating ${req.jobId}.${req.stepId} on ${node} failed: ${err.message}`));

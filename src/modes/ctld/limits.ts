@@ -11,7 +11,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { CtldLimits } from "../../core/config-limits";
 import type { CraneConfig } from "../../core/config";
-import { ErrCode, JobStatus, type JobSpec, type StepSpec } from "../../core/generated/crane/crane";
+import { ErrCode, JobStatus, JobType, type JobSpec, type StepSpec } from "../../core/generated/crane/crane";
 import type { JobRecord } from "./records";
 import { Rejection } from "./rejection";
 import type { ScheduleResult, Snapshot } from "./scheduler";
@@ -107,6 +107,7 @@ export function checkSubmitJobsPerUser(uid: number, active: number, adding: numb
 export function checkJobSubmission(spec: JobSpec, caller: { uid: number }, config: CraneConfig, activeOfCaller: number): void {
   const limits = config.limits;
   checkSpecSize(spec, limits, "job");
+  checkPty(spec);
   const nodeNum = spec.nodeNum || 1;
   const ntasksPerNode = spec.ntasksPerNode || Math.ceil((spec.ntasks || nodeNum) / nodeNum);
   const partition = config.partitions.find((p) => p.name === (spec.partition || config.defaultPartition));
@@ -125,9 +126,17 @@ export function checkJobSubmission(spec: JobSpec, caller: { uid: number }, confi
 export function checkStepSubmission(spec: StepSpec, config: CraneConfig, jobNodes: readonly string[]): void {
   const limits = config.limits;
   checkSpecSize(spec, limits, "step");
+  checkPty(spec);
   const nodes = spec.nodeNum || (spec.nodelist.length ? spec.nodelist.length : Math.max(1, jobNodes.length));
   const ntasksPerNode = spec.ntasksPerNode || (spec.ntasks ? Math.ceil(spec.ntasks / nodes) : 0);
   checkTasksPerNode(ntasksPerNode, largestNodeCpu(config, jobNodes), limits, "step");
+}
+
+/** A pseudo-terminal is for a crun command (a process step): a batch script or a container has its own ways. */
+function checkPty(spec: JobSpec | StepSpec): void {
+  if (spec.pty && (spec.type !== JobType.Interactive || spec.containerMeta || spec.argv.length === 0)) {
+    throw new Rejection(ErrCode.ERR_INVALID_PARAM, "pty is only for a crun command (crun --pty); a container gets a terminal with ccon run -it");
+  }
 }
 
 /** An array as a whole: its task count against MaxJobsPerSubmit and the user's room for active jobs. */

@@ -1,6 +1,6 @@
 // The only place ctld calls craneds: each call with its deadline, to the address the config gives for the node and
 // with that node's key (the NodeRegistry's clients). A node that is unknown or has no client yet is refused here.
-import type { NodeStreamReply, StepLogRequest, StepToD, StreamRequest, TerminateStepRequest } from "../../core/generated/crane/crane";
+import type { NodeStreamReply, StepLogRequest, StepToD, StreamRequest, TerminateStepReply, TerminateStepRequest } from "../../core/generated/crane/crane";
 import { unary } from "../../core/rpc";
 import type { NodeRegistry } from "./nodes";
 
@@ -36,9 +36,9 @@ export class NodeClient {
     if (!reply.ok) throw new LaunchRefused(reply.reason, reply.nodeUnfit);
   }
 
-  async terminate(node: string, req: TerminateStepRequest): Promise<void> {
+  async terminate(node: string, req: TerminateStepRequest): Promise<TerminateStepReply> {
     const c = this.clientOf(node);
-    await unary(c, c.terminateStep, req, CALL_TIMEOUT_MS);
+    return unary(c, c.terminateStep, req, CALL_TIMEOUT_MS);
   }
 
   /** Stops what is left of the job there and frees its resources; true once the node says so. */

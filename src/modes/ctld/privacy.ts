@@ -74,6 +74,7 @@ export const PUBLIC_STEP_FIELDS = [
   "reason",
   "uid",
   "containerIds",
+  "pty",
 ] as const satisfies readonly (keyof StepInfo)[];
 
 export const PRIVATE_STEP_FIELDS = ["cmdLine", "cwd", "argv"] as const satisfies readonly (keyof StepInfo)[];

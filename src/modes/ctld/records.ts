@@ -30,6 +30,8 @@ export interface StepRecord {
   cwd: string;
   env: Record<string, string>;
   argv: string[];
+  /** crun --pty: task 0 runs in a pseudo-terminal that the owner attaches to (OpenStepStream). */
+  pty?: boolean;
   ntasksPerNode: number;
   containerMeta?: ContainerMeta;
   io?: IoMeta;

@@ -23,6 +23,8 @@ import { viewerOf, visibleJobInfo } from "./privacy";
 import { markSeen } from "./nodes";
 import { failStream, grpcError, proxyLogs } from "./log-relay";
 import { queryJobHistory } from "./history";
+import { signalJob } from "./signal";
+import { signalName } from "../../core/signals";
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
 
@@ -150,7 +152,20 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
         if (!q.jobIds.length && !jm.mayControl(caller.uid, job)) return false;
         return true;
       });
+      const signal = q.signal ? signalName(q.signal) : undefined;
+      if (q.signal && !signal) throw grpcError(grpc.status.INVALID_ARGUMENT, `"${q.signal}" is not a signal: give a name such as USR1 or SIGUSR1, or a number`);
       for (const t of filtered) {
+        if (signal) {
+          const job = jm.jobs.get(t.jobId);
+          let err = "job does not exist or has already finished";
+          if (job)
+            err = jm.mayControl(caller.uid, job)
+              ? await signalJob(job, t.stepIds, signal, jm.nodeClient)
+              : "Permission denied: the job belongs to another user";
+          if (err) reply.notCancelled.push({ jobId: t.jobId, stepId: t.stepIds[0] ?? 0, reason: err });
+          else reply.cancelled.push({ jobId: t.jobId, stepIds: t.stepIds });
+          continue;
+        }
         if (t.stepIds.length === 0) {
           const err = await jm.cancel(t.jobId, undefined, caller);
           if (err) reply.notCancelled.push({ jobId: t.jobId, stepId: 0, reason: err });
@@ -236,8 +251,15 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       const fail = (code: ErrCode, reason: string) => cb(null, { ok: false, code, reason, url: "", node: "" });
       if (!job || !step || req.stepId === 0) return fail(ErrCode.ERR_INVALID_JOB_ID, `step ${req.jobId}.${req.stepId} does not exist or has finished`);
       if (!jm.mayControl(caller.uid, job)) return fail(ErrCode.ERR_PERMISSION_USER, `Insufficient permission to ${req.attach ? "attach" : "exec"}.`);
-      if (!step.containerMeta) return fail(ErrCode.ERR_INVALID_PARAM, `step ${req.jobId}.${req.stepId} is not a container`);
+      if (!step.containerMeta && !step.pty)
+        return fail(ErrCode.ERR_INVALID_PARAM, `step ${req.jobId}.${req.stepId} is neither a container nor a crun --pty step`);
       if (step.status !== JobStatus.Running) return fail(ErrCode.ERR_CRI_CONTAINER_NOT_READY, `step is ${JobStatus[step.status]}, not Running`);
+      if (!step.containerMeta) {
+        // crun --pty: its terminal is task 0's, on the step's first node; there is nothing to exec into.
+        if (!req.attach || !req.tty || !req.stdin)
+          return fail(ErrCode.ERR_INVALID_PARAM, "a crun --pty step can only be attached to, with a terminal and stdin");
+        return openNodeStream(step.nodes[0]!);
+      }
       if (!req.node && step.nodes.length > 1)
         return fail(ErrCode.ERR_CRI_MULTIPLE_NODES, `container runs on several nodes (${step.nodes.join(",")}): choose one with -n`);
       const node = req.node || step.nodes[0]!;
@@ -247,11 +269,15 @@ export function publicService(jm: JobManager, log: Logger, watch: WatchHub): Cra
       if (req.attach && req.tty && !step.containerMeta.tty) return fail(ErrCode.ERR_INVALID_PARAM, "TTY not enabled when creating this container step.");
       if (req.attach && !req.tty && step.containerMeta.tty) return fail(ErrCode.ERR_INVALID_PARAM, "this container step has a TTY: attach with --tty.");
       if (req.attach && req.stdin && !step.containerMeta.stdin) return fail(ErrCode.ERR_INVALID_PARAM, "STDIN not opened when creating this container step.");
-      try {
-        const r = await jm.nodeClient.openStream(node, req);
-        cb(null, { ok: r.ok, code: r.code, reason: r.reason, url: r.url, node });
-      } catch (e) {
-        fail(ErrCode.ERR_RPC_FAILURE, `node ${node} did not answer: ${(e as Error).message}`);
+      return openNodeStream(node);
+
+      async function openNodeStream(node: string) {
+        try {
+          const r = await jm.nodeClient.openStream(node, req);
+          cb(null, { ok: r.ok, code: r.code, reason: r.reason, url: r.url, node });
+        } catch (e) {
+          fail(ErrCode.ERR_RPC_FAILURE, `node ${node} did not answer: ${(e as Error).message}`);
+        }
       }
     },
   };

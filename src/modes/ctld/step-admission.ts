@@ -37,6 +37,7 @@ export function admitStep(job: JobRecord | undefined, spec: StepSpec, caller: { 
     cwd: spec.cwd || job.spec.cwd,
     env: spec.env,
     argv: spec.argv,
+    ...(spec.pty ? { pty: true } : {}),
     ntasksPerNode: ntasksPerNode || 1,
     // Registry credentials are never saved: the JobManager keeps them in memory until the step is launched.
     containerMeta: spec.containerMeta && {

@@ -38,6 +38,7 @@ export function stepToD(job: JobRecord, step: StepRecord, node: string, nodes: N
     shScript: step.isBatchPrimary ? spec.shScript : "",
     interpreter: spec.interpreter,
     argv: step.argv,
+    pty: step.pty ?? false,
     io: step.io,
     podMeta: spec.podMeta,
     containerMeta,

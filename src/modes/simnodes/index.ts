@@ -248,12 +248,13 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     terminateStep(call, cb) {
       const r = call.request;
       const step = nodeOf(call).steps.get(`${r.jobId}.${r.stepId}`);
+      if (r.signal) return cb(null, { ok: step !== undefined, reason: step ? "" : "no such step" }); // nothing runs to get it
       if (step && end(step)) {
         bump(stats.terminated);
         step.status = isTerminal(r.reasonStatus) ? r.reasonStatus : JobStatus.Cancelled;
         report(step, step.status, 0, r.reason || "terminated");
       }
-      cb(null, { ok: true });
+      cb(null, { ok: true, reason: "" });
     },
 
     freeJob(call, cb) {

@@ -8,6 +8,7 @@ import {
   ensureImage,
   parsePullPolicy,
   removeContainer,
+  signalContainer,
   type CriClient,
   startContainer,
   stopContainer,
@@ -177,6 +178,10 @@ export function startContainerStep(ctx: StepContext): RunningStep {
         // CRI StopContainer: SIGTERM (or the image's stop signal), SIGKILL once the timeout is over.
         stopContainer(cri, containerId, graceSeconds).catch((e) => log(`stop failed: ${criErrorMessage(e)}`));
       }
+    },
+    signal(signal) {
+      if (!containerId || finished) return Promise.resolve(`the container of ${subject} is not running`);
+      return signalContainer(spec.container.runtimeEndpoint, containerId, signal);
     },
   };
 }

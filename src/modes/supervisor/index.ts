@@ -15,6 +15,7 @@ import { startContainerStep } from "./container-step";
 import { stepEnvironment } from "./env";
 import { startPodStep } from "./pod-step";
 import { startProcessStep } from "./process-step";
+import { startPtyServer } from "./pty";
 import { Reporter } from "./report";
 import type { RunningStep, StepContext } from "./running-step";
 
@@ -132,15 +133,21 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
         cb(null, { ok: false, reason: (e as Error).message });
       }
     },
-    stopStep(call, cb) {
+    async stopStep(call, cb) {
       const r = call.request;
       const entry = hosted.get(stepKey(r.jobId, r.stepId));
+      if (r.signal) {
+        if (!entry?.running || entry.ended) return cb(null, { ok: false, reason: `step ${stepKey(r.jobId, r.stepId)} is not running here` });
+        log(`step ${stepKey(r.jobId, r.stepId)}: sending ${r.signal}`);
+        const failure = await entry.running.signal(r.signal as NodeJS.Signals);
+        return cb(null, { ok: !failure, reason: failure });
+      }
       if (entry?.running && !entry.ended) {
         const grace = r.graceSeconds;
         log(`step ${stepKey(r.jobId, r.stepId)}: stopping: ${JobStatus[r.reasonStatus]}${grace !== undefined ? ` (SIGKILL after ${grace} s)` : ""}`);
         entry.running.stop(r.reasonStatus, grace);
       }
-      cb(null, { ok: true });
+      cb(null, { ok: true, reason: "" });
     },
   };
 
@@ -150,6 +157,10 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
     safeHandlers(service, (m) => log(m)),
   );
   await bindRootOnlySocket(server, layout.supervisorSocket); // craned (root) alone may call it
+  await startPtyServer(layout.supervisorStreamSocket, (jobId, stepId) => {
+    const entry = hosted.get(stepKey(jobId, stepId));
+    return entry && !entry.ended ? entry.running?.terminal : undefined;
+  });
   // Written once the socket serves: to craned, a live supervisor in this file is one it can call.
   writeIdentityFile(layout.supervisorPidFile, identify(process.pid)!);
   log(`hosting the steps of ${stateDir} (pid ${process.pid})`);

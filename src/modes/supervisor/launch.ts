@@ -16,22 +16,26 @@ export const LAUNCH_ENV: Record<string, string> = { PATH: "/usr/sbin:/usr/bin:/s
 const SH = "/bin/sh";
 const SETPRIV = "/usr/bin/setpriv";
 const SETSID = "/usr/bin/setsid";
+const ENV = "/usr/bin/env";
 
 /** The shim's own exit code when it could not start the task (cgroup, script); the task's status is then absent. */
 export const SHIM_SETUP_FAILED = 125;
 
 // $1: number of cgroup.procs files, then the files; uid; gid; script file or ""; task pid file; exit status file;
 // then the user part and its $0, args. A background job of a shell without job control stays in the shell's process
-// group, so setsid makes it a session and group of its own without forking: $! is the task, and its group.
-const ROOT_PART = `n=$1; shift
+// group, so setsid makes it a session and group of its own without forking: $! is the task, and its group. Such a
+// job's stdin would be /dev/null: the shim's own stdin (a terminal's FIFO for crun --pty) is handed on through fd 6.
+// Such a job also starts with SIGINT and SIGQUIT ignored, which the task would inherit: env puts them back.
+const ROOT_PART = `exec 6<&0
+n=$1; shift
 while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit ${SHIM_SETUP_FAILED}; n=$((n - 1)); shift; done
 u=$1; g=$2; f=$3; p=$4; x=$5; shift 5
 if [ -n "$f" ]; then exec 4< "$f" || exit ${SHIM_SETUP_FAILED}; fi
-if [ "$u" = 0 ]; then ${SETSID} ${SH} -c "$@" &
-else ${SETSID} ${SETPRIV} --reuid="$u" --regid="$g" --init-groups -- ${SH} -c "$@" &
+if [ "$u" = 0 ]; then ${SETSID} ${ENV} --default-signal=INT,QUIT ${SH} -c "$@" 0<&6 6<&- &
+else ${SETSID} ${ENV} --default-signal=INT,QUIT ${SETPRIV} --reuid="$u" --regid="$g" --init-groups -- ${SH} -c "$@" 0<&6 6<&- &
 fi
 t=$!
-exec 3<&- 4<&-
+exec 3<&- 4<&- 6<&-
 echo $t > "$p"
 wait $t
 r=$?

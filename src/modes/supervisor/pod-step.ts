@@ -90,5 +90,6 @@ export function startPodStep(ctx: StepContext): RunningStep {
       stopped = reason;
       release();
     },
+    signal: () => Promise.resolve("a job's pod runs no process of the user's to signal"),
   };
 }

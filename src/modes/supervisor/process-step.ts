@@ -3,14 +3,15 @@
 // status on disk; a supervisor that restarts picks the tasks up from there (`resume`).
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { JobStatus, type StepToD } from "../../core/generated/crane/crane";
 import { statusFromExit } from "../../core/job-state";
+import { signalOfExitCode } from "../../core/signals";
 import { resolveOutputPath } from "../../core/parse/output-pattern";
 import { CgroupUsageMeter, cgroupDirs, createStepCgroup, oomKillCount } from "../../core/cgroup";
 import { identify, isAlive, readIdentityFile, signalChildGroup, writeIdentityFile, type ProcessIdentity } from "../../core/node/process-identity";
 import { CriLogWriter } from "./log-writer";
+import { PtyTerminal, ptyArgv } from "./pty";
 import { stepCredentials } from "./credentials";
 import { launchArgv, LAUNCH_ENV, SHIM_SETUP_FAILED, userEnvScript, type TaskLaunch } from "./launch";
 import { DEFAULT_STOP_GRACE_SECONDS, type RunningStep, type StepContext, type StepOutcome } from "./running-step";
@@ -35,15 +36,27 @@ export function startProcessStep(ctx: StepContext): RunningStep {
     shim: layout.shimPidFile(step.jobId, step.stepId, i),
     task: layout.taskPidFile(step.jobId, step.stepId, i),
     exit: layout.taskExitFile(step.jobId, step.stepId, i),
-    stdout: layout.taskOutputFifo(step.jobId, step.stepId, i, "stdout"),
-    stderr: layout.taskOutputFifo(step.jobId, step.stepId, i, "stderr"),
+    stdin: layout.taskFifo(step.jobId, step.stepId, i, "stdin"),
+    stdout: layout.taskFifo(step.jobId, step.stepId, i, "stdout"),
+    stderr: layout.taskFifo(step.jobId, step.stepId, i, "stderr"),
   });
+  const { gid } = stepCredentials(step, spec.node);
+  // crun --pty: task 0 in a terminal (pty.ts). When its last session goes (crun went away), the step is cancelled,
+  // as srun's end ends its step: script gets SIGTERM and closes the terminal, which hangs up the shell in it.
+  const terminal =
+    step.pty && !step.isBatchPrimary ? new PtyTerminal(files(0).stdin, files(0).task, { uid: step.uid, gid }, () => stop(JobStatus.Cancelled)) : undefined;
   const shims: (ProcessIdentity | undefined)[] = [];
   let stopReason: JobStatus | undefined;
   let logWriter: CriLogWriter | undefined;
   let ends: Promise<TaskEnd>[];
   /** Copies task i's output FIFOs into the step's log; settles once the task and its shim have closed them. */
-  const copyOutput = (i: number) => OUTPUT_STREAMS.map((stream) => readFifo(files(i)[stream], (d) => logWriter!.write(stream, d)));
+  const copyOutput = (i: number) =>
+    OUTPUT_STREAMS.map((stream) =>
+      readFifo(files(i)[stream], (d) => {
+        logWriter!.write(stream, d);
+        if (i === 0 && stream === "stdout") terminal?.output(d);
+      }),
+    );
   const afterOutput = (end: Promise<TaskEnd>, copies: Promise<void>[]) => Promise.all([end, ...copies]).then(([e]) => e);
 
   if (ctx.resume) {
@@ -60,14 +73,16 @@ export function startProcessStep(ctx: StepContext): RunningStep {
       files,
     );
     if (!step.isBatchPrimary) {
-      createFifos(launches.flatMap((_, i) => OUTPUT_STREAMS.map((stream) => files(i)[stream])));
+      createFifos([...launches.flatMap((_, i) => OUTPUT_STREAMS.map((stream) => files(i)[stream])), ...(terminal ? [files(0).stdin] : [])]);
       logWriter = new CriLogWriter(layout.logFile(step.jobId, step.stepId), ctx.log, ctx.logLimits);
     }
     ends = launches.map((launch, i) => {
       const output = logWriter ? { stdout: openTaskEnd(files(i).stdout), stderr: openTaskEnd(files(i).stderr) } : undefined;
       const copies = output ? copyOutput(i) : [];
-      const child = spawnShim(launch, output);
+      const input = terminal && i === 0 ? openTaskEnd(files(0).stdin) : undefined;
+      const child = spawnShim(launch, output, input);
       if (output) OUTPUT_STREAMS.forEach((stream) => fs.closeSync(output[stream])); // the task's now: the copies end with it
+      if (input !== undefined) fs.closeSync(input);
       const who = child.pid === undefined ? undefined : identify(child.pid);
       shims.push(who);
       if (who) writeIdentityFile(files(i).shim, who);
@@ -80,6 +95,7 @@ export function startProcessStep(ctx: StepContext): RunningStep {
     void ctx.reporter.report(JobStatus.Running);
   }
 
+  if (terminal) void ends[0]!.then((e) => terminal.end("code" in e ? e.code : 1));
   const done = Promise.all(ends).then((results): StepOutcome => {
     logWriter?.close();
     const usage = meter.stop();
@@ -88,7 +104,7 @@ export function startProcessStep(ctx: StepContext): RunningStep {
     const oom = oomKills() > oomBefore && !ctx.resume;
     if (lost) return { status: stopReason ?? JobStatus.Failed, exitCode: 0, reason: lost.lost, usage };
     const exitCode = failed?.code ?? 0;
-    const signal = signalOf(exitCode);
+    const signal = signalOfExitCode(exitCode);
     const status = stopReason ?? statusFromExit(exitCode, signal, oom);
     let reason = "";
     if (oom) reason = "killed by the memory limit (OOM)";
@@ -100,12 +116,18 @@ export function startProcessStep(ctx: StepContext): RunningStep {
   const signalTasks = (signal: NodeJS.Signals) => {
     for (let i = 0; i < taskCount; i++) void signalTask(shims[i], files(i).task, signal);
   };
+  function stop(reason: JobStatus, graceSeconds = DEFAULT_STOP_GRACE_SECONDS): void {
+    stopReason = reason;
+    signalTasks("SIGTERM");
+    setTimeout(() => signalTasks("SIGKILL"), graceSeconds * 1000).unref();
+  }
   return {
     done,
-    stop(reason, graceSeconds = DEFAULT_STOP_GRACE_SECONDS) {
-      stopReason = reason;
-      signalTasks("SIGTERM");
-      setTimeout(() => signalTasks("SIGKILL"), graceSeconds * 1000).unref();
+    terminal,
+    stop,
+    signal(signal) {
+      signalTasks(signal);
+      return Promise.resolve("");
     },
   };
 }
@@ -115,6 +137,7 @@ function taskLaunches(ctx: StepContext, cgroupProcs: string[], files: (i: number
   const { spec, layout } = ctx;
   const step = spec.step;
   const { user, gid } = stepCredentials(step, spec.node);
+  const pty = step.pty && !step.isBatchPrimary;
   const home = user?.home ?? "/";
   const env: Record<string, string> = {
     PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -139,7 +162,7 @@ function taskLaunches(ctx: StepContext, cgroupProcs: string[], files: (i: number
     env: { ...env, CRANE_PROCID: String(step.nodeIndex * n + i), CRANE_LOCALID: String(i) },
     taskPidFile: files(i).task,
     exitFile: files(i).exit,
-    mode: { argv: step.argv },
+    mode: { argv: pty && i === 0 ? ptyArgv(step.argv) : step.argv },
   }));
 }
 
@@ -162,15 +185,18 @@ function batchFiles(step: StepToD, node: string, cwd: string, script: string) {
   return { script, interpreter, output, error, append: step.io?.openModeAppend ?? false };
 }
 
-/** `output`: the task's ends of its output FIFOs (task-output.ts); a batch script opens its own files. */
-function spawnShim(task: TaskLaunch, output?: { stdout: number; stderr: number }): ChildProcess {
+/**
+ * `output`: the task's ends of its output FIFOs (task-output.ts); a batch script opens its own files. `input`: its
+ * end of the terminal's stdin FIFO (pty.ts); other tasks read /dev/null.
+ */
+function spawnShim(task: TaskLaunch, output?: { stdout: number; stderr: number }, input?: number): ChildProcess {
   const [file, ...args] = launchArgv(task);
   const child = spawn(file!, args, {
     cwd: "/",
     env: LAUNCH_ENV,
     detached: true, // its own session: nothing aimed at the supervisor reaches it
     // fd 3 carries the user's environment to the user part, never through the root part's environment.
-    stdio: output ? ["ignore", output.stdout, output.stderr, "pipe"] : ["ignore", "ignore", "ignore", "pipe"],
+    stdio: output ? [input ?? "ignore", output.stdout, output.stderr, "pipe"] : ["ignore", "ignore", "ignore", "pipe"],
   });
   const envPipe = child.stdio[3] as NodeJS.WritableStream | null;
   envPipe?.on("error", () => undefined); // a task that never read it (it could not start) is reported by its exit
@@ -209,11 +235,4 @@ async function signalTask(shim: ProcessIdentity | undefined, taskPidFile: string
     if (signalChildGroup(shim, taskPidFile, signal) !== "unwritten") return;
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
-
-/** The signal a shell's 128+N status stands for (a task may also exit with such a code itself: then it reads so). */
-function signalOf(exitCode: number): string | null {
-  return exitCode > 128 ? (SIGNAL_NAMES.get(exitCode - 128) ?? null) : null;
 }

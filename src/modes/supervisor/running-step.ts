@@ -4,6 +4,7 @@ import type { CriClient } from "../../core/cri";
 import type { JobStatus } from "../../core/generated/crane/crane";
 import type { NodeLayout, StepSpec } from "../../core/node/layout";
 import type { LogLimits } from "../../core/node/log-files";
+import type { PtyTerminal } from "./pty";
 import type { Reporter } from "./report";
 
 /** Seconds between SIGTERM and SIGKILL when a stop names none (ccon stop's default). */
@@ -21,6 +22,10 @@ export interface RunningStep {
   done: Promise<StepOutcome>;
   /** SIGTERM (CRI StopContainer for a container), then SIGKILL after `graceSeconds`. */
   stop(reason: JobStatus, graceSeconds?: number): void;
+  /** Sends a signal to the step's processes and leaves it running (ccancel --signal): "" once sent, else why not. */
+  signal(signal: NodeJS.Signals): Promise<string>;
+  /** crun --pty: the terminal of task 0, which attach sessions join. */
+  terminal?: PtyTerminal;
 }
 
 /** What starting (or, after a supervisor restart, resuming) a step is given. */

@@ -259,10 +259,17 @@ describe("text output", () => {
     expect(row!.split(/\s+/).slice(0, 3)).toEqual(["7.1", "web", "docker.io/library/busybox:latest"]);
   });
 
-  it("ccancel --signal says it is not supported, without cancelling anything", async () => {
-    const r = await runCli(["ccancel", "-s", "USR1", "7"]);
-    expect(r.code).toBe(2);
-    expect(r.err).toContain("--signal is not supported yet");
+  it("ccancel --signal asks ctld to signal (by the signal's full name) and says so; an unknown signal asks nothing", async () => {
+    fakeCtld.handlers.cancelJob = () => ({ cancelled: [{ jobId: 7, stepIds: [] }], notCancelled: [{ jobId: 8, stepId: 0, reason: "job 8 is Pending" }] });
+    const r = await runCli(["ccancel", "-s", "usr1", "7,8"]);
+    expect(r.code).toBe(4);
+    expect(r.out).toBe("Job 7 sent SIGUSR1.\n");
+    expect(r.err).toContain("Failed to signal job: 8. Reason: job 8 is Pending.");
+    expect(fakeCtld.calls[0]!.req).toMatchObject({ signal: "SIGUSR1" });
+    fakeCtld.calls = [];
+    const bad = await runCli(["ccancel", "-s", "NOPE", "7"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('Invalid signal "NOPE"');
     expect(fakeCtld.calls).toEqual([]);
   });
 });

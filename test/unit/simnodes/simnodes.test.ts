@@ -148,7 +148,7 @@ describe("simulated nodes", () => {
   it("reports a terminated step Cancelled, and never as ended by its timer", async () => {
     const c = asCtld("n1");
     await unary(c, c.executeStep, { step: step({ jobId: 8, argv: ["sleep", "infinity"] }) });
-    await unary(c, c.terminateStep, { jobId: 8, stepId: 1, reasonStatus: JobStatus.Cancelled, reason: "cancelled by user" });
+    await unary(c, c.terminateStep, { jobId: 8, stepId: 1, reasonStatus: JobStatus.Cancelled, reason: "cancelled by user", signal: "" });
     await until(() => reports.some((x) => x.jobId === 8 && x.status === JobStatus.Cancelled));
     expect(reports.filter((x) => x.jobId === 8).map((x) => [x.node, x.status])).toEqual([
       ["n1", JobStatus.Running],

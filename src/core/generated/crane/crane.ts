@@ -532,7 +532,11 @@ export interface JobSpec {
   arrayTaskIds: number[];
   arrayMaxRunning: number;
   /** Set by ctld on each task's job: the array's id (its first task's job id) and this task's place in it. */
-  array: ArrayTask | undefined;
+  array:
+    | ArrayTask
+    | undefined;
+  /** crun --pty: the primary step's task 0 runs in a pseudo-terminal, reached with OpenStepStream (attach, tty). */
+  pty: boolean;
 }
 
 export interface JobSpec_GresPerNodeEntry {
@@ -586,6 +590,8 @@ export interface StepSpec {
   gresGiven: boolean;
   /** --overlap: the step shares what its siblings use instead of waiting for its own share (StepResources). */
   overlap: boolean;
+  /** crun --pty inside a job: task 0 runs in a pseudo-terminal. */
+  pty: boolean;
 }
 
 export interface StepSpec_GresPerNodeEntry {
@@ -622,6 +628,7 @@ export interface StepInfo {
   /** node -> container id */
   containerIds: { [key: string]: string };
   argv: string[];
+  pty: boolean;
 }
 
 export interface StepInfo_ContainerIdsEntry {
@@ -739,7 +746,11 @@ export interface CancelJobRequest {
   nodes: string[];
   account: string;
   /** Seconds between SIGTERM and SIGKILL (ccon stop -t); unset = the default of 10. */
-  graceSeconds?: number | undefined;
+  graceSeconds?:
+    | number
+    | undefined;
+  /** ccancel --signal: send this signal (a name such as "USR1") to the running steps instead of cancelling. */
+  signal: string;
 }
 
 export interface CancelFailure {
@@ -1077,7 +1088,11 @@ export interface StepToD {
   deviceFiles: string[];
   /** Host indices of the GPUs among device_files (e.g. 3 for /dev/nvidia3), for CUDA_VISIBLE_DEVICES of process steps. */
   gpuIds: number[];
-  array: ArrayTask | undefined;
+  array:
+    | ArrayTask
+    | undefined;
+  /** Task 0 runs in a pseudo-terminal (crun --pty); its supervisor serves attach sessions to it. */
+  pty: boolean;
 }
 
 export interface StepToD_EnvEntry {
@@ -1103,11 +1118,17 @@ export interface TerminateStepRequest {
   reasonStatus: JobStatus;
   reason: string;
   /** Seconds between SIGTERM and SIGKILL; unset = the default of 10. */
-  graceSeconds?: number | undefined;
+  graceSeconds?:
+    | number
+    | undefined;
+  /** Send this signal (e.g. "SIGUSR1") to the step's processes and leave it running; reason_status is then unused. */
+  signal: string;
 }
 
 export interface TerminateStepReply {
   ok: boolean;
+  /** Why a signal could not be delivered (ok false). */
+  reason: string;
 }
 
 export interface FreeJobRequest {
@@ -2459,6 +2480,7 @@ function createBaseJobSpec(): JobSpec {
     arrayTaskIds: [],
     arrayMaxRunning: 0,
     array: undefined,
+    pty: false,
   };
 }
 
@@ -2584,6 +2606,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     if (message.array !== undefined) {
       ArrayTask.encode(message.array, writer.uint32(314).fork()).join();
+    }
+    if (message.pty !== false) {
+      writer.uint32(320).bool(message.pty);
     }
     return writer;
   },
@@ -2929,6 +2954,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.array = ArrayTask.decode(reader, reader.uint32());
             continue;
           }
+          case 40: {
+            if (tag !== 320) {
+              break;
+            }
+
+            message.pty = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3105,6 +3138,7 @@ export const JobSpec: MessageFns<JobSpec> = {
         ? globalThis.Number(object.array_max_running)
         : 0,
       array: isSet(object.array) ? ArrayTask.fromJSON(object.array) : undefined,
+      pty: isSet(object.pty) ? globalThis.Boolean(object.pty) : false,
     };
   },
 
@@ -3239,6 +3273,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.array !== undefined) {
       obj.array = ArrayTask.toJSON(message.array);
     }
+    if (message.pty !== false) {
+      obj.pty = message.pty;
+    }
     return obj;
   },
 
@@ -3308,6 +3345,7 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.array = (object.array !== undefined && object.array !== null)
       ? ArrayTask.fromPartial(object.array)
       : undefined;
+    message.pty = object.pty ?? false;
     return message;
   },
 };
@@ -3781,6 +3819,7 @@ function createBaseStepSpec(): StepSpec {
     io: undefined,
     gresGiven: false,
     overlap: false,
+    pty: false,
   };
 }
 
@@ -3848,6 +3887,9 @@ export const StepSpec: MessageFns<StepSpec> = {
     }
     if (message.overlap !== false) {
       writer.uint32(168).bool(message.overlap);
+    }
+    if (message.pty !== false) {
+      writer.uint32(176).bool(message.pty);
     }
     return writer;
   },
@@ -4039,6 +4081,14 @@ export const StepSpec: MessageFns<StepSpec> = {
             message.overlap = reader.bool();
             continue;
           }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.pty = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4155,6 +4205,7 @@ export const StepSpec: MessageFns<StepSpec> = {
         ? globalThis.Boolean(object.gres_given)
         : false,
       overlap: isSet(object.overlap) ? globalThis.Boolean(object.overlap) : false,
+      pty: isSet(object.pty) ? globalThis.Boolean(object.pty) : false,
     };
   },
 
@@ -4235,6 +4286,9 @@ export const StepSpec: MessageFns<StepSpec> = {
     if (message.overlap !== false) {
       obj.overlap = message.overlap;
     }
+    if (message.pty !== false) {
+      obj.pty = message.pty;
+    }
     return obj;
   },
 
@@ -4282,6 +4336,7 @@ export const StepSpec: MessageFns<StepSpec> = {
     message.io = (object.io !== undefined && object.io !== null) ? IoMeta.fromPartial(object.io) : undefined;
     message.gresGiven = object.gresGiven ?? false;
     message.overlap = object.overlap ?? false;
+    message.pty = object.pty ?? false;
     return message;
   },
 };
@@ -4477,6 +4532,7 @@ function createBaseStepInfo(): StepInfo {
     uid: 0,
     containerIds: {},
     argv: [],
+    pty: false,
   };
 }
 
@@ -4538,6 +4594,9 @@ export const StepInfo: MessageFns<StepInfo> = {
     });
     for (const v of message.argv) {
       writer.uint32(154).string(v!);
+    }
+    if (message.pty !== false) {
+      writer.uint32(160).bool(message.pty);
     }
     return writer;
   },
@@ -4710,6 +4769,14 @@ export const StepInfo: MessageFns<StepInfo> = {
             message.argv.push(reader.string());
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.pty = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4811,6 +4878,7 @@ export const StepInfo: MessageFns<StepInfo> = {
       argv: globalThis.Array.isArray(object?.argv)
         ? object.argv.map((e: any) => globalThis.String(e))
         : [],
+      pty: isSet(object.pty) ? globalThis.Boolean(object.pty) : false,
     };
   },
 
@@ -4879,6 +4947,9 @@ export const StepInfo: MessageFns<StepInfo> = {
     if (message.argv?.length) {
       obj.argv = message.argv;
     }
+    if (message.pty !== false) {
+      obj.pty = message.pty;
+    }
     return obj;
   },
 
@@ -4918,6 +4989,7 @@ export const StepInfo: MessageFns<StepInfo> = {
       {},
     );
     message.argv = object.argv?.map((e) => e) || [];
+    message.pty = object.pty ?? false;
     return message;
   },
 };
@@ -6855,6 +6927,7 @@ function createBaseCancelJobRequest(): CancelJobRequest {
     nodes: [],
     account: "",
     graceSeconds: undefined,
+    signal: "",
   };
 }
 
@@ -6883,6 +6956,9 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
     }
     if (message.graceSeconds !== undefined) {
       writer.uint32(64).uint32(message.graceSeconds);
+    }
+    if (message.signal !== "") {
+      writer.uint32(74).string(message.signal);
     }
     return writer;
   },
@@ -6964,6 +7040,14 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
             message.graceSeconds = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6994,6 +7078,7 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
         : isSet(object.grace_seconds)
         ? globalThis.Number(object.grace_seconds)
         : undefined,
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
     };
   },
 
@@ -7023,6 +7108,9 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
     if (message.graceSeconds !== undefined) {
       obj.graceSeconds = Math.round(message.graceSeconds);
     }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
     return obj;
   },
 
@@ -7039,6 +7127,7 @@ export const CancelJobRequest: MessageFns<CancelJobRequest> = {
     message.nodes = object.nodes?.map((e) => e) || [];
     message.account = object.account ?? "";
     message.graceSeconds = object.graceSeconds ?? undefined;
+    message.signal = object.signal ?? "";
     return message;
   },
 };
@@ -11466,6 +11555,7 @@ function createBaseStepToD(): StepToD {
     deviceFiles: [],
     gpuIds: [],
     array: undefined,
+    pty: false,
   };
 }
 
@@ -11579,6 +11669,9 @@ export const StepToD: MessageFns<StepToD> = {
     }
     if (message.array !== undefined) {
       ArrayTask.encode(message.array, writer.uint32(282).fork()).join();
+    }
+    if (message.pty !== false) {
+      writer.uint32(288).bool(message.pty);
     }
     return writer;
   },
@@ -11889,6 +11982,14 @@ export const StepToD: MessageFns<StepToD> = {
             message.array = ArrayTask.decode(reader, reader.uint32());
             continue;
           }
+          case 36: {
+            if (tag !== 288) {
+              break;
+            }
+
+            message.pty = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -12041,6 +12142,7 @@ export const StepToD: MessageFns<StepToD> = {
         ? object.gpu_ids.map((e: any) => globalThis.Number(e))
         : [],
       array: isSet(object.array) ? ArrayTask.fromJSON(object.array) : undefined,
+      pty: isSet(object.pty) ? globalThis.Boolean(object.pty) : false,
     };
   },
 
@@ -12157,6 +12259,9 @@ export const StepToD: MessageFns<StepToD> = {
     if (message.array !== undefined) {
       obj.array = ArrayTask.toJSON(message.array);
     }
+    if (message.pty !== false) {
+      obj.pty = message.pty;
+    }
     return obj;
   },
 
@@ -12218,6 +12323,7 @@ export const StepToD: MessageFns<StepToD> = {
     message.array = (object.array !== undefined && object.array !== null)
       ? ArrayTask.fromPartial(object.array)
       : undefined;
+    message.pty = object.pty ?? false;
     return message;
   },
 };
@@ -12480,7 +12586,7 @@ export const ExecuteStepReply: MessageFns<ExecuteStepReply> = {
 };
 
 function createBaseTerminateStepRequest(): TerminateStepRequest {
-  return { jobId: 0, stepId: 0, reasonStatus: 0, reason: "", graceSeconds: undefined };
+  return { jobId: 0, stepId: 0, reasonStatus: 0, reason: "", graceSeconds: undefined, signal: "" };
 }
 
 export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
@@ -12499,6 +12605,9 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
     }
     if (message.graceSeconds !== undefined) {
       writer.uint32(40).uint32(message.graceSeconds);
+    }
+    if (message.signal !== "") {
+      writer.uint32(50).string(message.signal);
     }
     return writer;
   },
@@ -12556,6 +12665,14 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
             message.graceSeconds = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -12591,6 +12708,7 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
         : isSet(object.grace_seconds)
         ? globalThis.Number(object.grace_seconds)
         : undefined,
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
     };
   },
 
@@ -12611,6 +12729,9 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
     if (message.graceSeconds !== undefined) {
       obj.graceSeconds = Math.round(message.graceSeconds);
     }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
     return obj;
   },
 
@@ -12624,18 +12745,22 @@ export const TerminateStepRequest: MessageFns<TerminateStepRequest> = {
     message.reasonStatus = object.reasonStatus ?? 0;
     message.reason = object.reason ?? "";
     message.graceSeconds = object.graceSeconds ?? undefined;
+    message.signal = object.signal ?? "";
     return message;
   },
 };
 
 function createBaseTerminateStepReply(): TerminateStepReply {
-  return { ok: false };
+  return { ok: false, reason: "" };
 }
 
 export const TerminateStepReply: MessageFns<TerminateStepReply> = {
   encode(message: TerminateStepReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.ok !== false) {
       writer.uint32(8).bool(message.ok);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
     }
     return writer;
   },
@@ -12661,6 +12786,14 @@ export const TerminateStepReply: MessageFns<TerminateStepReply> = {
             message.ok = reader.bool();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -12674,13 +12807,19 @@ export const TerminateStepReply: MessageFns<TerminateStepReply> = {
   },
 
   fromJSON(object: any): TerminateStepReply {
-    return { ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false };
+    return {
+      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
   },
 
   toJSON(message: TerminateStepReply): unknown {
     const obj: any = {};
     if (message.ok !== false) {
       obj.ok = message.ok;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
     }
     return obj;
   },
@@ -12691,6 +12830,7 @@ export const TerminateStepReply: MessageFns<TerminateStepReply> = {
   fromPartial<I extends Exact<DeepPartial<TerminateStepReply>, I>>(object: I): TerminateStepReply {
     const message = createBaseTerminateStepReply();
     message.ok = object.ok ?? false;
+    message.reason = object.reason ?? "";
     return message;
   },
 };

@@ -34,6 +34,7 @@ export function initialSteps(job: JobRecord, nodes: string[], perNode: Resources
       type: batchPrimary ? JobType.Batch : spec.type,
       nodes: batchPrimary ? [nodes[0]!] : nodes,
       argv: spec.argv,
+      ...(spec.pty && !batchPrimary ? { pty: true } : {}),
       containerMeta: batchPrimary ? undefined : spec.containerMeta,
       io: spec.io,
       isBatchPrimary: batchPrimary,
