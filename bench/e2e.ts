@@ -15,6 +15,7 @@ import YAML from "yaml";
 import { loadOrCreateClusterKey } from "../src/core/auth/cluster-key";
 import { JobSpec, JobStatus, JobType } from "../src/core/generated/crane/crane";
 import { ctldClient, unary } from "../src/core/rpc";
+import { daemonEnv } from "../src/core/daemon-env";
 import type { Counter, SimStats } from "../src/modes/simnodes";
 import { freePortBase } from "../test/harness/cluster";
 
@@ -121,7 +122,8 @@ function startCtld(configFile: string): ChildProcess {
     fs.mkdirSync(PROF_DIR, { recursive: true });
     cmd = [fs.existsSync(pinned) ? pinned : process.execPath, "--cpu-prof", `--cpu-prof-dir=${PROF_DIR}`, path.join(DIST, "crane.cjs")];
   }
-  const child = spawn(cmd[0]!, [...cmd.slice(1), "ctld", "-C", configFile], { stdio: ["ignore", out, out] });
+  // As deployed: crane up and the systemd units start ctld with the daemons' NODE_OPTIONS.
+  const child = spawn(cmd[0]!, [...cmd.slice(1), "ctld", "-C", configFile], { stdio: ["ignore", out, out], env: daemonEnv() });
   fs.closeSync(out);
   return child;
 }
@@ -194,7 +196,7 @@ async function main(): Promise<void> {
     await sleep(200);
   }
   console.log(
-    `e2e: ${NODES} simulated nodes up in ${((Date.now() - upAt) / 1000).toFixed(1)} s; submitting ${JOBS} jobs of sleep ${RUN_S} s in batches of ${BATCH} from ${CLIENTS} clients`,
+    `e2e: ${NODES} simulated nodes up in ${((Date.now() - upAt) / 1000).toFixed(1)} s; submitting ${JOBS} jobs of sleep ${RUN_S} s in batches of ${BATCH} from ${CLIENTS} clients; ctld with NODE_OPTIONS="${daemonEnv().NODE_OPTIONS}"`,
   );
 
   // ---- progress, sampled from ctld's /proc entry and the simulator's counters
