@@ -73,6 +73,14 @@ async function main(): Promise<void> {
       { name: "node -e 0", argv: [NODE, "-e", "0"], expect: /^$/ },
       { name: "crane --version", argv: [CRANE, "--version"], expect: /^crane \S+\nSource Time: / },
       { name: "cbatch -H --wrap true", argv: [path.join(DIST, "cbatch"), "-H", "--wrap", "true"], env, cwd: dir, expect: /^Job id allocated: \d+\.\n$/ },
+      // The same from the full bundle, as before user commands had their own (src/core/cli/sea-app.ts).
+      {
+        name: "  from the full bundle",
+        argv: [path.join(DIST, "cbatch"), "-H", "--wrap", "true"],
+        env: { ...env, CRANE_FULL_BUNDLE: "1" },
+        cwd: dir,
+        expect: /^Job id allocated: \d+\.\n$/,
+      },
     ];
     const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
     for (let i = 0; i < WARMUP + RUNS; i++) {

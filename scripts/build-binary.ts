@@ -1,9 +1,10 @@
 // Build the single `crane` executable, offline:
 //   1. esbuild src/main.ts -> dist/crane.cjs (one CommonJS file, every dependency inlined), with a manifest of
-//      every command's flags inlined, so that it loads only the command that runs
-//   2. esbuild src/sea-main.ts -> the SEA's main: answers --version from the manifest, else runs dist/crane.cjs
-//   3. a V8 code cache of dist/crane.cjs, made by the pinned Node running it once (see src/core/cli/sea-app.ts)
-//   4. Node SEA blob (main + those two as assets, experimental warning off) with the pinned Node 24
+//      every command's flags inlined, so that it loads only the command that runs; and the same without the
+//      commands that are not user commands -> dist/crane-client.cjs (CLIENT_COMMANDS in src/core/cli/sea-app.ts)
+//   2. esbuild src/sea-main.ts -> the SEA's main: answers --version from the manifest, else runs one of the two
+//   3. a V8 code cache of each bundle, made by the pinned Node running it once (see src/core/cli/sea-app.ts)
+//   4. Node SEA blob (main + the bundles and caches as assets, experimental warning off) with the pinned Node 24
 //   5. copy that Node binary, strip it, inject the blob with postject -> dist/crane
 //   6. multi-call symlinks dist/{ccon,cbatch,crun,cqueue,ccancel,cinfo,cacct,ccontrol,calloc} -> crane
 // Usage: npm run build            (tsx scripts/build-binary.ts)
@@ -33,15 +34,18 @@ import { join, relative, resolve } from "node:path";
 import { build, type BuildOptions, type Plugin } from "esbuild";
 import { MULTI_CALL_NAMES } from "../src/core/cli/dispatch.js";
 import { manifestOf, type Manifest, type TopicMap } from "../src/core/cli/resolve.js";
-import { APP_ASSET, APP_CACHE_ASSET, APP_WRAPPER } from "../src/core/cli/sea-app.js";
+import { APP_ASSETS, APP_WRAPPER, CLIENT_COMMANDS, type AppBundle } from "../src/core/cli/sea-app.js";
 import { formatRfc1123Z } from "../src/core/cli/version.js";
 
 const ROOT = resolve(__dirname, "..");
 const DIST = join(ROOT, "dist");
-const BUNDLE = join(DIST, "crane.cjs");
 const SEA_MAIN = join(DIST, "sea-main.cjs");
-const APP_LATIN1 = join(DIST, "crane.cjs.latin1");
-const CODE_CACHE = join(DIST, "crane.cjs.cache");
+const LAZY = join(ROOT, "src", "commands", "lazy.ts");
+/** Where each bundle, its Latin-1 asset and its code cache are written. */
+const bundlePaths = (b: AppBundle) => {
+  const js = join(DIST, APP_ASSETS[b].source);
+  return { js, latin1: `${js}.latin1`, cache: join(DIST, APP_ASSETS[b].cache) };
+};
 const BLOB = join(DIST, "sea-prep.blob");
 const SEA_CONFIG = join(DIST, "sea-config.json");
 const OUT = join(DIST, "crane");
@@ -167,11 +171,49 @@ async function commonOptions(): Promise<BuildOptions> {
   };
 }
 
-async function bundle(common: BuildOptions): Promise<void> {
+/**
+ * The client bundle: src/commands/lazy.ts with the loaders of CLIENT_COMMANDS only; no command registry (the
+ * dispatcher's fallback when it has no manifest, which the bundle always has); the live view (Ink, React) replaced
+ * by a hand-over to the full bundle. So nothing a user command does not run is bundled.
+ */
+function clientLoadersPlugin(): Plugin {
+  const registry = join(ROOT, "src", "commands", "index.ts");
+  const topView = join(ROOT, "src", "ui", "top", "run.tsx");
+  return {
+    name: "client-loaders",
+    setup(b) {
+      b.onResolve({ filter: /[\\/]commands[\\/]index\.js$|[\\/]ui[\\/]top[\\/]run\.js$/ }, (args) => {
+        const target = resolve(args.resolveDir, args.path.replace(/\.js$/, ""));
+        if (target === registry.replace(/\.ts$/, "")) return { path: "registry", namespace: "crane-client-stub" };
+        if (target === topView.replace(/\.tsx$/, "")) return { path: join(ROOT, "src", "ui", "top", "run-in-full-bundle.ts") };
+        return undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: "crane-client-stub" }, () => ({
+        contents: `throw new Error("the client bundle has no command registry");`,
+        loader: "js",
+      }));
+      b.onLoad({ filter: /[\\/]src[\\/]commands[\\/]lazy\.ts$/ }, (args) => {
+        if (resolve(args.path) !== LAZY) return undefined;
+        const lines = readFileSync(args.path, "utf8").split("\n");
+        const loader = /^\s+"?([\w:-]+)"?: \(\) => require\(/;
+        const kept = lines.filter((l) => {
+          const m = loader.exec(l);
+          return !m || CLIENT_COMMANDS.has(m[1]!);
+        });
+        const found = lines.filter((l) => loader.test(l)).length - (lines.length - kept.length);
+        if (found !== CLIENT_COMMANDS.size) throw new Error(`${relative(ROOT, LAZY)}: found ${found} of the ${CLIENT_COMMANDS.size} client commands' loaders`);
+        return { contents: kept.join("\n"), loader: "ts" };
+      });
+    },
+  };
+}
+
+async function bundle(common: BuildOptions, which: AppBundle): Promise<void> {
+  const outfile = bundlePaths(which).js;
   const result = await build({
     ...common,
     entryPoints: [join(ROOT, "src", "main.ts")],
-    outfile: BUNDLE,
+    outfile,
     // oclif's read-tsconfig.js require()s typescript (10 MB) inside a try/catch, only for ts-node dev plugins.
     external: ["typescript"],
     logOverride: {
@@ -179,23 +221,23 @@ async function bundle(common: BuildOptions): Promise<void> {
       "unsupported-require-call": "silent",
       "unsupported-dynamic-import": "silent",
     },
-    metafile: false,
-    plugins: [inkPlugin()],
+    plugins: which === "full" ? [inkPlugin()] : [clientLoadersPlugin()],
   });
   for (const w of result.warnings) console.warn(`[build] esbuild: ${w.text}`);
-  step(`bundle ${relative(ROOT, BUNDLE)} ${mb(statSync(BUNDLE).size)}`);
+  step(`bundle ${relative(ROOT, outfile)} ${mb(statSync(outfile).size)}`);
 }
 
-/** dist/crane.cjs as the SEA asset: inside the CommonJS wrapper, Latin-1 encoded (src/core/cli/sea-app.ts). */
-function appAsset(): void {
-  const source = APP_WRAPPER[0] + readFileSync(BUNDLE, "utf8") + APP_WRAPPER[1];
+/** A bundle as the SEA asset: inside the CommonJS wrapper, Latin-1 encoded (src/core/cli/sea-app.ts). */
+function appAsset(which: AppBundle): void {
+  const { js, latin1 } = bundlePaths(which);
+  const source = APP_WRAPPER[0] + readFileSync(js, "utf8") + APP_WRAPPER[1];
   // eslint-disable-next-line no-control-regex -- every character above Latin-1, NUL included in the range
   const wide = /[^\u0000-\u00ff]/.exec(source);
   if (wide)
     throw new Error(
-      `${relative(ROOT, BUNDLE)} has U+${wide[0].codePointAt(0)!.toString(16)}, which Latin-1 cannot hold: escape it, or embed UTF-8 (src/core/cli/sea-app.ts)`,
+      `${relative(ROOT, js)} has U+${wide[0].codePointAt(0)!.toString(16)}, which Latin-1 cannot hold: escape it, or embed UTF-8 (src/core/cli/sea-app.ts)`,
     );
-  writeFileSync(APP_LATIN1, Buffer.from(source, "latin1"));
+  writeFileSync(latin1, Buffer.from(source, "latin1"));
 }
 
 /**
@@ -204,7 +246,8 @@ function appAsset(): void {
  * that does not exist: so the cache holds what a user command runs (oclif's parser, the config, the gRPC client),
  * not just the top level. Offline and side-effect free; its output is dropped.
  */
-function codeCache(node: string): void {
+function codeCache(node: string, which: AppBundle): void {
+  const { js, latin1, cache } = bundlePaths(which);
   const warm = `
     const fs = require("node:fs"), vm = require("node:vm");
     const [asset, out, filename, ...args] = process.argv.slice(1);
@@ -213,19 +256,19 @@ function codeCache(node: string): void {
     process.once("exit", () => fs.writeFileSync(out, script.createCachedData()));
     process.argv = [process.execPath, "crane", ...args];
     const m = { exports: {} };
-    script.runInThisContext()(m.exports, require, m, ${JSON.stringify(BUNDLE)}, ${JSON.stringify(DIST)});`;
+    script.runInThisContext()(m.exports, require, m, ${JSON.stringify(js)}, ${JSON.stringify(DIST)});`;
   const tmp = mkdtempSync(join(tmpdir(), "crane-warm-"));
   try {
     writeFileSync(join(tmp, "config.yaml"), "ControlMachine: 127.0.0.1\n");
-    rmSync(CODE_CACHE, { force: true });
-    const r = spawnSync(node, ["-e", warm, APP_LATIN1, CODE_CACHE, APP_ASSET, "cbatch", "-H", "--wrap", "true"], {
+    rmSync(cache, { force: true });
+    const r = spawnSync(node, ["-e", warm, latin1, cache, APP_ASSETS[which].source, "cbatch", "-H", "--wrap", "true"], {
       cwd: tmp,
       encoding: "utf8",
       timeout: 60_000,
       env: { PATH: process.env.PATH, HOME: tmp, CRANE_CONFIG: join(tmp, "config.yaml"), CRANE_CTLD_HOST: `unix:${join(tmp, "no-ctld.sock")}` },
     });
     // Exit 3 with "Connection to CraneCtld is broken." is the expected end.
-    if (r.status !== 3 || !existsSync(CODE_CACHE)) throw new Error(`code cache warm-up run: exit ${r.status ?? r.signal}\n${r.stderr}`);
+    if (r.status !== 3 || !existsSync(cache)) throw new Error(`code cache warm-up run of ${which}: exit ${r.status ?? r.signal}\n${r.stderr}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -234,9 +277,16 @@ function codeCache(node: string): void {
 async function sea(common: BuildOptions): Promise<void> {
   const node = findNode();
   await build({ ...common, entryPoints: [join(ROOT, "src", "sea-main.ts")], outfile: SEA_MAIN });
-  appAsset();
-  codeCache(node);
-  step(`SEA main ${relative(ROOT, SEA_MAIN)} ${(statSync(SEA_MAIN).size / 1024).toFixed(0)} KB, code cache ${mb(statSync(CODE_CACHE).size)}`);
+  const bundles = Object.keys(APP_ASSETS) as AppBundle[];
+  const assets: Record<string, string> = {};
+  for (const b of bundles) {
+    appAsset(b);
+    codeCache(node, b);
+    assets[APP_ASSETS[b].source] = bundlePaths(b).latin1;
+    assets[APP_ASSETS[b].cache] = bundlePaths(b).cache;
+    step(`code cache of ${APP_ASSETS[b].source} ${mb(statSync(bundlePaths(b).cache).size)}`);
+  }
+  step(`SEA main ${relative(ROOT, SEA_MAIN)} ${(statSync(SEA_MAIN).size / 1024).toFixed(0)} KB`);
   writeFileSync(
     SEA_CONFIG,
     JSON.stringify(
@@ -246,7 +296,7 @@ async function sea(common: BuildOptions): Promise<void> {
         disableExperimentalSEAWarning: true,
         useCodeCache: true,
         useSnapshot: false,
-        assets: { [APP_ASSET]: APP_LATIN1, [APP_CACHE_ASSET]: CODE_CACHE },
+        assets,
       },
       null,
       2,
@@ -296,7 +346,8 @@ async function sea(common: BuildOptions): Promise<void> {
     rmSync(link, { force: true });
     symlinkSync("crane", link);
   }
-  for (const f of [BLOB, SEA_CONFIG, SEA_MAIN, APP_LATIN1, CODE_CACHE]) rmSync(f, { force: true });
+  for (const f of [BLOB, SEA_CONFIG, SEA_MAIN, ...bundles.flatMap((b) => [bundlePaths(b).latin1, bundlePaths(b).cache])]) rmSync(f, { force: true });
+  rmSync(bundlePaths("client").js, { force: true });
 
   const v = execFileSync(OUT, ["--version"], { encoding: "utf8", env: { PATH: "/nonexistent" } });
   step(`smoke test: ${v.trim().replace(/\n/g, " | ")}`);
@@ -305,8 +356,9 @@ async function sea(common: BuildOptions): Promise<void> {
 async function mainBuild(): Promise<void> {
   mkdirSync(DIST, { recursive: true });
   const common = await commonOptions();
-  await bundle(common);
+  await bundle(common, "full");
   if (process.argv.includes("--bundle-only")) return;
+  await bundle(common, "client");
   await sea(common);
   console.log(
     `[build] done in ${((performance.now() - t0) / 1000).toFixed(1)}s: ${relative(ROOT, OUT)} (${mb(statSync(OUT).size)}) + ${MULTI_CALL_NAMES.join(", ")} symlinks`,

@@ -17,3 +17,8 @@ export function signalName(text: string): NodeJS.Signals | undefined {
 export function signalOfExitCode(exitCode: number): NodeJS.Signals | null {
   return exitCode > 128 ? (BY_NUMBER.get(exitCode - 128) ?? null) : null;
 }
+
+/** A shell's status for a process the signal ended: 128+N. */
+export function exitCodeOfSignal(signal: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[signal] ?? 0);
+}
