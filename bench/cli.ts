@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { FULL_BUNDLE_ENV } from "../src/core/cli/sea-app";
 import { freePortBase } from "../test/harness/cluster";
 
 const ROOT = path.join(__dirname, "..");
@@ -69,18 +70,19 @@ async function main(): Promise<void> {
   try {
     sh(CRANE, ["up", "--dir", dir, "--port", String(port), "--no-containers"], env);
     up = true;
+    const cbatch: Case = {
+      name: "cbatch -H --wrap true",
+      argv: [path.join(DIST, "cbatch"), "-H", "--wrap", "true"],
+      env,
+      cwd: dir,
+      expect: /^Job id allocated: \d+\.\n$/,
+    };
     const cases: Case[] = [
       { name: "node -e 0", argv: [NODE, "-e", "0"], expect: /^$/ },
       { name: "crane --version", argv: [CRANE, "--version"], expect: /^crane \S+\nSource Time: / },
-      { name: "cbatch -H --wrap true", argv: [path.join(DIST, "cbatch"), "-H", "--wrap", "true"], env, cwd: dir, expect: /^Job id allocated: \d+\.\n$/ },
+      cbatch,
       // The same from the full bundle, as before user commands had their own (src/core/cli/sea-app.ts).
-      {
-        name: "  from the full bundle",
-        argv: [path.join(DIST, "cbatch"), "-H", "--wrap", "true"],
-        env: { ...env, CRANE_FULL_BUNDLE: "1" },
-        cwd: dir,
-        expect: /^Job id allocated: \d+\.\n$/,
-      },
+      { ...cbatch, name: "  from the full bundle", env: { ...env, [FULL_BUNDLE_ENV]: "1" } },
     ];
     const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
     for (let i = 0; i < WARMUP + RUNS; i++) {

@@ -200,7 +200,7 @@ function clientLoadersPlugin(): Plugin {
           const m = loader.exec(l);
           return !m || CLIENT_COMMANDS.has(m[1]!);
         });
-        const found = lines.filter((l) => loader.test(l)).length - (lines.length - kept.length);
+        const found = kept.filter((l) => loader.test(l)).length;
         if (found !== CLIENT_COMMANDS.size) throw new Error(`${relative(ROOT, LAZY)}: found ${found} of the ${CLIENT_COMMANDS.size} client commands' loaders`);
         return { contents: kept.join("\n"), loader: "ts" };
       });

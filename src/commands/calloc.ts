@@ -1,6 +1,5 @@
 import { Flags } from "@oclif/core";
 import { spawn } from "node:child_process";
-import os from "node:os";
 import { CraneCommand } from "../core/cli/base";
 import { CliError, ExitCode } from "../core/cli/errors";
 import { applyJobOptions, applyResourceOptions, baseJobSpec, jobOnlyFlags, resourceFlags } from "../core/cli/job-options";
@@ -9,6 +8,7 @@ import { jobIdFromEnv } from "../core/cli/step-client";
 import { optionMap, submitJob } from "../core/cli/submit";
 import { CancelJobRequest, JobType } from "../core/generated/crane/crane";
 import { compressHostlist } from "../core/parse";
+import { exitCodeOfSignal } from "../core/signals";
 
 // What holds the allocation on the job's first node while the shell runs here: the job's primary step.
 const HOLDER = ["sleep", "infinity"];
@@ -76,7 +76,7 @@ export default class Calloc extends CraneCommand {
         process.stderr.write(`calloc: cannot run ${command[0]}: ${e.message}\n`);
         resolve(127);
       });
-      child.on("exit", (c, signal) => resolve(c ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0)));
+      child.on("exit", (c, signal) => resolve(c ?? (signal ? exitCodeOfSignal(signal) : 128)));
     });
     await relinquish();
     if (code !== 0) throw new CliError("", code);
