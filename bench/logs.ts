@@ -9,8 +9,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { readIdentityFile } from "../src/core/node/process-identity";
-import { NodeLayout } from "../src/core/node/layout";
-import { DIST, startCluster, type TestCluster } from "../test/harness/cluster";
+import { DIST, nodeLayout, startCluster, type TestCluster } from "../test/harness/cluster";
 import { startContainerd } from "../test/harness/containerd";
 
 const AIM_MB = 150;
@@ -50,7 +49,7 @@ interface Daemons {
 function daemons(cluster: TestCluster): Daemons {
   const pids = cluster.pids();
   const node = cluster.nodes[0]!;
-  const layout = new NodeLayout(path.join(cluster.dir, "craned", node));
+  const layout = nodeLayout(cluster, node);
   const supervisor = readIdentityFile(layout.supervisorPidFile)?.pid;
   if (!supervisor) throw new Error("the node's supervisor is not running");
   return { ctld: pids.ctld, craned: pids.craneds[node]!, supervisor };

@@ -6,9 +6,8 @@ import path from "node:path";
 import { nodeCgroupPath, clusterCgroupPath } from "../src/core/cgroup";
 import { type CriClient, listContainers, listPodSandboxes } from "../src/core/cri";
 import { cgroupMountPoints } from "../src/core/node/cgroup-mounts";
-import { NodeLayout } from "../src/core/node/layout";
 import { readIdentityFile } from "../src/core/node/process-identity";
-import type { TestCluster } from "../test/harness/cluster";
+import { nodeLayout, type TestCluster } from "../test/harness/cluster";
 import { listProcesses } from "../test/harness/processes";
 
 export interface Leftovers {
@@ -52,10 +51,10 @@ export async function findLeftovers(cluster: TestCluster, cri: CriClient, which:
   }
 
   const stepDirs: string[] = [];
-  const layouts = cluster.nodes.map((node) => new NodeLayout(path.join(cluster.dir, "craned", node)));
+  const layouts = cluster.nodes.map((node) => nodeLayout(cluster, node));
   for (const layout of layouts) {
     for (const [jobId, stepId] of layout.listSteps()) if (mine(jobId)) stepDirs.push(layout.stepDir(jobId, stepId));
-    for (const entry of fs.existsSync(path.join(layout.stateDir, "jobs")) ? fs.readdirSync(path.join(layout.stateDir, "jobs")) : []) {
+    for (const entry of fs.existsSync(path.join(layout.runtimeDir, "jobs")) ? fs.readdirSync(path.join(layout.runtimeDir, "jobs")) : []) {
       if (mine(Number(entry))) stepDirs.push(layout.jobDir(Number(entry)));
     }
   }
@@ -63,7 +62,8 @@ export async function findLeftovers(cluster: TestCluster, cri: CriClient, which:
   const processes: string[] = [];
   const nodeSupervisors = new Set(layouts.map((l) => readIdentityFile(l.supervisorPidFile)?.pid));
   const jobCgroup = new RegExp(`/crane/${name.replace(/[.]/g, "\\.")}/[^/\\n]+/job_(\\d+)(/|$)`, "m");
-  const stepFile = new RegExp(`${cluster.dir.replace(/[.]/g, "\\.")}/craned/[^/ ]+/steps/(\\d+)\\.`);
+  const runtimeRoot = path.dirname(layouts[0]!.runtimeDir);
+  const stepFile = new RegExp(`${runtimeRoot.replace(/[.]/g, "\\.")}/[^/ ]+/steps/(\\d+)\\.`);
   for (const p of listProcesses()) {
     const inJob = jobCgroup.exec(p.cgroups);
     const ofStep = stepFile.exec(p.cmdline);

@@ -13,6 +13,7 @@ export default class Craned extends CraneCommand {
     node: Flags.string({ description: "This node's name in the config (default: the short host name)" }),
     port: Flags.integer({ description: "Port to listen on (default: the node's port in the config, else CranedListenPort)" }),
     "state-dir": Flags.string({ description: "Node state directory (default: <CraneBaseDir>/craned/<node>)" }),
+    "runtime-dir": Flags.string({ description: "Node runtime directory, best on a tmpfs (default: <CranedRuntimeDir>/<node>)" }),
   };
 
   async run(): Promise<void> {
@@ -24,6 +25,7 @@ export default class Craned extends CraneCommand {
       node,
       port: flags.port ?? config.nodes.find((n) => n.name === node)?.port ?? config.cranedPort,
       stateDir: flags["state-dir"] ?? path.join(config.baseDir, "craned", node),
+      runtimeDir: flags["runtime-dir"],
     });
     await waitForShutdown(() => craned.stop());
   }

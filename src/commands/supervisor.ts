@@ -9,11 +9,12 @@ export default class Supervisor extends CraneCommand {
   static override flags = {
     node: Flags.string({ description: "The node's name in the config", required: true }),
     "state-dir": Flags.string({ description: "The node's state directory (craned's)", required: true }),
+    "runtime-dir": Flags.string({ description: "The node's runtime directory (craned's)", required: true }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Supervisor);
-    const code = await runNodeSupervisor(loadCliConfig(flags.config), flags.node, flags["state-dir"]);
+    const code = await runNodeSupervisor(loadCliConfig(flags.config), flags.node, flags["state-dir"], flags["runtime-dir"]);
     process.exit(code);
   }
 }

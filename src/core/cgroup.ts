@@ -6,7 +6,10 @@ import fs from "node:fs";
 import path from "node:path";
 
 const ROOT = process.env.CRANE_CGROUP_ROOT || "/sys/fs/cgroup";
-const V1_CONTROLLERS = ["cpu", "cpuacct", "memory", "pids", "cpuset", "freezer", "devices", "blkio"];
+// On v1 crane keeps a job's cgroups only in the hierarchies it sets limits in or reads usage from: each one costs a
+// mkdir, a cgroup.procs write, a readdir and an rmdir per job and per step, which bounded the launch rate. A pod's
+// other hierarchies (cpuset, devices, ...) are runc's, which creates the job's path in them and crane removes after.
+const V1_CONTROLLERS = ["cpu", "cpuacct", "memory", "pids"];
 
 export type CgroupVersion = 1 | 2;
 
@@ -93,20 +96,7 @@ function ensureTree(rel: string): void {
     }
     return;
   }
-  for (const { controller, dir: root } of hierarchies()) {
-    if (controller !== "cpuset") {
-      mkdirOnce(path.join(root, ...parts));
-      continue;
-    }
-    // New cpuset cgroups start empty and refuse tasks until cpus and mems are copied from the parent.
-    let dir = root;
-    for (const part of parts) {
-      const parent = dir;
-      dir = path.join(dir, part);
-      if (!mkdirOnce(dir)) continue;
-      for (const f of ["cpuset.cpus", "cpuset.mems"]) fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(parent, f), "utf8").trim());
-    }
-  }
+  for (const { dir: root } of hierarchies()) mkdirOnce(path.join(root, ...parts));
 }
 
 export function createJobCgroup(cluster: string, node: string, jobId: number, limits: JobLimits): string {

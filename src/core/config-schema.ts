@@ -56,6 +56,11 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   CranedListenPort: key(PORT, "craned's port, for nodes that set no port of their own.", { default: 10010 }),
   CraneBaseDir: key("path", "Root of the daemons' state (databases, keys, step directories).", { default: "/var/crane" }),
   CraneCtldStateDir: key("path", "Directory of ctld's job database.", { defaultText: "`<CraneBaseDir>/ctld`" }),
+  CranedRuntimeDir: key(
+    "path",
+    "Where each node keeps its steps' per-boot files (specs, task pids and exit statuses, output FIFOs, batch scripts), in `<this>/<node>`: a tmpfs, since they are rewritten at every step and mean nothing after a reboot. Must be root's and writable by no one else.",
+    { defaultText: "`/run/crane/<ClusterName>`" },
+  ),
   ClusterKeyFile: key("path", "ctld's secret from which every node key is derived; made on first start (root, 0600).", {
     defaultText: "`<CraneBaseDir>/cluster.key`",
   }),

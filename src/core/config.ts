@@ -26,6 +26,8 @@ export interface CraneConfig extends LimitsConfig {
   cranedPort: number;
   baseDir: string;
   ctldStateDir: string;
+  /** Parent of each node's runtime directory (per-boot step files, core/node/layout.ts): `<this>/<node>`. */
+  cranedRuntimeDir: string;
   /** Seconds without a ping after which ctld marks a node down. */
   cranedTimeoutSeconds: number;
   pingIntervalSeconds: number;
@@ -322,9 +324,10 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     return n;
   });
 
+  const clusterName = str(raw, "ClusterName", "crane");
   return {
     file,
-    clusterName: str(raw, "ClusterName", "crane"),
+    clusterName,
     controlMachine: str(raw, "ControlMachine", "127.0.0.1"),
     ctldListenAddr,
     ctldPort,
@@ -333,6 +336,7 @@ export function parseConfig(raw: Record<string, unknown>, file: string): CraneCo
     cranedPort,
     baseDir,
     ctldStateDir: str(raw, "CraneCtldStateDir", path.join(baseDir, "ctld")),
+    cranedRuntimeDir: str(raw, "CranedRuntimeDir", path.join("/run/crane", clusterName.replace(/[^A-Za-z0-9_.-]/g, "_"))),
     clusterKeyFile: str(raw, "ClusterKeyFile", path.join(baseDir, "cluster.key")),
     nodeKeyFile: str(cranedSection, "NodeKeyFile", path.join(baseDir, "node-keys", "%n.key"), "Craned.NodeKeyFile"),
     authType: authType as "local" | "munge",

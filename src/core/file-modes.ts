@@ -41,11 +41,40 @@ export function privateDatabaseFiles(file: string): void {
 }
 
 /**
- * craned's state directory and its subdirectories hold other users' step specs (environment), scripts, pod records
+ * craned's state directory and its runtime directory hold other users' step specs (environment), scripts, pod records
  * and logs: owner only. A batch script is opened by the launch's root part and reaches the user's interpreter as an
  * open file (supervisor/launch.ts), so no user needs a way in.
  */
 export function cranedStateDirModes(stateDir: string): void {
   chmodIfExists(stateDir, PRIVATE_DIR);
-  for (const d of ["steps", "jobs", "logs", "scripts"]) ensureDirMode(path.join(stateDir, d), PRIVATE_DIR);
+  ensureDirMode(path.join(stateDir, "logs"), PRIVATE_DIR);
+}
+
+/**
+ * craned's runtime directory (core/node/layout.ts) may sit under a directory everyone writes to (/dev/shm): refused
+ * unless this user owns it and every directory above it, and no one else can rename what is in any of them (not
+ * writable by group or others, or sticky). Checked before anything is made in it (so a link planted there leads
+ * root nowhere) and again after; its subdirectories are then made owner only, as in the state directory.
+ */
+export function cranedRuntimeDirModes(runtimeDir: string, subdirs: string[]): void {
+  assertOnlyOwnerCanChange(runtimeDir);
+  for (const d of subdirs) ensureDirMode(path.join(runtimeDir, d), PRIVATE_DIR);
+  assertOnlyOwnerCanChange(runtimeDir);
+  chmodIfExists(runtimeDir, PRIVATE_DIR);
+}
+
+/** Throws unless `target` (or, when it is not there yet, the nearest directory above it) is safe as said above. */
+function assertOnlyOwnerCanChange(target: string): void {
+  const me = process.geteuid?.() ?? 0;
+  let existing = path.resolve(target);
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  for (let dir = fs.realpathSync(existing); ; dir = path.dirname(dir)) {
+    const st = fs.lstatSync(dir);
+    const othersMayRename = (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0;
+    if (st.uid !== me || othersMayRename) {
+      const why = st.uid !== me ? `belongs to uid ${st.uid}` : "is writable by other users and not sticky";
+      throw new Error(`the runtime directory ${target} is not safe: ${dir} ${why}; remove it or set CranedRuntimeDir to a directory of root's`);
+    }
+    if (dir === path.dirname(dir)) break;
+  }
 }

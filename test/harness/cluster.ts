@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
 import { daemonEnv } from "../../src/core/daemon-env";
+import { NodeLayout } from "../../src/core/node/layout";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const DIST = path.join(ROOT, "dist");
@@ -207,6 +208,17 @@ function startDaemon(
 }
 
 /** Starts ctld again; `env` is added to the cluster's environment (e.g. to run it under libfaketime). */
+/** A node's runtime directory (its steps' files: spec, shim and task pids, exit statuses), as its config says. */
+export function nodeRuntimeDir(cluster: TestCluster, node: string): string {
+  const config = YAML.parse(fs.readFileSync(cluster.configFile, "utf8")) as { CranedRuntimeDir: string };
+  return path.join(config.CranedRuntimeDir, node);
+}
+
+/** The files a node keeps: its state directory in the cluster's, its runtime directory where the config says. */
+export function nodeLayout(cluster: TestCluster, node: string): NodeLayout {
+  return new NodeLayout(path.join(cluster.dir, "craned", node), nodeRuntimeDir(cluster, node));
+}
+
 export function restartCtld(cluster: TestCluster, env?: NodeJS.ProcessEnv): number {
   return startDaemon(cluster, "ctld.log", ["ctld", "-C", cluster.configFile], (p, pid) => (p.ctld = pid), env);
 }

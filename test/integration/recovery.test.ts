@@ -3,14 +3,25 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { binaryMissingReason, finished, processGone, restartCraned, restartCtld, startCluster, submit, waitFor, type TestCluster } from "../harness/cluster";
+import {
+  binaryMissingReason,
+  finished,
+  nodeRuntimeDir,
+  processGone,
+  restartCraned,
+  restartCtld,
+  startCluster,
+  submit,
+  waitFor,
+  type TestCluster,
+} from "../harness/cluster";
 import { kill9, pidIn } from "../harness/processes";
 
 const skip = !!binaryMissingReason();
 
 /** The shim of a step's first task: it lives as long as the task and holds its exit status. */
 function shimPid(cluster: TestCluster, node: string, jobId: number, stepId: number): number {
-  return pidIn(path.join(cluster.dir, "craned", node, "steps", `${jobId}.${stepId}`, "shim-0.pid"));
+  return pidIn(path.join(nodeRuntimeDir(cluster, node), "steps", `${jobId}.${stepId}`, "shim-0.pid"));
 }
 
 /** The node's one supervisor, which hosts all its steps. */
@@ -19,12 +30,12 @@ function nodeSupervisorPid(cluster: TestCluster, node: string): number {
 }
 
 function stepFile(cluster: TestCluster, node: string, jobId: number, name: string): string {
-  return path.join(cluster.dir, "craned", node, "steps", `${jobId}.1`, name);
+  return path.join(nodeRuntimeDir(cluster, node), "steps", `${jobId}.1`, name);
 }
 
 /** Waits until the node dropped every trace of the job's steps (FreeJob ran there). */
 async function waitFreedOnNode(cluster: TestCluster, node: string, jobId: number): Promise<void> {
-  const dir = path.join(cluster.dir, "craned", node, "steps");
+  const dir = path.join(nodeRuntimeDir(cluster, node), "steps");
   await waitFor(`job ${jobId} to be freed on ${node}`, () => !fs.readdirSync(dir).some((d) => d.startsWith(`${jobId}.`)), 10_000);
 }
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deriveNodeKey } from "../../src/core/auth/node-credential";
 import { createNetnsHost, createUnixUser, rawCall, rawCallAs, runAs, type NetnsHost, type UnixUser } from "../harness/attacker";
-import { DIST, finished, startCluster, type TestCluster } from "../harness/cluster";
+import { DIST, finished, nodeRuntimeDir, startCluster, type TestCluster } from "../harness/cluster";
 
 describe("an unprivileged user cannot reach root or act as someone else", () => {
   let c: TestCluster;
@@ -155,5 +155,6 @@ describe("an unprivileged user cannot reach root or act as someone else", () => 
     for (const f of db) expect(mode(path.join(c.dir, "ctld", f)), f).toBe(0o600);
     expect(mode(path.join(c.dir, "ctld"))).toBe(0o700);
     for (const n of c.nodes) expect(mode(path.join(c.dir, "craned", n))).toBe(0o700);
+    for (const n of c.nodes) expect(mode(nodeRuntimeDir(c, n))).toBe(0o700);
   });
 });

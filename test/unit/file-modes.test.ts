@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/core/config";
 import { writeLocalConfig } from "../../src/core/local-cluster";
 import { NodeLayout } from "../../src/core/node/layout";
 import { JobStore } from "../../src/modes/ctld/store";
@@ -55,14 +56,36 @@ describe("file modes", () => {
     }
   });
 
-  it("craned: state directory and steps/, jobs/, logs/, scripts/ 0700, parents untouched", () => {
+  it("craned: state directory with logs/, runtime directory with steps/, jobs/, scripts/, all 0700, parents untouched", () => {
     const base = tmp();
     const state = path.join(base, "craned", "n1");
+    const runtime = path.join(base, "run", "n1");
     fs.mkdirSync(path.join(state, "logs"), { recursive: true, mode: 0o755 });
-    new NodeLayout(state).ensure();
-    expect(mode(state)).toBe(0o700);
-    for (const d of ["steps", "jobs", "logs", "scripts"]) expect(mode(path.join(state, d)), d).toBe(0o700);
+    fs.mkdirSync(path.join(runtime, "steps"), { recursive: true, mode: 0o755 });
+    new NodeLayout(state, runtime).ensure();
+    for (const d of [state, path.join(state, "logs"), runtime, ...["steps", "jobs", "scripts"].map((d) => path.join(runtime, d))])
+      expect(mode(d), d).toBe(0o700);
     expect(mode(base)).toBe(0o755);
+  });
+
+  // An unprivileged user who made the runtime directory (or a directory above it) first could swap a step's files
+  // for links to anywhere root then writes.
+  it("craned: refuses a runtime directory that another user owns, or under a directory others may write to", () => {
+    const base = tmp();
+    fs.chmodSync(base, 0o755);
+    const theirs = path.join(base, "theirs");
+    fs.mkdirSync(theirs);
+    fs.chownSync(theirs, 65534, 65534);
+    expect(() => new NodeLayout(path.join(base, "state"), path.join(theirs, "n1")).ensure()).toThrow(/theirs belongs to uid 65534/);
+    const open = path.join(base, "open");
+    fs.mkdirSync(open);
+    fs.chmodSync(open, 0o777);
+    expect(() => new NodeLayout(path.join(base, "state"), path.join(open, "n1")).ensure()).toThrow(/open is writable by other users and not sticky/);
+    fs.chmodSync(open, 0o1777); // as /tmp and /dev/shm: others cannot rename what root made there
+    expect(() => new NodeLayout(path.join(base, "state"), path.join(open, "n1")).ensure()).not.toThrow();
+    const link = path.join(open, "link");
+    fs.symlinkSync(theirs, link);
+    expect(() => new NodeLayout(path.join(base, "state"), path.join(link, "n2")).ensure()).toThrow(/belongs to uid 65534/);
   });
 
   it("crane up: cluster directory 0711 (not listable), config.yaml 0644 (users' commands read it)", () => {
@@ -73,7 +96,11 @@ describe("file modes", () => {
     expect(mode(file)).toBe(0o644);
     // Written again over an existing file whose mode was changed: 0644 again.
     fs.chmodSync(file, 0o600);
+    const runtimeDir = loadConfig(file).cranedRuntimeDir;
+    expect(mode(runtimeDir)).toBe(0o700);
     writeLocalConfig({ dir, nodes: 1, port: 31000, runtimeEndpoint: "/nonexistent.sock", containers: false, cpusPerNode: 1, memoryPerNode: "1G" });
     expect(mode(file)).toBe(0o644);
+    expect(loadConfig(file).cranedRuntimeDir, "a restarted cluster finds its steps again").toBe(runtimeDir);
+    fs.rmSync(runtimeDir, { recursive: true, force: true });
   });
 });

@@ -1,25 +1,27 @@
-// What craned and its node's supervisor share on disk, in one place. Everything is root's, in a 0700 state dir:
+// What craned and its node's supervisor share on disk, in one place. Everything is root's, in 0700 directories: the
+// state directory (on disk) and the runtime directory (best on a tmpfs: the files of a step are made and removed at
+// every step, and mean nothing after a reboot, when its tasks are gone too; CranedRuntimeDir).
 //
 //   <state>/craned.sock                        craned's socket: the supervisor's reports (root only)
 //   <state>/craned.pid                         craned's pid
 //   <state>/supervisor.sock                    the supervisor's socket: craned's StartStep / StopStep (root only)
 //   <state>/supervisor.pid                     "pid starttime" of the node's supervisor
 //   <state>/supervisor.log                     the supervisor's own log (every step's lines, prefixed by its id)
-//   <state>/steps/<job>.<step>/spec.json       what to run (craned writes it; versioned, see StepSpecFile)
-//   <state>/steps/<job>.<step>/hosted          written by the supervisor when it takes the step on
-//   <state>/steps/<job>.<step>/result.json     the terminal report, saved before it is sent
-//   <state>/steps/<job>.<step>/shim-<i>.pid    "pid starttime" of task i's shim (a shell that holds its exit status)
-//   <state>/steps/<job>.<step>/task-<i>.pid    task i's pid (its own process group), written by its shim
-//   <state>/steps/<job>.<step>/task-<i>.exit   task i's exit status, written by its shim when the task ends
-//   <state>/steps/<job>.<step>/task-<i>.stdout FIFOs of a crun task's output (and .stderr), read by the supervisor
-//   <state>/steps/<job>.<step>/container.json  the container of a container step, once created
-//   <state>/jobs/<job>/pod.json                the job's pod on this node (written by step 0)
 //   <state>/logs/<job>/<step>.log              the step's output in CRI log format (kept after the job ends)
-//   <state>/scripts/<job>.sh                   a batch script: the user's file (0700) in root's private directory
+//   <run>/steps/<job>.<step>/spec.json         what to run (craned writes it; versioned, see StepSpecFile)
+//   <run>/steps/<job>.<step>/hosted            written by the supervisor when it takes the step on
+//   <run>/steps/<job>.<step>/result.json       the terminal report, saved before it is sent
+//   <run>/steps/<job>.<step>/shim-<i>.pid      "pid starttime" of task i's shim (a shell that holds its exit status)
+//   <run>/steps/<job>.<step>/task-<i>.pid      task i's pid (its own process group), written by its shim
+//   <run>/steps/<job>.<step>/task-<i>.exit     task i's exit status, written by its shim when the task ends
+//   <run>/steps/<job>.<step>/task-<i>.stdout   FIFOs of a crun task's output (and .stderr), read by the supervisor
+//   <run>/steps/<job>.<step>/container.json    the container of a container step, once created
+//   <run>/jobs/<job>/pod.json                  the job's pod on this node (written by step 0)
+//   <run>/scripts/<job>.sh                     a batch script: the user's file (0700) in root's private directory
 import fs from "node:fs";
 import path from "node:path";
 import type { ContainerConfig } from "../config";
-import { cranedStateDirModes } from "../file-modes";
+import { cranedRuntimeDirModes, cranedStateDirModes } from "../file-modes";
 import { JobType, StepToD } from "../generated/crane/crane";
 
 /** The daemon step of a container job: it creates and holds the job's pod on each node. */
@@ -55,13 +57,19 @@ interface StepSpecFile extends Omit<StepSpec, "step"> {
   step: unknown;
 }
 
-export class NodeLayout {
-  constructor(readonly stateDir: string) {}
+const RUNTIME_SUBDIRS = ["steps", "jobs", "scripts"];
 
-  /** Creates the directories with their modes (0700; see file-modes.ts). */
+export class NodeLayout {
+  constructor(
+    readonly stateDir: string,
+    readonly runtimeDir: string,
+  ) {}
+
+  /** Creates the directories with their modes (0700; see file-modes.ts); refuses a runtime directory not root's own. */
   ensure(): this {
-    for (const d of ["steps", "jobs", "logs", "scripts"]) fs.mkdirSync(path.join(this.stateDir, d), { recursive: true });
+    fs.mkdirSync(path.join(this.stateDir, "logs"), { recursive: true });
     cranedStateDirModes(this.stateDir);
+    cranedRuntimeDirModes(this.runtimeDir, RUNTIME_SUBDIRS);
     return this;
   }
 
@@ -86,7 +94,7 @@ export class NodeLayout {
   }
 
   stepDir(jobId: number, stepId: number): string {
-    return path.join(this.stateDir, "steps", stepKey(jobId, stepId));
+    return path.join(this.runtimeDir, "steps", stepKey(jobId, stepId));
   }
   specFile(jobId: number, stepId: number): string {
     return path.join(this.stepDir(jobId, stepId), "spec.json");
@@ -114,7 +122,7 @@ export class NodeLayout {
     return path.join(this.stepDir(jobId, stepId), "container.json");
   }
   jobDir(jobId: number): string {
-    return path.join(this.stateDir, "jobs", String(jobId));
+    return path.join(this.runtimeDir, "jobs", String(jobId));
   }
   podFile(jobId: number): string {
     return path.join(this.jobDir(jobId), "pod.json");
@@ -126,14 +134,14 @@ export class NodeLayout {
     return path.join(this.logDir(jobId), `${stepId}.log`);
   }
   scriptFile(jobId: number): string {
-    return path.join(this.stateDir, "scripts", `${jobId}.sh`);
+    return path.join(this.runtimeDir, "scripts", `${jobId}.sh`);
   }
 
   /** Steps with a directory on disk, as [jobId, stepId]. */
   listSteps(): [number, number][] {
     let names: string[];
     try {
-      names = fs.readdirSync(path.join(this.stateDir, "steps"));
+      names = fs.readdirSync(path.join(this.runtimeDir, "steps"));
     } catch {
       return [];
     }

@@ -4,6 +4,7 @@
 // and the steps by their directories. This file only wires the parts together.
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import type { CraneConfig } from "../../core/config";
 import { CranedService, JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
 import { createLogger } from "../../core/log";
@@ -22,6 +23,8 @@ export interface CranedOptions {
   node: string;
   port: number;
   stateDir: string;
+  /** The node's per-boot step files (core/node/layout.ts); default `<CranedRuntimeDir>/<node>`. */
+  runtimeDir?: string;
   /** host:port that ctld should dial back; defaults to the ControlMachine-facing host and the bound port. */
   advertise?: string;
 }
@@ -37,7 +40,7 @@ export async function runCraned(config: CraneConfig, opts: CranedOptions) {
       `node "${opts.node}" is not in ${config.file || "the embedded config"} (known: ${config.nodes.map((n) => n.name).join(", ")}); pass --node NAME`,
     );
   }
-  const layout = new NodeLayout(opts.stateDir).ensure();
+  const layout = new NodeLayout(opts.stateDir, opts.runtimeDir ?? path.join(config.cranedRuntimeDir, opts.node)).ensure();
   const steps = new StepTable();
   const nodeKey = loadNodeKey(nodeKeyPath(config.nodeKeyFile, opts.node), opts.node, config.clusterKeyFile);
   const ctld = ctldInternalClient(config.controlMachine, config.ctldInternalPort, opts.node, nodeKey);

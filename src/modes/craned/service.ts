@@ -85,7 +85,8 @@ export async function startStep(d: CranedDeps, step: StepToD): Promise<{ ok: boo
     d.steps.forgetStep(step.jobId, step.stepId);
     d.log.error(`cannot start step ${step.jobId}.${step.stepId}: ${(e as Error).message}`);
     if (DISK_FULL.has((e as NodeJS.ErrnoException).code ?? "")) {
-      return { ok: false, reason: `the disk of node ${node}'s state directory ${layout.stateDir} is full`, nodeUnfit: true };
+      const where = (e as NodeJS.ErrnoException).path ?? `${layout.runtimeDir} or ${layout.stateDir}`;
+      return { ok: false, reason: `node ${node} cannot write the step's files (${where}): its disk is full`, nodeUnfit: true };
     }
     return { ok: false, reason: (e as Error).message };
   }

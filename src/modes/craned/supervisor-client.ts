@@ -67,7 +67,7 @@ export class NodeSupervisor {
     if (!this.isRunning()) {
       const out = fs.openSync(this.layout.supervisorLog, "a", 0o600);
       const [cmd, ...self] = selfCommand();
-      const args = [...self, "supervisor", "--node", this.args.node, "--state-dir", this.layout.stateDir];
+      const args = [...self, "supervisor", "--node", this.args.node, "--state-dir", this.layout.stateDir, "--runtime-dir", this.layout.runtimeDir];
       if (this.args.configFile) args.push("-C", this.args.configFile);
       const child = spawn(cmd!, args, { detached: true, stdio: ["ignore", out, out] });
       fs.closeSync(out);

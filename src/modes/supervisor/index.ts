@@ -1,8 +1,8 @@
-// `crane supervisor --state-dir DIR`: the node's one supervisor, started by craned (never by hand). It hosts every
-// step of the node: process steps run under per-step shell shims (launch.ts) that hold their exit status, container
-// steps and pods are held by the runtime. It outlives a craned restart and reports every status change to craned
-// until accepted. When it starts it picks up the steps an earlier supervisor hosted, from the node's state dir.
-// On SIGTERM it stops every step (containers before pods), saves their results and exits.
+// `crane supervisor --state-dir DIR --runtime-dir DIR`: the node's one supervisor, started by craned (never by
+// hand). It hosts every step of the node: process steps run under per-step shell shims (launch.ts) that hold their
+// exit status, container steps and pods are held by the runtime. It outlives a craned restart and reports every
+// status change to craned until accepted. When it starts it picks up the steps an earlier supervisor hosted, from
+// the node's runtime dir. On SIGTERM it stops every step (containers before pods), saves their results and exits.
 import fs from "node:fs";
 import type { CgroupUsage } from "../../core/cgroup";
 import type { CraneConfig } from "../../core/config";
@@ -34,8 +34,8 @@ function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} supervisor ${message}\n`);
 }
 
-export async function runNodeSupervisor(config: CraneConfig, node: string, stateDir: string): Promise<number> {
-  const layout = new NodeLayout(stateDir).ensure();
+export async function runNodeSupervisor(config: CraneConfig, node: string, stateDir: string, runtimeDir: string): Promise<number> {
+  const layout = new NodeLayout(stateDir, runtimeDir).ensure();
   const other = readIdentityFile(layout.supervisorPidFile);
   if (other && other.pid !== process.pid && isAlive(other)) {
     log(`another supervisor (pid ${other.pid}) hosts this node's steps: exiting`);
@@ -163,7 +163,7 @@ export async function runNodeSupervisor(config: CraneConfig, node: string, state
   });
   // Written once the socket serves: to craned, a live supervisor in this file is one it can call.
   writeIdentityFile(layout.supervisorPidFile, identify(process.pid)!);
-  log(`hosting the steps of ${stateDir} (pid ${process.pid})`);
+  log(`hosting the steps of ${runtimeDir} (pid ${process.pid})`);
 
   // ---- SIGTERM: stop everything, containers before their pods, and leave once every result is saved
   const shutDown = async () => {
