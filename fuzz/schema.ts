@@ -1,9 +1,10 @@
-// crane's services and messages as the fuzzer sees them: read from proto/crane/crane.proto at run time (so a new
+// crane's services and messages as the fuzzer sees them: read from proto/crane/services.proto (and the crane.proto it imports) at run time (so a new
 // method or field is fuzzed without touching the fuzzer), reduced to what a request generator needs.
 import * as protoLoader from "@grpc/proto-loader";
 import path from "node:path";
 
-export const PROTO_FILE = path.resolve(__dirname, "..", "proto", "crane", "crane.proto");
+const PROTO_ROOT = path.resolve(__dirname, "..", "proto");
+export const PROTO_FILE = path.join(PROTO_ROOT, "crane", "services.proto");
 const PACKAGE = "crane.grpc";
 
 /** The services a daemon serves on a TCP port, and which daemon: the Supervisor's unix socket is not public. */
@@ -78,7 +79,7 @@ interface DescriptorMessage {
 }
 
 export function loadMethods(): MethodSchema[] {
-  const definition = protoLoader.loadSync(PROTO_FILE, {});
+  const definition = protoLoader.loadSync(PROTO_FILE, { includeDirs: [PROTO_ROOT] });
   const messages = new Map<string, MessageSchema>();
 
   const resolve = (scope: DescriptorMessage[], typeName: string): { message?: DescriptorMessage; enumType?: DescriptorEnum } => {

@@ -2,7 +2,7 @@
 // (transport failure -> exit 3 with "<context>: <reason>", backend refusal -> exit 4).
 import type * as grpc from "@grpc/grpc-js";
 import { ConfigError, loadConfig, type CraneConfig } from "../config";
-import type { CraneCtldClient } from "../generated/crane/crane";
+import type { CraneCtldClient } from "../generated/crane/services";
 import { ErrCode } from "../generated/crane/crane";
 import { ctldClient, grpcErrorSuffix, unary } from "../rpc";
 import { CliError, ExitCode } from "./errors";

@@ -1,7 +1,7 @@
 // gRPC plumbing shared by every role: channel options, promise wrappers and server helpers.
 import * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
-import { CraneCtldClient, CraneCtldForInternalClient, CranedClient } from "../generated/crane/crane";
+import { CraneCtldClient, CraneCtldForInternalClient, CranedClient } from "../generated/crane/services";
 import { mungeCredentialInterceptor, type AuthType } from "../auth/caller";
 import { nodeCredentialInterceptor } from "../auth/node-credential";
 

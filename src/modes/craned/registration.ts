@@ -2,7 +2,7 @@
 // did not know the node), then pings; a ping answered "re-register" (ctld restarted, or declared the node down)
 // registers again at once.
 import type { CraneConfig, NodeConfig } from "../../core/config";
-import type { CraneCtldForInternalClient } from "../../core/generated/crane/crane";
+import type { CraneCtldForInternalClient } from "../../core/generated/crane/services";
 import type { Logger } from "../../core/log";
 import { unary } from "../../core/rpc";
 import type { StepTable } from "./step-table";

@@ -5,7 +5,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import { SupervisorClient, type TerminateStepReply, type TerminateStepRequest } from "../../core/generated/crane/crane";
+import { type TerminateStepReply, type TerminateStepRequest } from "../../core/generated/crane/crane";
+import { SupervisorClient } from "../../core/generated/crane/services";
 import type { Logger } from "../../core/log";
 import type { NodeLayout } from "../../core/node/layout";
 import { isAlive, readIdentityFile, type ProcessIdentity } from "../../core/node/process-identity";

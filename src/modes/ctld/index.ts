@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CraneConfig } from "../../core/config";
-import { CraneCtldForInternalService, CraneCtldService } from "../../core/generated/crane/crane";
+import { CraneCtldForInternalService, CraneCtldService } from "../../core/generated/crane/services";
 import { loadOrCreateClusterKey } from "../../core/auth/cluster-key";
 import { requireNodeKey } from "../../core/auth/node-credential";
 import { createLogger } from "../../core/log";

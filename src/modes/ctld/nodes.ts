@@ -2,7 +2,7 @@
 import type { CraneConfig } from "../../core/config";
 import { deriveNodeKey } from "../../core/auth/node-credential";
 import { cranedClient } from "../../core/rpc";
-import type { CranedClient } from "../../core/generated/crane/crane";
+import type { CranedClient } from "../../core/generated/crane/services";
 import type { Resources } from "./scheduler";
 import { monotonicMs } from "../../core/clock";
 

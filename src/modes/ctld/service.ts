@@ -1,14 +1,8 @@
 // ctld's gRPC services: the public one for user commands and the internal one for craneds.
 // Handlers validate, check the caller's identity, and delegate to the JobManager.
 import * as grpc from "@grpc/grpc-js";
-import {
-  ErrCode,
-  JobStatus,
-  type CancelJobReply,
-  type CraneCtldServer,
-  type CraneCtldForInternalServer,
-  type QueryJobsRequest,
-} from "../../core/generated/crane/crane";
+import { ErrCode, JobStatus, type CancelJobReply, type QueryJobsRequest } from "../../core/generated/crane/crane";
+import { type CraneCtldServer, type CraneCtldForInternalServer } from "../../core/generated/crane/services";
 import { authenticateCaller, type Caller } from "../../core/auth/caller";
 import { NODE_NAME_HEADER } from "../../core/auth/node-credential";
 import { waitWhileCallOpen } from "../../core/rpc";

@@ -11,14 +11,8 @@
 import * as grpc from "@grpc/grpc-js";
 import fs from "node:fs";
 import type { CraneConfig, NodeConfig } from "../../core/config";
-import {
-  CraneCtldForInternalClient,
-  CranedService,
-  ErrCode,
-  JobStatus,
-  type CranedServer,
-  type StepStatusChangeRequest,
-} from "../../core/generated/crane/crane";
+import { ErrCode, JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
+import { CraneCtldForInternalClient, CranedService, type CranedServer } from "../../core/generated/crane/services";
 import { NODE_KEY_HEADER, NODE_NAME_HEADER, deriveNodeKey, requireNodeKey } from "../../core/auth/node-credential";
 import { isTerminal } from "../../core/job-state";
 import { createLogger, type Logger } from "../../core/log";

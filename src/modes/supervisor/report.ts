@@ -4,7 +4,8 @@
 // Once the supervisor is told to stop (SIGTERM), a report that is not accepted at the first try is left to that
 // file: a craned that never returns must not keep the supervisor alive forever.
 import fs from "node:fs";
-import { type CranedClient, JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
+import { JobStatus, type StepStatusChangeRequest } from "../../core/generated/crane/crane";
+import { type CranedClient } from "../../core/generated/crane/services";
 import { isTerminal } from "../../core/job-state";
 import { readJson } from "../../core/node/layout";
 import { unary } from "../../core/rpc";

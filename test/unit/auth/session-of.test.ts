@@ -3,7 +3,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionOf } from "../../../src/core/auth/caller";
-import { CraneCtldClient, CraneCtldService, type CraneCtldServer } from "../../../src/core/generated/crane/crane";
+import { CraneCtldClient, CraneCtldService, type CraneCtldServer } from "../../../src/core/generated/crane/services";
 import { bindServer, unary } from "../../../src/core/rpc";
 
 describe("sessionOf", () => {

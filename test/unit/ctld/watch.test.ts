@@ -1,7 +1,8 @@
 // WatchCluster against a real ctld in this process (no nodes register, so jobs stay pending): a snapshot first,
 // then only what changed, coalesced; filters by job id and user.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CancelJobRequest, JobStatus, type ClusterEvent, type CraneCtldClient, type JobSpec } from "../../../src/core/generated/crane/crane";
+import { CancelJobRequest, JobStatus, type ClusterEvent, type JobSpec } from "../../../src/core/generated/crane/crane";
+import { type CraneCtldClient } from "../../../src/core/generated/crane/services";
 import { unary } from "../../../src/core/rpc";
 import { ClusterView, watchRequest, type WatchRequest } from "../../../src/core/cli/watch-client";
 import { startInProcessCtld, type InProcessCtld } from "../../harness/ctld-in-process";

@@ -1,7 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/core/config";
-import { CraneCtldForInternalService, JobStatus, StepToD, type StepStatusChangeRequest } from "../../../src/core/generated/crane/crane";
+import { JobStatus, StepToD, type StepStatusChangeRequest } from "../../../src/core/generated/crane/crane";
+import { CraneCtldForInternalService } from "../../../src/core/generated/crane/services";
 import { NODE_NAME_HEADER, deriveNodeKey, requireNodeKey } from "../../../src/core/auth/node-credential";
 import { bindServer, cranedClient, safeHandlers, unary } from "../../../src/core/rpc";
 import { startSimulatedNodes, type SimulatedNodes } from "../../../src/modes/simnodes";
