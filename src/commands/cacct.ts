@@ -74,7 +74,7 @@ export default class Cacct extends CraneCommand {
       }
     }
 
-    const reply = await this.ctld.call(this.ctld.client.queryJobHistory, req, "Failed to query job history");
+    const reply = await this.ctld.call("queryJobHistory", req, "Failed to query job history");
     if (!reply.ok) throw new CliError(`Failed to query job history: ${errMessage(reply.code, reply.reason)}`, ExitCode.Backend);
     const now = Date.now();
     if (!this.jsonEnabled()) {

@@ -53,7 +53,7 @@ export default class Calloc extends CraneCommand {
       ended = true;
       say(`Relinquishing job allocation ${jobId}`);
       await ctld
-        .call(ctld.client.cancelJob, CancelJobRequest.fromPartial({ jobIds: [{ jobId }] }), "Failed to cancel")
+        .call("cancelJob", CancelJobRequest.fromPartial({ jobIds: [{ jobId }] }), "Failed to cancel")
         .catch((e: Error) => process.stderr.write(`calloc: could not end job ${jobId}: ${e.message}; ccancel ${jobId}\n`));
     };
     const onSignal = () => void relinquish().then(() => process.exit(130));

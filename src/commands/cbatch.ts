@@ -198,9 +198,9 @@ export default class Cbatch extends CraneCommand {
     const ctld = this.ctld;
     const r =
       flags.repeat > 1
-        ? await ctld.call(ctld.client.submitBatchJobs, { job: spec, count: flags.repeat }, "Failed to submit jobs")
+        ? await ctld.call("submitBatchJobs", { job: spec, count: flags.repeat }, "Failed to submit jobs")
         : await ctld
-            .call(ctld.client.submitBatchJob, { job: spec }, "Failed to submit the job")
+            .call("submitBatchJob", { job: spec }, "Failed to submit the job")
             .then((one) => (one.ok ? { jobIds: [one.jobId], codes: [], reasons: [] } : { jobIds: [], codes: [one.code], reasons: [one.reason] }));
     if (r.jobIds.length) this.log(options.parsable === "true" ? r.jobIds.join("\n") : `Job id allocated: ${r.jobIds.join(", ")}.`);
     r.codes.forEach((c, i) => this.logToStderr(`Job allocation failed: ${errMessage(c, r.reasons[i])}.`));

@@ -25,7 +25,7 @@ export default class Ccancel extends CraneCommand {
     const signal = flags.signal === undefined ? undefined : signalName(flags.signal);
     if (flags.signal !== undefined && !signal) throw new CliError(`Invalid signal "${flags.signal}": give a name such as USR1 or SIGUSR1, or a number`);
     const req = cancelRequest((argv as string[]).join(","), flags, signal);
-    const reply = await this.ctld.call(this.ctld.client.cancelJob, req, signal ? "Failed to signal jobs" : "Failed to cancel jobs");
+    const reply = await this.ctld.call("cancelJob", req, signal ? "Failed to signal jobs" : "Failed to cancel jobs");
     this.printOutcome(cancelText(reply, signal), signal ? "some jobs were not signalled" : "some jobs were not cancelled");
     return cancelJson(reply);
   }

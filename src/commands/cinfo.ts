@@ -38,7 +38,7 @@ export default class Cinfo extends CraneCommand {
     if (flags.responding) states = STATES.filter((s) => s !== "down");
     if (flags.format !== undefined) checkClusterFormat(flags.format);
     const reply = await this.ctld.call(
-      this.ctld.client.queryClusterInfo,
+      "queryClusterInfo",
       {
         partitions: flags.partition?.split(",").filter(Boolean) ?? [],
         nodes: flags.nodes?.split(",").filter(Boolean) ?? [],

@@ -90,7 +90,7 @@ export default class Cqueue extends CraneCommand {
     if (flags.self && !flags.user) req.users = [currentUsername()];
     if (req.states.length && !flags.all && req.states.some((s) => FINISHED_STATES.has(s))) req.includeCompleted = true;
 
-    const reply = await this.ctld.call(this.ctld.client.queryJobsInfo, req, "Failed to query job queue");
+    const reply = await this.ctld.call("queryJobsInfo", req, "Failed to query job queue");
     const view = { noHeader: flags.noheader, full: flags.full, format: flags.format };
     const wanted = new Map(req.jobIds.map((s) => [s.jobId, s.stepIds]));
     const out = showSteps ? renderSteps(stepRows(reply.jobs, wanted), view) : renderJobs(reply.jobs, view);

@@ -73,7 +73,7 @@ export default class Crun extends CraneCommand {
       interrupted = true;
       process.stderr.write(`\nCancelling ${parentJob ? `step ${jobId}.${stepId}` : `job ${jobId}`}...\n`);
       void ctld
-        .call(ctld.client.cancelJob, CancelJobRequest.fromPartial({ jobIds: [{ jobId, stepIds: parentJob ? [stepId] : [] }] }), "Failed to cancel")
+        .call("cancelJob", CancelJobRequest.fromPartial({ jobIds: [{ jobId, stepIds: parentJob ? [stepId] : [] }] }), "Failed to cancel")
         .catch(() => undefined);
     };
     process.on("SIGINT", onInterrupt);

@@ -8,6 +8,8 @@ import type { CtldConnection } from "../../src/core/cli/ctld";
 import { JobSpec, JobType } from "../../src/core/generated/crane/crane";
 import { type CraneCtldClient } from "../../src/core/generated/crane/services";
 import { ctldClient, unary } from "../../src/core/rpc";
+import { CTLD_UNARY } from "../../src/core/rpc/ctld-unary";
+import { UnaryClient, type UnaryMethod } from "../../src/core/rpc/unary-client";
 import { runCtld, type CtldHandle } from "../../src/modes/ctld";
 import { freePortBase } from "./cluster";
 
@@ -40,11 +42,12 @@ export async function startInProcessCtld(overrides: Record<string, unknown> = {}
   );
   const ctld: CtldHandle = await runCtld(config);
   const client = ctldClient("127.0.0.1", ctld.publicPort);
+  const unaryClient = new UnaryClient("127.0.0.1", ctld.publicPort);
   const connection: CtldConnection = {
     config,
-    client,
-    call: (method, req, _context, timeoutMs = 10_000) => unary(client, method, req, timeoutMs),
-    close: () => {},
+    call: (method, req, _context, timeoutMs = 10_000) => unaryClient.call(CTLD_UNARY[method] as UnaryMethod<unknown, unknown>, req, timeoutMs) as never,
+    streams: async () => client,
+    close: () => unaryClient.close(),
   };
   return {
     client,

@@ -31,7 +31,7 @@ export default class CconStop extends CraneCommand {
     const found = await findContainerStep(this.ctld, jobId, stepId, false, false);
     if (!found || !isActive(found.step.status)) throw new CliError(`Step ${jobId}.${stepId} not found or is not a running container`);
     const r = await this.ctld.call(
-      this.ctld.client.cancelJob,
+      "cancelJob",
       CancelJobRequest.fromPartial({ jobIds: [{ jobId, stepIds: [stepId] }], graceSeconds: flags.timeout }),
       "Failed to stop the container",
     );

@@ -5,14 +5,11 @@
 //     is) and decoded by ctld's own munged, which refuses replays and expired credentials.
 // The primary group and the user name then come from the name service for that uid.
 import * as grpc from "@grpc/grpc-js";
-import { mungeDecode, mungeEncode, MungeError } from "./munge";
+import { MUNGE_CREDENTIAL_HEADER, MUNGE_ERROR_HEADER, MUNGE_PAYLOAD, mungeCallMetadata } from "./call-credential";
+import { mungeDecode, MungeError } from "./munge";
 import { parsePeer, socketOwnerUid, userByUid } from "../identity";
 
 export type AuthType = "local" | "munge";
-export const MUNGE_CREDENTIAL_HEADER = "x-crane-munge";
-const MUNGE_ERROR_HEADER = "x-crane-munge-error";
-/** What a crane credential carries, so that one minted for something else is not taken for a crane call. */
-const MUNGE_PAYLOAD = Buffer.from("crane-ctld-call");
 
 export interface Caller {
   uid: number;
@@ -103,22 +100,15 @@ async function mungeUid(call: AnyCall, socket: string): Promise<number> {
   }
 }
 
-/** Adds a fresh MUNGE credential of this process to every call (client side of AuthType munge). */
+/** Adds a fresh MUNGE credential of this process to every call (client side of AuthType munge, for grpc-js). */
 export function mungeCredentialInterceptor(socket: string): grpc.Interceptor {
   return (options, nextCall) =>
     new grpc.InterceptingCall(nextCall(options), {
       start(metadata, listener, next) {
-        mungeEncode({ socketPath: socket, payload: MUNGE_PAYLOAD }).then(
-          (cred) => {
-            metadata.set(MUNGE_CREDENTIAL_HEADER, cred);
-            next(metadata, listener);
-          },
-          (e: Error) => {
-            // No credential: the call goes without one and ctld answers UNAUTHENTICATED naming the cause.
-            metadata.set(MUNGE_ERROR_HEADER, e.message.replace(/[^\x20-\x7e]/g, "?"));
-            next(metadata, listener);
-          },
-        );
+        void mungeCallMetadata(socket).then((headers) => {
+          for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+          next(metadata, listener);
+        });
       },
     });
 }

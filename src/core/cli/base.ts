@@ -10,7 +10,7 @@
 //     async run(): Promise<RunResult> {
 //       const { flags, args, argv } = await this.parse(Run);   // argv = [IMAGE, ...COMMAND] verbatim
 //       const topic = await this.parseTopicFlags(Run.topicFlags);
-//       const r = await this.ctld.call(this.ctld.client.submitBatchJob, ...); // connected on first use, closed at the end
+//       const r = await this.ctld.call("submitBatchJob", ...); // connected on first use, closed at the end
 //       this.log(`${r.jobId}.1`);                   // text output: printed only without --json
 //       return { job_id: r.jobId, step_id: 1 };      // --json: printed as one line (snake_case, RFC 3339 times)
 //     }

@@ -57,7 +57,7 @@ export interface SessionReplyJson {
 }
 
 export async function sessionReply(ctld: CtldConnection, req: StreamRequest): Promise<SessionReplyJson> {
-  const r = await ctld.call(ctld.client.openStepStream, req, req.attach ? "Failed to attach to container job" : "Failed to exec into container job");
+  const r = await ctld.call("openStepStream", req, req.attach ? "Failed to attach to container job" : "Failed to exec into container job");
   return { ok: r.ok, code: errCodeName(r.code), reason: r.reason, url: r.url, node: r.node };
 }
 
@@ -66,7 +66,7 @@ export async function openContainerSession(ctld: CtldConnection, req: StreamRequ
   let lastError = "";
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     // Every attempt asks for a new URL: the runtime's URLs (and craned's tickets) are single-use.
-    const r = await ctld.call(ctld.client.openStepStream, req, `Failed to ${what} container job`);
+    const r = await ctld.call("openStepStream", req, `Failed to ${what} container job`);
     if (!r.ok) {
       const message = `${req.attach ? "Attach" : "Exec"} failed: ${r.reason}`;
       const notRunning = r.code === ErrCode.ERR_CRI_CONTAINER_NOT_READY || r.code === ErrCode.ERR_INVALID_JOB_ID;

@@ -9,7 +9,7 @@ import { renderTable } from "./table";
 
 export async function queryContainerJobs(ctld: CtldConnection, opts: { all: boolean; jobIds?: number[]; mineOnly?: boolean }): Promise<JobInfo[]> {
   const r = await ctld.call(
-    ctld.client.queryJobsInfo,
+    "queryJobsInfo",
     {
       jobIds: (opts.jobIds ?? []).map((jobId) => ({ jobId, stepIds: [] })),
       states: [],

@@ -138,7 +138,7 @@ export interface Outcome {
 }
 
 export async function modifyJobs(ctld: CtldConnection, req: ModifyJobRequest, verb: string): Promise<Outcome> {
-  const r = await ctld.call(ctld.client.modifyJob, req, "Failed to change the jobs");
+  const r = await ctld.call("modifyJob", req, "Failed to change the jobs");
   const modified = [...r.modified].sort((a, b) => a - b);
   return {
     done: modified.length ? [`Job ${modified.join(",")} ${verb}.`] : [],
@@ -148,7 +148,7 @@ export async function modifyJobs(ctld: CtldConnection, req: ModifyJobRequest, ve
 }
 
 export async function modifyNodes(ctld: CtldConnection, req: ModifyNodeRequest): Promise<Outcome> {
-  const r = await ctld.call(ctld.client.modifyNode, req, "Failed to change the nodes");
+  const r = await ctld.call("modifyNode", req, "Failed to change the nodes");
   const failed = r.notModified.map((line) => {
     const at = line.indexOf(": ");
     return { id: line.slice(0, at), reason: line.slice(at + 2) };
@@ -167,7 +167,7 @@ export type ShowJson = { jobs: JobJson[] } | ClusterJson;
 export async function showJobs(ctld: CtldConnection, name: string | undefined): Promise<{ text: string; json: ShowJson }> {
   const jobId = name === undefined ? undefined : parseJobIds([name])[0];
   const r = await ctld.call(
-    ctld.client.queryJobsInfo,
+    "queryJobsInfo",
     {
       jobIds: jobId === undefined ? [] : [{ jobId, stepIds: [] }],
       states: [],
@@ -189,7 +189,7 @@ export async function showJobs(ctld: CtldConnection, name: string | undefined): 
 export async function showCluster(ctld: CtldConnection, kind: "node" | "partition", name: string | undefined): Promise<{ text: string; json: ShowJson }> {
   const names = name ? expandHostlist(name) : [];
   const r = await ctld.call(
-    ctld.client.queryClusterInfo,
+    "queryClusterInfo",
     { partitions: kind === "partition" ? names : [], nodes: kind === "node" ? names : [], states: [] },
     "Failed to query the cluster",
   );

@@ -1,22 +1,20 @@
 // How user commands reach ctld: config lookup, one client, and the error conventions
 // (transport failure -> exit 3 with "<context>: <reason>", backend refusal -> exit 4).
-import type * as grpc from "@grpc/grpc-js";
+import { mungeCallMetadata } from "../auth/call-credential";
 import { ConfigError, loadConfig, type CraneConfig } from "../config";
 import type { CraneCtldClient } from "../generated/crane/services";
 import { ErrCode } from "../generated/crane/crane";
-import { ctldClient, grpcErrorSuffix, unary } from "../rpc";
+import { CTLD_UNARY, type CtldReply, type CtldRequest, type CtldUnaryName } from "../rpc/ctld-unary";
+import { grpcErrorSuffix } from "../rpc/status";
+import { UnaryClient, type UnaryMethod } from "../rpc/unary-client";
 import { CliError, ExitCode } from "./errors";
 
 export interface CtldConnection {
   config: CraneConfig;
-  client: CraneCtldClient;
-  /** Calls a unary method; a transport error becomes CliError(`<context>: <reason>`, 3). */
-  call<Req, Res>(
-    method: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall,
-    req: Req,
-    context: string,
-    timeoutMs?: number,
-  ): Promise<Res>;
+  /** Calls a unary method of CraneCtld; a transport error becomes CliError(`<context>: <reason>`, 3). */
+  call<K extends CtldUnaryName>(method: K, req: CtldRequest<K>, context: string, timeoutMs?: number): Promise<CtldReply<K>>;
+  /** The grpc-js client, for the streaming methods: loaded and connected on first use (unary calls do without it). */
+  streams(): Promise<CraneCtldClient>;
   close(): void;
 }
 
@@ -32,18 +30,27 @@ export function loadCliConfig(configFlag?: string): CraneConfig {
 export function connectCtld(configFlag?: string): CtldConnection {
   const config = loadCliConfig(configFlag);
   const host = process.env.CRANE_CTLD_HOST || config.controlMachine;
-  const client = ctldClient(host, config.ctldPort, { type: config.authType, mungeSocket: config.mungeSocket });
+  const auth = { type: config.authType, mungeSocket: config.mungeSocket };
+  const unary = new UnaryClient(host, config.ctldPort, auth.type === "munge" ? () => mungeCallMetadata(auth.mungeSocket) : undefined);
+  let streaming: CraneCtldClient | undefined;
   return {
     config,
-    client,
     async call(method, req, context, timeoutMs = 30_000) {
       try {
-        return await unary(client, method, req, timeoutMs);
+        return (await unary.call(CTLD_UNARY[method] as UnaryMethod<unknown, unknown>, req, timeoutMs)) as CtldReply<typeof method>;
       } catch (e) {
         throw new CliError(`${context}: ${grpcErrorSuffix(e)}`, ExitCode.Network);
       }
     },
-    close: () => client.close(),
+    async streams() {
+      const { ctldClient } = await import("../rpc/index.js");
+      streaming ??= ctldClient(host, config.ctldPort, auth);
+      return streaming;
+    },
+    close: () => {
+      unary.close();
+      streaming?.close();
+    },
   };
 }
 

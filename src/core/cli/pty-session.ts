@@ -13,7 +13,7 @@ const END_WAIT_MS = 15_000;
 
 export async function followTerminal(ctld: CtldConnection, jobId: number, stepId: number): Promise<StepEnd> {
   const req = StreamRequest.fromPartial({ jobId, stepId, attach: true, stdin: true, stdout: true, tty: true });
-  const r = await ctld.call(ctld.client.openStepStream, req, "Failed to open the step's terminal");
+  const r = await ctld.call("openStepStream", req, "Failed to open the step's terminal");
   if (!r.ok) throw new CliError(`error: cannot open the terminal of step ${jobId}.${stepId}: ${r.reason}`, ExitCode.Backend);
   let ws;
   try {

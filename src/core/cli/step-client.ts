@@ -1,9 +1,8 @@
 // Client-side helpers for commands that wait on a step and stream its output (crun, ccon run, ccon logs).
 import type * as grpc from "@grpc/grpc-js";
-import { status as grpcStatus } from "@grpc/grpc-js";
 import { JobStatus, type StepInfo, type StepLogChunk } from "../generated/crane/crane";
 import { isTerminal } from "../job-state";
-import { grpcErrorSuffix } from "../rpc";
+import { GrpcStatus as grpcStatus, grpcErrorSuffix } from "../rpc/status";
 import type { CtldConnection } from "./ctld";
 import { CliError, ExitCode } from "./errors";
 
@@ -20,7 +19,7 @@ export function jobIdFromEnv(command: string): number | undefined {
 
 export async function queryStep(ctld: CtldConnection, jobId: number, stepId: number, includeCompleted = true) {
   const r = await ctld.call(
-    ctld.client.queryJobsInfo,
+    "queryJobsInfo",
     {
       jobIds: [{ jobId, stepIds: [stepId] }],
       states: [],
@@ -49,7 +48,7 @@ export interface StepEnd {
 const NEWLINE = Buffer.from("\n");
 
 /** Errors after which following a step cannot succeed by trying again. */
-const FINAL_CODES = new Set([grpcStatus.NOT_FOUND, grpcStatus.PERMISSION_DENIED, grpcStatus.INVALID_ARGUMENT, grpcStatus.UNAUTHENTICATED]);
+const FINAL_CODES = new Set<number>([grpcStatus.NOT_FOUND, grpcStatus.PERMISSION_DENIED, grpcStatus.INVALID_ARGUMENT, grpcStatus.UNAUTHENTICATED]);
 /** How long a follow keeps reconnecting to a ctld (or through it to a node) that stopped answering. */
 const RECONNECT_FOR_MS = 5 * 60_000;
 /** After this long without ctld, the user is told that the command still waits. */
@@ -107,13 +106,13 @@ function streamError(opts: FollowOptions, failure: grpc.ServiceError | undefined
 }
 
 /** One stream of the step's log, from the cursors on; resolves when it ends, with the error if it failed. */
-function readStepLog(
+async function readStepLog(
   ctld: CtldConnection,
   opts: FollowOptions,
   cursors: Record<string, string>,
   onChunk: (chunk: StepLogChunk) => void,
 ): Promise<grpc.ServiceError | undefined> {
-  const stream = ctld.client.streamStepLog({
+  const stream = (await ctld.streams()).streamStepLog({
     jobId: opts.jobId,
     stepId: opts.stepId,
     node: opts.node,

@@ -56,14 +56,14 @@ export function stepSpec(jobId: number, type: JobType, o: OptionMap, fields: Ste
 
 /** Submits a new job; a refusal is `<failure>: <why>` (exit 4). Returns its id. */
 export async function submitJob(ctld: CtldConnection, job: JobSpec, what: { context: string; failure: string }): Promise<number> {
-  const r = await ctld.call(ctld.client.submitBatchJob, { job }, what.context);
+  const r = await ctld.call("submitBatchJob", { job }, what.context);
   if (!r.ok) throw new CliError(`${what.failure}: ${errMessage(r.code, r.reason)}`, ExitCode.Backend);
   return r.jobId;
 }
 
 /** Submits a step into a running job; a refusal is `<failure>: <why>` (exit 4). Returns the step's id. */
 export async function submitStep(ctld: CtldConnection, step: StepSpec, what: { context: string; failure: string }): Promise<number> {
-  const r = await ctld.call(ctld.client.submitStep, { step }, what.context);
+  const r = await ctld.call("submitStep", { step }, what.context);
   if (!r.ok) throw new CliError(`${what.failure}: ${errMessage(r.code, r.reason)}`, ExitCode.Backend);
   return r.stepId;
 }

@@ -8,7 +8,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { ClusterEvent, JobInfo, NodeInfo, PartitionInfo, WatchClusterRequest } from "../generated/crane/crane";
 import { isTerminal } from "../job-state";
-import { grpcErrorSuffix } from "../rpc";
+import { grpcErrorSuffix } from "../rpc/status";
 import type { CtldConnection } from "./ctld";
 
 /** How long a job that ended stays in the view (it shows as ended, then disappears). */
@@ -88,9 +88,10 @@ export function openWatch(ctld: CtldConnection, req: WatchRequest, handlers: Wat
   let closed = false;
   let retryTimer: NodeJS.Timeout | undefined;
   let delay = 250;
-  const connect = () => {
+  const connect = async () => {
+    const client = await ctld.streams();
     if (closed) return;
-    const c = ctld.client.watchCluster(watchRequest(req));
+    const c = client.watchCluster(watchRequest(req));
     call = c;
     c.on("data", (ev: ClusterEvent) => {
       delay = 250;
@@ -100,13 +101,13 @@ export function openWatch(ctld: CtldConnection, req: WatchRequest, handlers: Wat
       if (closed || call !== c) return;
       call = undefined;
       handlers.onDisconnect?.(reason, delay);
-      retryTimer = setTimeout(connect, delay);
+      retryTimer = setTimeout(() => void connect(), delay);
       delay = Math.min(delay * 2, 5_000);
     };
     c.on("error", (e) => broken(grpcErrorSuffix(e)));
     c.on("end", () => broken("ctld ended the watch stream"));
   };
-  connect();
+  void connect();
   return {
     close() {
       closed = true;

@@ -61,27 +61,7 @@ export function cranedClient(address: string, node?: { name: string; key: string
   return new CranedClient(address, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, interceptors });
 }
 
-export function isUnavailable(err: unknown): boolean {
-  const code = (err as grpc.ServiceError)?.code;
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED;
-}
-
-/** The text the user commands print for a transport failure, per the CLI conventions. */
-export function grpcErrorSuffix(err: unknown): string {
-  const e = err as grpc.ServiceError;
-  switch (e?.code) {
-    case grpc.status.UNAVAILABLE:
-      return "Connection to CraneCtld is broken.";
-    case grpc.status.UNAUTHENTICATED:
-      return "Access denied.";
-    case grpc.status.DEADLINE_EXCEEDED:
-      return "Request timeout, please try again or reduce the query scope.";
-    case grpc.status.RESOURCE_EXHAUSTED:
-      return "Response too large, please reduce the query scope.";
-    default:
-      return e?.code !== undefined ? `gRPC error code ${grpc.status[e.code]}: ${e.details}` : String((err as Error)?.message ?? err);
-  }
-}
+export { grpcErrorSuffix, isUnavailable } from "./status";
 
 /** What a request that does not decode is replaced with, so that its handler's wrapper can say what is wrong. */
 const MALFORMED = Symbol("malformed request");

@@ -2,7 +2,8 @@
 // StreamStepLog, CancelJob); component tests pass a fake.
 import { CancelJobRequest, StepLogRequest, type LogLine, type StepLogChunk } from "../../core/generated/crane/crane";
 import { errMessage, type CtldConnection } from "../../core/cli/ctld";
-import { grpcErrorSuffix } from "../../core/rpc";
+import type { CraneCtldClient } from "../../core/generated/crane/services";
+import { grpcErrorSuffix } from "../../core/rpc/status";
 import { ClusterView, openWatch, type WatchRequest } from "../../core/cli/watch-client";
 
 export interface TopBackend {
@@ -34,28 +35,35 @@ export function ctldBackend(ctld: CtldConnection, req: WatchRequest): TopBackend
     },
 
     followLog(jobId, stepId, onLines, onEnd) {
-      const call = ctld.client.streamStepLog(StepLogRequest.fromPartial({ jobId, stepId, follow: true, tail: LOG_TAIL }));
       let stopped = false;
-      call.on("data", (chunk: StepLogChunk) => {
-        if (chunk.lines.length) onLines(chunk.lines);
-        if (chunk.eof) onEnd(`step ended (exit code ${chunk.exitCode})`);
+      let call: ReturnType<CraneCtldClient["streamStepLog"]> | undefined;
+      void ctld.streams().then((client) => {
+        if (stopped) return;
+        call = client.streamStepLog(StepLogRequest.fromPartial({ jobId, stepId, follow: true, tail: LOG_TAIL }));
+        follow(call);
       });
-      call.on("error", (e) => {
-        if (!stopped) onEnd(`log unavailable: ${grpcErrorSuffix(e)}`);
-      });
-      call.on("end", () => {
-        if (!stopped) onEnd("");
-      });
+      const follow = (call: ReturnType<CraneCtldClient["streamStepLog"]>) => {
+        call.on("data", (chunk: StepLogChunk) => {
+          if (chunk.lines.length) onLines(chunk.lines);
+          if (chunk.eof) onEnd(`step ended (exit code ${chunk.exitCode})`);
+        });
+        call.on("error", (e) => {
+          if (!stopped) onEnd(`log unavailable: ${grpcErrorSuffix(e)}`);
+        });
+        call.on("end", () => {
+          if (!stopped) onEnd("");
+        });
+      };
       return () => {
         stopped = true;
-        call.cancel();
+        call?.cancel();
       };
     },
 
     async cancel(jobId, stepId) {
       try {
         const req = CancelJobRequest.fromPartial({ jobIds: [{ jobId, stepIds: stepId === undefined ? [] : [stepId] }] });
-        const r = await ctld.call(ctld.client.cancelJob, req, "Failed to cancel");
+        const r = await ctld.call("cancelJob", req, "Failed to cancel");
         if (r.notCancelled.length) return r.notCancelled.map((f) => f.reason).join("; ");
         return r.cancelled.length ? "" : errMessage(0);
       } catch (e) {

@@ -15,12 +15,10 @@ export class FakeCtld {
 
   connect(): CtldConnection {
     this.opened++;
-    const client = new Proxy({}, { get: (_t, name) => ({ rpc: String(name) }) });
     return {
       config: { container: { userNsEnabledByDefault: true } } as CraneConfig,
-      client: client as CtldConnection["client"],
-      call: (async (method: unknown, req: unknown) => {
-        const rpc = (method as { rpc: string }).rpc;
+      streams: () => Promise.reject(new Error("the fake ctld has no streams")),
+      call: (async (rpc: string, req: unknown) => {
         this.calls.push({ rpc, req });
         const h = this.handlers[rpc];
         if (!h) throw new Error(`the fake ctld has no handler for ${rpc}`);
