@@ -112,8 +112,10 @@ export class UnaryClient {
     }
   }
 
+  /** Ends the connection; a call still waiting for its reply fails with UNAVAILABLE. */
   close(): void {
-    this.session?.close();
+    // destroy, not close: nothing is left to wait for, and a graceful GOAWAY costs a command a few ms at exit.
+    this.session?.destroy();
     this.session = undefined;
   }
 
