@@ -179,6 +179,20 @@ describe.skipIf(skip)("craned killed with SIGKILL and restarted", () => {
     expect(job).toMatchObject({ status: "Failed", exit_code: 4 });
     await waitFreedOnNode(cluster, node, id);
   });
+
+  it("a job sent to a node whose craned is away, before ctld noticed, waits in the queue and runs once it is back", async () => {
+    const node = cluster.nodes[0]!;
+    await kill9(cluster.pids().craneds[node]!);
+    // ctld still counts the node as up (its timeout has not passed): the launch finds nobody listening.
+    const id = await submit(cluster, ["-w", node, "-o", "while-away.out", "--wrap", "echo ran"]);
+    const requeued = await cluster.waitJob(id, (j) => j.requeue_count > 0 || finished(j), 15_000);
+    expect(requeued).toMatchObject({ status: "Pending", requeue_count: 1 });
+
+    restartCraned(cluster, node);
+    const job = await cluster.waitJob(id, finished, 30_000);
+    expect(job).toMatchObject({ status: "Completed", exit_code: 0 });
+    expect(fs.readFileSync(path.join(cluster.dir, "while-away.out"), "utf8")).toBe("ran\n");
+  });
 });
 
 describe.skipIf(skip)("a node that dies for good", () => {

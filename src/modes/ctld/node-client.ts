@@ -2,6 +2,7 @@
 // with that node's key (the NodeRegistry's clients). A node that is unknown or has no client yet is refused here.
 import type { NodeStreamReply, StepLogRequest, StepToD, StreamRequest, TerminateStepReply, TerminateStepRequest } from "../../core/generated/crane/crane";
 import { unary } from "../../core/rpc";
+import { GrpcStatus, type RpcFailure } from "../../core/rpc/status";
 import type { NodeRegistry } from "./nodes";
 
 const CALL_TIMEOUT_MS = 10_000;
@@ -29,10 +30,16 @@ export class NodeClient {
     return client;
   }
 
-  /** Starts a step there; rejects with the node's reason when it refused (a LaunchRefused). */
+  /**
+   * Starts a step there; rejects with the node's reason when it refused (a LaunchRefused). A node that cannot be
+   * reached (its craned restarting before ctld noticed it was gone) is unfit too: the step never got there, so a job
+   * of which nothing ran yet goes back to the queue instead of failing.
+   */
   async execute(node: string, step: StepToD): Promise<void> {
     const c = this.clientOf(node);
-    const reply = await unary(c, c.executeStep, { step }, CALL_TIMEOUT_MS);
+    const reply = await unary(c, c.executeStep, { step }, CALL_TIMEOUT_MS).catch((e: RpcFailure) => {
+      throw e.code === GrpcStatus.UNAVAILABLE ? new LaunchRefused(`node ${node} is unreachable: ${e.details}`, true) : e;
+    });
     if (!reply.ok) throw new LaunchRefused(reply.reason, reply.nodeUnfit);
   }
 

@@ -83,7 +83,8 @@ export class NodeRegistry {
     const n = this.nodes.get(name);
     if (!n) return undefined;
     n.client ??= cranedClient(n.address, { name, key: this.keyOf(name)! });
-    Object.assign(n, { registered: true, up: true, reason: "", containerEnabled });
+    // A node that was unfit (unreachable, its disk full) gets work again once it registers: it is back.
+    Object.assign(n, { registered: true, up: true, reason: "", containerEnabled, unfitUntilMono: undefined });
     markSeen(n);
     return n;
   }
