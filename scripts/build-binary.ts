@@ -257,33 +257,46 @@ function appAsset(which: AppBundle): void {
 
 /**
  * The code cache of the application (src/core/cli/sea-app.ts), taken by the pinned Node (V8 accepts a cache only
- * from the same V8 and flags) once the bundle has run a held `cbatch` that fails to reach a ctld at a socket path
- * that does not exist: so the cache holds what a user command runs (oclif's parser, the config, the gRPC client),
- * not just the top level. Offline and side-effect free; its output is dropped.
+ * from the same V8 and flags) once the bundle has run a held `cbatch` against a stand-in ctld in the same process,
+ * which accepts it as job 1: so the cache holds what a user command runs (oclif's parser, the config, the gRPC
+ * client with its HTTP/2 and HPACK code, the reply), not just the top level. Offline; its output is dropped.
  */
 function codeCache(node: string, which: AppBundle): void {
   const { js, latin1, cache } = bundlePaths(which);
+  // SubmitJobReply { ok: true, job_id: 1 } behind gRPC's 5-byte message prefix.
+  const reply = "0000000004" + "08011001";
   const warm = `
-    const fs = require("node:fs"), vm = require("node:vm");
+    const fs = require("node:fs"), vm = require("node:vm"), http2 = require("node:http2");
     const [asset, out, filename, ...args] = process.argv.slice(1);
-    const script = new vm.Script(fs.readFileSync(asset, "latin1"),
-      { filename, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
-    process.once("exit", () => fs.writeFileSync(out, script.createCachedData()));
-    process.argv = [process.execPath, "crane", ...args];
-    const m = { exports: {} };
-    script.runInThisContext()(m.exports, require, m, ${JSON.stringify(js)}, ${JSON.stringify(DIST)});`;
+    const ctld = http2.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/grpc" });
+        res.addTrailers({ "grpc-status": "0", "grpc-message": "" });
+        res.end(Buffer.from(${JSON.stringify(reply)}, "hex"));
+      });
+    });
+    ctld.listen(0, "127.0.0.1", () => {
+      ctld.unref();
+      fs.writeFileSync(process.env.CRANE_CONFIG, "ControlMachine: 127.0.0.1\\nCraneCtldListenPort: " + ctld.address().port + "\\n");
+      const script = new vm.Script(fs.readFileSync(asset, "latin1"),
+        { filename, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+      process.once("exit", () => fs.writeFileSync(out, script.createCachedData()));
+      process.argv = [process.execPath, "crane", ...args];
+      const m = { exports: {} };
+      script.runInThisContext()(m.exports, require, m, ${JSON.stringify(js)}, ${JSON.stringify(DIST)});
+    });`;
   const tmp = mkdtempSync(join(tmpdir(), "crane-warm-"));
   try {
-    writeFileSync(join(tmp, "config.yaml"), "ControlMachine: 127.0.0.1\n");
     rmSync(cache, { force: true });
     const r = spawnSync(node, ["-e", warm, latin1, cache, APP_ASSETS[which].source, "cbatch", "-H", "--wrap", "true"], {
       cwd: tmp,
       encoding: "utf8",
       timeout: 60_000,
-      env: { PATH: process.env.PATH, HOME: tmp, CRANE_CONFIG: join(tmp, "config.yaml"), CRANE_CTLD_HOST: `unix:${join(tmp, "no-ctld.sock")}` },
+      env: { PATH: process.env.PATH, HOME: tmp, CRANE_CONFIG: join(tmp, "config.yaml") },
     });
-    // Exit 3 with "Connection to CraneCtld is broken." is the expected end.
-    if (r.status !== 3 || !existsSync(cache)) throw new Error(`code cache warm-up run of ${which}: exit ${r.status ?? r.signal}\n${r.stderr}`);
+    if (r.status !== 0 || !r.stdout.includes("Job id allocated: 1.") || !existsSync(cache))
+      throw new Error(`code cache warm-up run of ${which}: exit ${r.status ?? r.signal}\n${r.stdout}${r.stderr}`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

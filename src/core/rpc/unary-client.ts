@@ -1,10 +1,11 @@
-// A gRPC client for unary calls only, on Node's own HTTP/2: the one or two calls a user command makes, without
-// grpc-js, whose channel machinery (resolver, load balancer, subchannel pool) costs a CLI 30-40 ms of its start.
+// A gRPC client for unary calls only, on crane's own small HTTP/2 client (h2/): the one or two calls a user command
+// makes, without grpc-js, whose channel machinery costs a CLI 30-40 ms of its start, nor node:http2, which costs
+// about as much again.
 // Streams (logs, the live view, terminals) still go through grpc-js, loaded only by the commands that open one.
 // The wire format is gRPC's over cleartext HTTP/2: a POST to /<package>.<Service>/<Method>, the message behind a
 // 5-byte prefix (compressed flag, length), the status in the grpc-status/grpc-message trailers.
-import http2 from "node:http2";
-import net from "node:net";
+import { CANCEL, H2Connection, H2Failure, type H2Reply } from "./h2/connection";
+import type { HeaderList } from "./h2/hpack";
 import { GrpcStatus, grpcStatusName, type RpcFailure } from "./status";
 
 export interface UnaryMethod<Req, Res> {
@@ -52,18 +53,36 @@ function decodeGrpcMessage(text: string): string {
   return Buffer.from(bytes).toString("utf8");
 }
 
-function headerText(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
+function headerText(headers: HeaderList, name: string): string | undefined {
+  return headers.find(([n]) => n === name)?.[1];
 }
 
 /** The gRPC status in a header block (the trailers, or the headers of a trailers-only reply), if it has one. */
-function statusIn(headers: http2.IncomingHttpHeaders): RpcError | "ok" | undefined {
+function statusIn(headers: HeaderList): RpcError | "ok" | undefined {
   const code = headerText(headers, "grpc-status");
   if (code === undefined) return undefined;
   const n = Number(code);
   if (n === GrpcStatus.OK) return "ok";
   return new RpcError(Number.isInteger(n) ? n : GrpcStatus.UNKNOWN, decodeGrpcMessage(headerText(headers, "grpc-message") ?? ""));
+}
+
+/** The status of a stream the server reset, as grpc-js maps HTTP/2 error codes. */
+function statusOfReset(code: number): number {
+  if (code === 0x7) return GrpcStatus.UNAVAILABLE; // REFUSED_STREAM: not processed, safe to retry
+  if (code === CANCEL) return GrpcStatus.CANCELLED;
+  if (code === 0xb) return GrpcStatus.RESOURCE_EXHAUSTED; // ENHANCE_YOUR_CALM
+  if (code === 0xc) return GrpcStatus.PERMISSION_DENIED; // INADEQUATE_SECURITY
+  return GrpcStatus.INTERNAL;
+}
+
+/** The reply's message, or the status that stands instead of one. */
+function outcomeOf(reply: H2Reply): Uint8Array {
+  const http = Number(headerText(reply.headers, ":status"));
+  if (http !== 200) throw new RpcError(statusOfHttp(http), `HTTP status ${http}`);
+  const status = statusIn(reply.trailers) ?? statusIn(reply.headers);
+  if (status instanceof RpcError) throw status;
+  if (status === undefined) throw new RpcError(GrpcStatus.UNAVAILABLE, "the connection ended before the reply's status");
+  return messageOf(reply.body);
 }
 
 /** The one message of a reply body. */
@@ -76,7 +95,7 @@ function messageOf(body: Buffer): Uint8Array {
 }
 
 export class UnaryClient {
-  private session: http2.ClientHttp2Session | undefined;
+  private connection: H2Connection | undefined;
   private pending = 0;
 
   private readonly authority: string;
@@ -90,98 +109,74 @@ export class UnaryClient {
     private readonly port: number,
     private readonly metadata: () => Promise<Record<string, string>> = async () => ({}),
   ) {
-    this.authority = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    this.authority = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   }
 
   /** One unary call; rejects with an RpcError (UNAVAILABLE when the server cannot be reached). */
   async call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, timeoutMs = 10_000): Promise<Res> {
     const message = method.encode(request);
-    const headers = await this.metadata();
+    const metadata = await this.metadata();
     const body = Buffer.allocUnsafe(5 + message.length);
     body[0] = 0;
     body.writeUInt32BE(message.length, 1);
     body.set(message, 5);
+    const headers: HeaderList = [
+      [":method", "POST"],
+      [":scheme", "http"],
+      [":path", method.path],
+      [":authority", this.authority],
+      ["content-type", "application/grpc"],
+      ["te", "trailers"],
+    ];
+    if (timeoutMs > 0) headers.push(["grpc-timeout", `${Math.max(1, Math.ceil(timeoutMs))}m`]);
+    for (const [name, value] of Object.entries(metadata)) headers.push([name.toLowerCase(), value]);
     this.pending++;
-    const session = this.connect();
-    session.ref();
+    const connection = this.connect();
+    connection.ref();
     try {
-      return method.decode(await this.exchange(session, method.path, headers, body, timeoutMs));
+      return method.decode(await this.exchange(connection, headers, body, timeoutMs));
     } finally {
       // Idle, the connection does not keep the process alive: a command that forgets close() still exits.
-      if (--this.pending === 0 && !session.destroyed) session.unref();
+      if (--this.pending === 0) connection.unref();
     }
   }
 
   /** Ends the connection; a call still waiting for its reply fails with UNAVAILABLE. */
   close(): void {
-    // destroy, not close: nothing is left to wait for, and a graceful GOAWAY costs a command a few ms at exit.
-    this.session?.destroy();
-    this.session = undefined;
+    this.connection?.destroy();
+    this.connection = undefined;
   }
 
-  private connect(): http2.ClientHttp2Session {
-    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    // noDelay: without it Nagle's algorithm holds the request's frames back until the server's delayed ACK (~40 ms).
-    const session = http2.connect(this.authority, { createConnection: () => net.connect({ host: this.host, port: this.port, noDelay: true }) });
-    // A failure of the connection fails its calls (through their streams); it must not become an uncaught error.
-    session.on("error", () => {});
-    session.on("close", () => {
-      if (this.session === session) this.session = undefined;
-    });
-    this.session = session;
-    return session;
+  private connect(): H2Connection {
+    if (!this.connection?.usable) this.connection = new H2Connection(this.host, this.port);
+    return this.connection;
   }
 
-  private exchange(session: http2.ClientHttp2Session, path: string, metadata: Record<string, string>, body: Buffer, timeoutMs: number): Promise<Uint8Array> {
+  private exchange(connection: H2Connection, headers: HeaderList, body: Buffer, timeoutMs: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      const headers: http2.OutgoingHttpHeaders = {
-        ...metadata,
-        ":method": "POST",
-        ":path": path,
-        "content-type": "application/grpc",
-        te: "trailers",
-      };
-      if (timeoutMs > 0) headers["grpc-timeout"] = `${Math.max(1, Math.ceil(timeoutMs))}m`;
-      let settled = false;
-      const finish = (outcome: RpcError | Uint8Array) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (outcome instanceof RpcError) {
-          stream.close(http2.constants.NGHTTP2_CANCEL);
-          reject(outcome);
-        } else resolve(outcome);
-      };
       const timer =
-        timeoutMs > 0 ? setTimeout(() => finish(new RpcError(GrpcStatus.DEADLINE_EXCEEDED, `no reply within ${timeoutMs} ms`)), timeoutMs) : undefined;
-      const stream = session.request(headers);
-      const chunks: Buffer[] = [];
-      let received = 0;
-      let status: RpcError | "ok" | undefined;
-      stream.on("response", (h) => {
-        const http = Number(h[":status"]);
-        if (http !== 200) finish(new RpcError(statusOfHttp(http), `HTTP status ${http}`));
-        else status = statusIn(h); // a trailers-only reply
-      });
-      stream.on("data", (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > 5 + MAX_REPLY_BYTES) finish(new RpcError(GrpcStatus.RESOURCE_EXHAUSTED, `the reply is larger than ${MAX_REPLY_BYTES} bytes`));
-        else chunks.push(chunk);
-      });
-      stream.on("trailers", (h) => {
-        status = statusIn(h) ?? status;
-      });
-      stream.on("error", (e: Error) => finish(new RpcError(GrpcStatus.UNAVAILABLE, e.message)));
-      stream.on("close", () => {
-        if (status instanceof RpcError) return finish(status);
-        if (status === undefined) return finish(new RpcError(GrpcStatus.UNAVAILABLE, "the connection ended before the reply's status"));
+        timeoutMs > 0
+          ? setTimeout(() => {
+              connection.cancel(streamId);
+              reject(new RpcError(GrpcStatus.DEADLINE_EXCEEDED, `no reply within ${timeoutMs} ms`));
+            }, timeoutMs)
+          : undefined;
+      const streamId = connection.request(headers, body, 5 + MAX_REPLY_BYTES, (outcome) => {
+        clearTimeout(timer);
+        if (outcome instanceof H2Failure) {
+          const code = outcome.tooLarge
+            ? GrpcStatus.RESOURCE_EXHAUSTED
+            : outcome.resetCode === undefined
+              ? GrpcStatus.UNAVAILABLE
+              : statusOfReset(outcome.resetCode);
+          return reject(new RpcError(code, outcome.message));
+        }
         try {
-          finish(messageOf(Buffer.concat(chunks)));
+          resolve(outcomeOf(outcome));
         } catch (e) {
-          finish(e as RpcError);
+          reject(e as RpcError);
         }
       });
-      stream.end(body);
     });
   }
 }

@@ -62,6 +62,21 @@ describe("UnaryClient", () => {
     }
   });
 
+  it("carries requests and replies of megabytes (many frames, beyond the initial flow-control windows), many at once", async () => {
+    const client = new UnaryClient("127.0.0.1", port);
+    try {
+      const names = Array.from({ length: 40_000 }, (_, i) => `partition-${i}-${"p".repeat(64)}`); // ~3 MB each way
+      const [big, ...small] = await Promise.all([
+        client.call(CTLD_UNARY.queryClusterInfo, QueryClusterRequest.fromPartial({ partitions: names })),
+        ...Array.from({ length: 20 }, (_, i) => client.call(CTLD_UNARY.queryClusterInfo, QueryClusterRequest.fromPartial({ partitions: [`p${i}`] }))),
+      ]);
+      expect(big.partitions.map((p) => p.name)).toEqual(names);
+      expect(small.map((r) => r.partitions[0]?.name)).toEqual(Array.from({ length: 20 }, (_, i) => `p${i}`));
+    } finally {
+      client.close();
+    }
+  });
+
   it("rejects with the server's status and its percent-decoded message", async () => {
     const client = new UnaryClient("127.0.0.1", port);
     try {
