@@ -1,4 +1,5 @@
 // The nodes ctld knows: configured resources, where each craned listens, when it was last heard from.
+import { connectivityState } from "@grpc/grpc-js";
 import type { CraneConfig } from "../../core/config";
 import { deriveNodeKey } from "../../core/auth/node-credential";
 import { cranedClient } from "../../core/rpc";
@@ -82,6 +83,12 @@ export class NodeRegistry {
   markRegistered(name: string, containerEnabled: boolean): NodeEntry | undefined {
     const n = this.nodes.get(name);
     if (!n) return undefined;
+    // A channel that is not connected may be waiting out a reconnect backoff after failed calls to the craned that was
+    // away, failing every call at once meanwhile: the craned that registered gets a fresh one, which dials it now.
+    if (n.client && n.client.getChannel().getConnectivityState(false) !== connectivityState.READY) {
+      n.client.close();
+      n.client = undefined;
+    }
     n.client ??= cranedClient(n.address, { name, key: this.keyOf(name)! });
     // A node that was unfit (unreachable, its disk full) gets work again once it registers: it is back.
     Object.assign(n, { registered: true, up: true, reason: "", containerEnabled, unfitUntilMono: undefined });

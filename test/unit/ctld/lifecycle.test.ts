@@ -227,7 +227,10 @@ describe("ctld lifecycle: nodes and launches", () => {
     h.record(h.lifecycle.launchFailed(job, h.step(job, PRIMARY), "n1", "full", h.clock.now(), true));
     h.schedule();
     expect(job.status).toBe(JobStatus.Pending);
+    expect(h.lifecycle.tick(h.clock.now()).some((e) => e.kind === "reschedule")).toBe(false);
     h.clock.advance(NODE_UNFIT_MS + 1);
+    // Nothing else may happen meanwhile: the tick that sees the spell over asks for the scheduling pass.
+    expect(h.lifecycle.tick(h.clock.now()).some((e) => e.kind === "reschedule")).toBe(true);
     h.schedule();
     expect(job.status).toBe(JobStatus.Configuring);
     expect(job.nodes).toEqual(["n1"]);

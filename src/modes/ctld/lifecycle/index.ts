@@ -302,6 +302,14 @@ export class Lifecycle extends Transitions {
       }
     }
     for (const node of this.nodes.expire(timeoutMs, now.mono)) this.nodeDown(fx, node);
+    for (const n of this.nodes.nodes.values()) {
+      // A node's unfit spell is over: the jobs waiting for it may start there now.
+      if (n.unfitUntilMono !== undefined && n.unfitUntilMono <= now.mono) {
+        n.unfitUntilMono = undefined;
+        fx.add({ kind: "reschedule" });
+        fx.add({ kind: "nodeChanged", node: n.name });
+      }
+    }
     if (now.wall >= this.nextBeginAt) {
       this.nextBeginAt = Infinity;
       fx.add({ kind: "reschedule" });
